@@ -1,0 +1,48 @@
+"""numpy_luke: LUKE (Yamada et al., EMNLP 2020) in readable NumPy, for CPU inference.
+
+The public names follow transformers' LUKE, so code can switch by changing one import:
+
+    from numpy_luke import LukeTokenizer, LukeForMaskedLM
+
+Names are imported lazily, so ``import numpy_luke`` (and the CLI's start-up) stays fast.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "ByteLevelBPE": "bpe",
+    "EntityVocab": "entity_vocab",
+    "LukeTokenizer": "tokenizer",
+    "LukeConfig": "config",
+    "LukeModel": "model",
+    "LukeForMaskedLM": "heads",
+    "LukeForEntityClassification": "heads",
+    "LukeForEntityPairClassification": "heads",
+    "LukeForEntitySpanClassification": "heads",
+    "LukeForSequenceClassification": "heads",
+    "LukeForTokenClassification": "heads",
+    "LukeForQuestionAnswering": "heads",
+    "LukeForMultipleChoice": "heads",
+    "pipeline": "pipelines",
+    "NumpyLukeError": "errors",
+    "ConfigError": "errors",
+    "CheckpointError": "errors",
+    "CheckpointNotFoundError": "errors",
+    "TokenizerFileError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'numpy_luke' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

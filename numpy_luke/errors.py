@@ -1,0 +1,27 @@
+"""The exceptions numpy_luke raises on purpose.
+
+Every error a user can cause (a bad span, a broken file, a missing checkpoint) is one of
+these, with a message that says what was wrong and what to do. They subclass the built-in
+exception transformers raises in the same situation (``ValueError``, ``OSError``), so code
+written against transformers keeps catching them.
+"""
+
+
+class NumpyLukeError(Exception):
+    """Base class of every error raised on purpose by numpy_luke."""
+
+
+class ConfigError(NumpyLukeError, ValueError):
+    """A ``config.json`` (or a config argument) is malformed or impossible."""
+
+
+class CheckpointError(NumpyLukeError, ValueError):
+    """A weights file is malformed, hostile, or does not fit the model it is loaded into."""
+
+
+class TokenizerFileError(NumpyLukeError, ValueError):
+    """A tokenizer file (vocab.json, merges.txt, entity_vocab.json, ...) is malformed."""
+
+
+class CheckpointNotFoundError(NumpyLukeError, OSError):
+    """A model or tokenizer could be neither found locally nor downloaded."""

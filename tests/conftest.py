@@ -1,0 +1,45 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # so tests can `import helpers`
+
+import helpers  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_luke_dir() -> Path:
+    """The tiny self-made checkpoint folder (tokenizer + model) used by fast tests."""
+    return helpers.TINY_LUKE
+
+
+@pytest.fixture(scope="session")
+def roberta_dir() -> Path:
+    """The real RoBERTa BPE files; tests using it skip where they are not provided."""
+    folder = helpers.roberta_dir()
+    if folder is None:
+        pytest.skip(
+            "real RoBERTa vocabulary not available: set NUMPY_LUKE_TEST_DATA to a folder "
+            "holding roberta-base/vocab.json and merges.txt (.ci/run does this)"
+        )
+    return folder
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch) -> Path:
+    """An empty, private Hugging Face cache folder, set as HF_HUB_CACHE for subprocesses."""
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache
+
+
+def pytest_report_header(config):
+    folder = helpers.roberta_dir()
+    return f"numpy_luke: real RoBERTa vocabulary: {folder or 'not available (tests skip)'}"
+
+
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -1,0 +1,50 @@
+"""Shared helpers for the tests (imported by tests; not a test module)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+TINY_LUKE = FIXTURES / "tiny-luke"  # the tiny self-made checkpoint folder
+GOLDENS = TESTS / "goldens"
+ROOT = TESTS.parent
+
+FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def roberta_dir() -> Path | None:
+    """The real RoBERTa BPE files, from $NUMPY_LUKE_TEST_DATA/roberta-base, or None."""
+    data = os.environ.get("NUMPY_LUKE_TEST_DATA")
+    if not data:
+        return None
+    folder = Path(data) / "roberta-base"
+    if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        return folder
+    return None
+
+
+def place_in_hf_cache(
+    folder: Path, cache_dir: Path, repo_id: str, link: bool = False
+) -> Path:
+    """Lay out ``folder``'s files as the Hugging Face cache holds a downloaded repository.
+
+    ``cache_dir/models--ORG--NAME/refs/main`` names a commit whose snapshot folder holds the
+    files, exactly what huggingface_hub reads with ``HF_HUB_OFFLINE=1``. ``link=True`` hard
+    links big files instead of copying them. Returns the snapshot folder.
+    """
+    repo_folder = Path(cache_dir) / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo_folder / "snapshots" / FAKE_COMMIT
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (repo_folder / "refs").mkdir(exist_ok=True)
+    (repo_folder / "refs" / "main").write_text(FAKE_COMMIT)
+    for file in Path(folder).iterdir():
+        if file.is_file():
+            target = snapshot / file.name
+            if link:
+                os.link(file, target)
+            else:
+                shutil.copyfile(file, target)
+    return snapshot
