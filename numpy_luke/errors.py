@@ -25,3 +25,7 @@ class TokenizerFileError(NumpyLukeError, ValueError):
 
 class CheckpointNotFoundError(NumpyLukeError, OSError):
     """A model or tokenizer could be neither found locally nor downloaded."""
+
+
+class InputError(NumpyLukeError, ValueError):
+    """A text, span or option given by a user cannot be processed (no mask, bad span, ...)."""
