@@ -1,0 +1,81 @@
+"""The walkthrough chapters are executed, so their text and assertions cannot rot.
+
+Each chapter in walkthrough/ runs as a plain script on the tiny fixture checkpoint; a
+chapter that raises (its closing assertions included) or takes 20 s or more fails here.
+Chapters must also run without matplotlib (the optional ``viz`` extra).
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import ROOT
+
+WALKTHROUGH = ROOT / "walkthrough"
+CHAPTERS = sorted(WALKTHROUGH.glob("[0-9][0-9]_*.py"))
+TIME_LIMIT = 20.0  # seconds per chapter on the fixture (issue 5, acceptance 2)
+
+# Runs a chapter as __main__ with `import matplotlib` failing, as on a machine without it.
+WITHOUT_MATPLOTLIB = """
+import runpy, sys
+sys.modules["matplotlib"] = None
+sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0])
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def fixture_env() -> dict:
+    """The environment minus any walkthrough model choice: chapters use the fixture."""
+    env = dict(os.environ)
+    env.pop("NUMPY_LUKE_WALKTHROUGH_MODEL", None)
+    return env
+
+
+def run(args) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=fixture_env(),
+        timeout=120,
+    )
+    return result, time.perf_counter() - start
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 1, "walkthrough/ has no chapter files"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_runs_and_its_checks_pass(chapter):
+    result, seconds = run([str(chapter)])
+    assert result.returncode == 0, (
+        f"{chapter.name} failed (exit {result.returncode}):\n"
+        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    assert "all checks passed" in result.stdout, f"{chapter.name} did not reach its checks"
+    assert seconds < TIME_LIMIT, f"{chapter.name} took {seconds:.1f} s (limit {TIME_LIMIT} s)"
+
+
+PICTURE_CHAPTERS = [c for c in CHAPTERS if "try_matplotlib" in c.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("chapter", PICTURE_CHAPTERS, ids=[c.stem for c in PICTURE_CHAPTERS])
+def test_chapter_with_pictures_runs_without_matplotlib(chapter):
+    result, _ = run(["-c", WITHOUT_MATPLOTLIB, str(chapter)])
+    assert result.returncode == 0, f"{chapter.name} needs matplotlib:\n{result.stderr[-3000:]}"
+    assert "matplotlib is not installed" in result.stdout
+
+
+def test_run_all_reports_a_failing_chapter(tmp_path):
+    # run_all.py must exit non-zero when a chapter fails; try it on a copy with one bad chapter.
+    (tmp_path / "run_all.py").write_text((WALKTHROUGH / "run_all.py").read_text())
+    (tmp_path / "01_good.py").write_text("print('fine')\n")
+    (tmp_path / "02_bad.py").write_text("assert 1 == 2, 'claim does not hold'\n")
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "run_all.py")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "02_bad.py" in result.stdout and "FAILED" in result.stdout
+    assert "01_good.py" in result.stdout and "claim does not hold" in result.stderr
