@@ -1,0 +1,149 @@
+"""Draw the pictures of the docs and the walkthrough into docs/figures/ (PNG).
+
+    python walkthrough/make_figures.py              # writes docs/figures/*.png
+    python walkthrough/make_figures.py --out DIR    # somewhere else (the test uses a tmp dir)
+
+Needs matplotlib, the optional ``viz`` extra (``pip install -e '.[viz]'``); numpy_luke itself
+never imports it. The pictures are computed from the tiny fixture checkpoint
+(tests/fixtures/tiny-luke), so they are deterministic, and they are saved with fixed size,
+dpi and metadata, so running this again gives the same pixels (tests/test_figures.py checks
+that the committed files are what this script draws).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+WALKTHROUGH = Path(__file__).resolve().parent
+ROOT = WALKTHROUGH.parent
+FIGURES = ROOT / "docs" / "figures"
+FIXTURE = ROOT / "tests" / "fixtures" / "tiny-luke"
+DPI = 100
+# No software version or date in the files: regenerating must not change them.
+METADATA = {"Software": None, "Title": None, "Author": None, "Description": None}
+
+WORD_COLOR = "#4c72b0"
+ENTITY_COLOR = "#dd8452"
+PARAM_COLOR = "#8c8c8c"
+
+
+def save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, metadata=METADATA, facecolor="white")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+# ----------------------------------------------------------------------------- data flow
+
+# (x, y, width, height, title, detail, color) in axes units; x, y is the lower left corner.
+FLOW_BOXES = {
+    "text": (0.0, 0.62, 0.15, 0.26, "text + spans",
+             '"[Messi] plays\nfor <mask>."\nspans (0, 5)', WORD_COLOR),
+    "bpe": (0.2, 0.62, 0.15, 0.26, "bpe.py", "bytes -> pieces\n-> merges\n-> word tokens",
+            WORD_COLOR),
+    "tokenizer": (0.4, 0.62, 0.19, 0.26, "tokenizer.py", "input_ids (B, W)\nentity_ids (B, E)\n"
+                  "entity_position_ids\n(B, E, M)", WORD_COLOR),
+    "files": (0.0, 0.12, 0.15, 0.26, "checkpoint", "model.safetensors\nor pytorch_model.bin\n"
+              "+ config.json", PARAM_COLOR),
+    "hub": (0.2, 0.12, 0.15, 0.26, "hub.py", "folder or Hub id\n-> local files", PARAM_COLOR),
+    "weights": (0.4, 0.12, 0.19, 0.26, "weights.py", "parameter dict\nkey -> array\n"
+                "(no torch, no pickle code)", PARAM_COLOR),
+    "embeddings": (0.64, 0.62, 0.16, 0.26, "embeddings.py", "words (B, W, H)\nentities (B, E, H)\n"
+                   "mention positions\naveraged", ENTITY_COLOR),
+    "encoder": (0.64, 0.12, 0.16, 0.36, "attention.py\nmodel.py", "N layers of\nentity-aware\n"
+                "self-attention\n(B, W+E, H)", ENTITY_COLOR),
+    "heads": (0.85, 0.12, 0.15, 0.36, "heads.py", "logits (B, W, V)\nentity_logits\n(B, E, V_e)\n"
+              "class scores", ENTITY_COLOR),
+    "pipelines": (0.85, 0.62, 0.15, 0.26, "pipelines.py\ncli.py", "top-k words\nand entities",
+                  ENTITY_COLOR),
+}
+FLOW_ARROWS = [
+    ("text", "bpe"), ("bpe", "tokenizer"), ("tokenizer", "embeddings"),
+    ("files", "hub"), ("hub", "weights"), ("weights", "encoder"), ("weights", "embeddings"),
+    ("embeddings", "encoder"), ("encoder", "heads"), ("heads", "pipelines"),
+]
+
+
+def draw_data_flow(plt):
+    """The modules in the order data flows through them, from text to prediction."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(12, 4.4))
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(0.0, 1.0)
+    ax.axis("off")
+    centers = {}
+    for name, (x, y, w, h, head, detail, color) in FLOW_BOXES.items():
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.005,rounding_size=0.015",
+                                    facecolor=(*to_rgb(color), 0.15), edgecolor=color,
+                                    linewidth=1.5))
+        ax.text(x + w / 2, y + h - 0.03, head, ha="center", va="top", fontsize=10,
+                fontweight="bold", family="DejaVu Sans")
+        ax.text(x + w / 2, y + h / 2 - (0.06 if "\n" in head else 0.03), detail, ha="center",
+                va="center", fontsize=8, family="DejaVu Sans Mono")
+        centers[name] = (x, y, w, h)
+    for start, end in FLOW_ARROWS:
+        ax.annotate("", xy=_edge(centers[end], centers[start]),
+                    xytext=_edge(centers[start], centers[end]),
+                    arrowprops=dict(arrowstyle="-|>", color="#333333", linewidth=1.2))
+    ax.text(0.0, 0.97, "B batch, W words, E entities, M mention length, H hidden, "
+            "V / V_e word / entity vocabulary", fontsize=8, color="#555555", va="top")
+    for x, label, color in [(0.0, "text side", WORD_COLOR), (0.07, "parameters", PARAM_COLOR),
+                            (0.165, "words and entities together", ENTITY_COLOR)]:
+        ax.text(x, 0.03, label, color=color, fontsize=9, fontweight="bold")
+    return fig
+
+
+def _edge(box, towards):
+    """The point where a line from ``box``'s centre to ``towards``'s centre leaves ``box``."""
+    x, y, w, h = box
+    cx, cy = x + w / 2, y + h / 2
+    tx, ty = towards[0] + towards[2] / 2, towards[1] + towards[3] / 2
+    dx, dy = tx - cx, ty - cy
+    inf = float("inf")
+    scale = min(abs(w / 2 / dx) if dx else inf, abs(h / 2 / dy) if dy else inf)
+    return cx + dx * scale, cy + dy * scale
+
+
+# ----------------------------------------------------------------------------- main
+
+FIGURE_MAKERS = {
+    "data_flow.png": draw_data_flow,
+}
+
+
+def make_all(out: Path) -> list[Path]:
+    """Draw every figure into ``out``; returns the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcdefaults()  # the same style whatever the user's matplotlibrc says
+    plt.rcParams.update({"font.family": "DejaVu Sans", "svg.hashsalt": "numpy_luke"})
+    out.mkdir(parents=True, exist_ok=True)
+    return [save(maker(plt), out / name) for name, maker in FIGURE_MAKERS.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=FIGURES, help="folder for the PNG files")
+    args = parser.parse_args(argv)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("make_figures needs matplotlib: pip install -e '.[viz]'", file=sys.stderr)
+        return 1
+    for path in make_all(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
