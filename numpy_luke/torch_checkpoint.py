@@ -1,0 +1,467 @@
+"""Reading PyTorch's ``pytorch_model.bin`` without torch, and without trusting it.
+
+``torch.save(state_dict, "pytorch_model.bin")`` writes a zip archive (the format of
+torch >= 1.6, and of the published LUKE checkpoints):
+
+    archive/data.pkl        a pickle of the state dict: names -> tensor descriptions
+    archive/data/0          raw bytes of storage "0" (little-endian, C order)
+    archive/data/1          ...
+    archive/byteorder       "little" (absent in old files, which are little-endian)
+    archive/version, ...    bookkeeping we do not need
+
+The top folder ("archive", "pytorch_model", ...) is whatever name the writer chose.
+
+A tensor in ``data.pkl`` is a call ``torch._utils._rebuild_tensor_v2(storage, offset,
+size, stride, ...)``: a view of ``size`` elements with ``stride`` (in elements) starting
+``offset`` elements into a storage. Storages are not pickled; the pickle names them with a
+"persistent id" ``("storage", torch.FloatStorage, "0", "cpu", numel)`` and the bytes live in
+``data/0``. Several tensors may view one storage (tied weights); they then share memory
+here too.
+
+Why a restricted unpickler. A pickle is a small program: its GLOBAL opcodes import any
+``module.name`` and its REDUCE opcode calls it with arguments, so ``pickle.load`` of a
+hostile file can run ``os.system("...")``. Our unpickler resolves a global only through a
+fixed table (``ALLOWED_GLOBALS``) of the names a state dict needs: ``OrderedDict``, the
+tensor and parameter rebuild functions and the storage types. Each maps to a stand-in of
+ours that only records its arguments; nothing of torch is imported and nothing outside the
+table can be reached, because resolving a global is the only way a pickle gets hold of a
+callable. Any other global, whichever opcode asks for it (GLOBAL, STACK_GLOBAL, INST, OBJ,
+EXT via copyreg), stops the load with a ``CheckpointError`` naming it.
+
+After unpickling, every tensor description is checked against its storage (declared size
+equals the stored bytes, the strided extent fits in the storage, no more elements than the
+storage holds) before any array exists, so a file cannot make us allocate more than its own
+size justifies. Storages stored uncompressed (torch always does) are memory-mapped: the
+arrays are read-only views of the file, paged in when first used.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import mmap
+import pickle
+import re
+import struct
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CheckpointError
+
+# The legacy (torch < 1.6) format starts with this number, pickled with protocol 2.
+LEGACY_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1]  # without the STOP
+
+# Storage type -> NumPy element type (byte order added from the archive's "byteorder").
+# BFloat16 has no NumPy type: its bits are read as uint16 and widened by bfloat16_to_float32.
+STORAGE_DTYPES = {
+    "DoubleStorage": "f8",
+    "FloatStorage": "f4",
+    "HalfStorage": "f2",
+    "BFloat16Storage": "u2",
+    "LongStorage": "i8",
+    "IntStorage": "i4",
+    "ShortStorage": "i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "b1",
+}
+
+# Deflate cannot expand data by more than about 1032x; a member claiming more is a zip bomb.
+MAX_EXPANSION = 1100
+
+
+def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
+    """Widen bfloat16 values, given as their uint16 bit patterns, to float32 (exactly).
+
+    bfloat16 is the top half of a float32: same sign and exponent, 7 of the 23 mantissa
+    bits. Shifting the 16 bits into the high half of a 32-bit word gives the float32.
+    """
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# What the pickle may build: inert records, created by stand-ins for torch's functions.
+
+
+class BadRecord(Exception):
+    """Raised inside the unpickler by our stand-ins; reported as a CheckpointError."""
+
+
+class _Inert:
+    """Base of every object a pickle can get from us. Its BUILD opcode (which sets state on
+    an object it holds) is refused, so a pickle cannot rewrite a stand-in or a record."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise BadRecord(f"the pickle tries to modify a {type(self).__name__} (BUILD)")
+
+
+class StorageType(_Inert):
+    """Stand-in for ``torch.FloatStorage`` and friends: just a name. Not callable."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class StorageRef(_Inert):
+    """A storage named by the pickle: its type, its key in ``data/`` and its element count."""
+
+    __slots__ = ("storage_type", "key", "numel")
+
+    def __init__(self, storage_type: StorageType, key: str, numel: int):
+        self.storage_type, self.key, self.numel = storage_type, key, numel
+
+
+class TensorRef(_Inert):
+    """A tensor described by the pickle: a strided view into a storage."""
+
+    __slots__ = ("storage", "offset", "size", "stride")
+
+    def __init__(self, storage, offset, size, stride):
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+
+
+class StandIn(_Inert):
+    """What the pickle gets for an allowed torch function: calls ours, named like torch's."""
+
+    __slots__ = ("qualname", "function")
+
+    def __init__(self, qualname: str, function):
+        self.qualname, self.function = qualname, function
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+
+def _rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None
+):
+    """Stand-in for ``torch._utils._rebuild_tensor_v2``: check the types, record the view."""
+    if not isinstance(storage, StorageRef):
+        raise BadRecord(f"a tensor's storage is a {type(storage).__name__}")
+    if not _is_int(storage_offset) or not _is_int_tuple(size) or not _is_int_tuple(stride):
+        raise BadRecord(
+            f"a tensor has a malformed offset/size/stride: {storage_offset!r}, {size!r}, {stride!r}"
+        )
+    if len(size) != len(stride):
+        raise BadRecord(f"a tensor has size {size} but stride {stride}")
+    if not isinstance(requires_grad, bool):
+        raise BadRecord(f"a tensor has requires_grad={requires_grad!r}")
+    if backward_hooks:  # torch never saves hooks; a non-empty value is not a state dict
+        raise BadRecord("a tensor carries backward hooks")
+    if metadata and any(metadata.values()):  # the conjugate / negative bits
+        raise BadRecord(f"a tensor carries metadata {metadata!r} (conj/neg views)")
+    return TensorRef(storage, storage_offset, tuple(size), tuple(stride))
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
+    """Stand-in for ``torch._utils._rebuild_parameter(_with_state)``: a parameter is its data."""
+    if not isinstance(data, TensorRef):
+        raise BadRecord(f"a parameter wraps a {type(data).__name__}, not a tensor")
+    if backward_hooks or state:
+        raise BadRecord("a parameter carries backward hooks or extra state")
+    return data
+
+
+# The whole allow-list: (module, name) -> what the pickle gets instead of the real thing.
+ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"): OrderedDict,
+    **{
+        ("torch._utils", name): StandIn(f"torch._utils.{name}", function)
+        for name, function in [
+            ("_rebuild_tensor_v2", _rebuild_tensor_v2),
+            ("_rebuild_parameter", _rebuild_parameter),
+            ("_rebuild_parameter_with_state", _rebuild_parameter),
+        ]
+    },
+    **{("torch", name): StorageType(name) for name in STORAGE_DTYPES},
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler whose only globals are ``ALLOWED_GLOBALS`` and whose persistent ids are
+    torch storage references."""
+
+    def __init__(self, file, source: str):
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module, name):
+        # Called for every way a pickle can name a global (GLOBAL, STACK_GLOBAL, INST, EXT*).
+        # A plain dict lookup: no import, no getattr, dotted names are not walked.
+        try:
+            return ALLOWED_GLOBALS[module, name]
+        except (KeyError, TypeError):
+            raise CheckpointError(
+                f"{self.source}: refusing to load the global {module}.{name}: a state dict "
+                "never needs it, and unpickling it could run code. The file is corrupt or "
+                "hostile; do not load it with torch.load either."
+            ) from None
+
+    def persistent_load(self, pid):
+        if not (
+            isinstance(pid, tuple)
+            and len(pid) == 5
+            and pid[0] == "storage"
+            and isinstance(pid[1], StorageType)
+            and isinstance(pid[2], str)
+            and isinstance(pid[3], str)
+            and _is_int(pid[4])
+        ):
+            raise CheckpointError(f"{self.source}: unexpected persistent id {pid!r:.200}")
+        _, storage_type, key, _location, numel = pid
+        return StorageRef(storage_type, key, numel)
+
+
+def _is_int(value) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _is_int_tuple(value) -> bool:
+    return isinstance(value, (tuple, list)) and all(_is_int(v) for v in value)
+
+
+# ---------------------------------------------------------------------------------------
+# The archive.
+
+
+def is_legacy_torch_file(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a file) starts torch's pre-zip format."""
+    return head.startswith(LEGACY_MAGIC)
+
+
+def legacy_format_error(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: this is PyTorch's legacy (pre-1.6, non-zip) checkpoint format, which "
+        "numpy_luke does not read. Convert it once with torch installed, e.g. "
+        "`torch.save(torch.load(path, weights_only=True), path)` (the zip format is "
+        "torch.save's default), or load it with transformers and call "
+        "`model.save_pretrained(folder, safe_serialization=True)` to write model.safetensors."
+    )
+
+
+def load_torch_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a ``pytorch_model.bin`` zip archive into arrays of the stored dtypes.
+
+    Storages are memory-mapped read-only views of the file when stored uncompressed.
+    bfloat16 tensors come back as float32 (NumPy has no bfloat16). Raises
+    ``CheckpointError`` for anything malformed or outside the allow-list.
+    """
+    path = Path(path)
+    with open(path, "rb") as file:
+        head = file.read(len(LEGACY_MAGIC))
+        if is_legacy_torch_file(head):
+            raise legacy_format_error(path)
+        try:
+            archive = zipfile.ZipFile(file)
+        except Exception as error:  # BadZipFile, OSError, ValueError, ... on broken archives
+            raise CheckpointError(
+                f"{path}: not a readable zip archive ({type(error).__name__}: {error})"
+            ) from None
+        with archive:
+            return _ArchiveReader(path, file, archive).read()
+
+
+class _ArchiveReader:
+    """One open ``pytorch_model.bin``: finds the records, unpickles, builds the arrays."""
+
+    def __init__(self, path: Path, file, archive: zipfile.ZipFile):
+        self.path, self.file, self.archive = path, file, archive
+        self.file_size = path.stat().st_size
+        self.mapped: np.ndarray | None = None  # the whole file as uint8, mapped on demand
+        self.storages: dict[str, tuple[np.ndarray, StorageType]] = {}
+
+    def read(self) -> dict[str, np.ndarray]:
+        self.prefix = self._find_prefix()
+        self.byteorder = self._byteorder()
+        state = self._unpickle()
+        if not isinstance(state, dict):
+            raise CheckpointError(
+                f"{self.path}: data.pkl holds a {type(state).__name__}, not a state dict "
+                "(a mapping from names to tensors)"
+            )
+        arrays = {}
+        for name, tensor in state.items():
+            if not isinstance(name, str) or not isinstance(tensor, TensorRef):
+                raise CheckpointError(
+                    f"{self.path}: entry {name!r:.100} is a {type(tensor).__name__}, not a "
+                    "tensor; expected a flat state dict (names -> tensors)"
+                )
+            arrays[name] = self._tensor(name, tensor)
+        return arrays
+
+    def _find_prefix(self) -> str:
+        pickles = [n for n in self.archive.namelist() if re.fullmatch(r"[^/]+/data\.pkl", n)]
+        if len(pickles) != 1:
+            found = "no" if not pickles else f"{len(pickles)}"
+            raise CheckpointError(
+                f"{self.path}: a zip archive but not a torch checkpoint: {found} "
+                "'<folder>/data.pkl' records"
+            )
+        return pickles[0][: -len("data.pkl")]
+
+    def _byteorder(self) -> str:
+        name = self.prefix + "byteorder"
+        if name not in self.archive.NameToInfo:
+            return "<"  # files from before the record existed are little-endian
+        order = self._read_member(name, limit=16)
+        if order not in (b"little", b"big"):
+            raise CheckpointError(f"{self.path}: unknown byte order {order[:16]!r}")
+        return "<" if order == b"little" else ">"
+
+    def _unpickle(self):
+        source = f"{self.path}"
+        data = self._read_member(self.prefix + "data.pkl")
+        try:
+            return RestrictedUnpickler(io.BytesIO(data), source).load()
+        except CheckpointError:
+            raise
+        except BadRecord as error:
+            raise CheckpointError(f"{source}: data.pkl: {error}") from None
+        except RecursionError:
+            raise CheckpointError(f"{source}: data.pkl nests too deeply") from None
+        except MemoryError:
+            raise CheckpointError(f"{source}: data.pkl asks for too much memory") from None
+        except Exception as error:  # a malformed pickle: any of a dozen exception types
+            raise CheckpointError(
+                f"{source}: data.pkl is not a valid state-dict pickle "
+                f"({type(error).__name__}: {str(error)[:200]})"
+            ) from None
+
+    # -- members ---------------------------------------------------------------------------
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        try:
+            return self.archive.getinfo(name)
+        except KeyError:
+            raise CheckpointError(f"{self.path}: the archive has no record {name}") from None
+
+    def _read_member(self, name: str, limit: int | None = None) -> bytes:
+        """The bytes of one member, refusing sizes its compressed data cannot justify."""
+        info = self._info(name)
+        if info.compress_type == zipfile.ZIP_STORED:
+            plausible = info.file_size == info.compress_size
+        else:
+            plausible = info.file_size <= MAX_EXPANSION * max(info.compress_size, 1)
+        if not plausible or info.compress_size > self.file_size:
+            raise CheckpointError(
+                f"{self.path}: record {name} claims {info.file_size} bytes from "
+                f"{info.compress_size} stored bytes in a {self.file_size}-byte file"
+            )
+        if limit is not None and info.file_size > limit:
+            raise CheckpointError(f"{self.path}: record {name} is too large")
+        try:
+            return self.archive.read(name)
+        except Exception as error:  # bad CRC, truncated data, unsupported compression, ...
+            raise CheckpointError(
+                f"{self.path}: cannot read record {name} ({type(error).__name__}: {error})"
+            ) from None
+
+    def _stored_range(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        """Where an uncompressed member's bytes lie in the file: (start, stop)."""
+        # The central directory gives the local header's position; the data follows that
+        # 30-byte header, its file name and its extra field (torch pads it to align data).
+        self.file.seek(info.header_offset)
+        header = self.file.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise CheckpointError(f"{self.path}: bad local header for record {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        start = info.header_offset + 30 + name_length + extra_length
+        stop = start + info.compress_size
+        if info.compress_size != info.file_size or stop > self.file_size:
+            raise CheckpointError(
+                f"{self.path}: record {info.filename} ({info.file_size} bytes) does not fit "
+                f"in the {self.file_size}-byte file (truncated?)"
+            )
+        return start, stop
+
+    def _storage(self, ref: StorageRef) -> np.ndarray:
+        """The 1-D array of a storage's elements; one shared array per storage key."""
+        dtype = np.dtype(self.byteorder + STORAGE_DTYPES[ref.storage_type.name])
+        if ref.key in self.storages:
+            array, storage_type = self.storages[ref.key]
+            if storage_type is not ref.storage_type or array.size != ref.numel:
+                raise CheckpointError(
+                    f"{self.path}: storage {ref.key} is declared twice with different "
+                    f"types or sizes"
+                )
+            return array
+        info = self._info(f"{self.prefix}data/{ref.key}")
+        nbytes = ref.numel * dtype.itemsize  # exact (Python ints): checked before any use
+        if nbytes != info.file_size:
+            raise CheckpointError(
+                f"{self.path}: storage {ref.key} declares {ref.numel} elements of "
+                f"{ref.storage_type.name} ({nbytes} bytes) but its record holds "
+                f"{info.file_size} bytes"
+            )
+        if info.compress_type == zipfile.ZIP_STORED:
+            start, stop = self._stored_range(info)
+            raw = self._map()[start:stop]
+        else:
+            raw = np.frombuffer(self._read_member(info.filename), dtype=np.uint8)
+        array = raw.view(dtype)
+        self.storages[ref.key] = (array, ref.storage_type)
+        return array
+
+    def _map(self) -> np.ndarray:
+        if self.mapped is None:
+            mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+            self.mapped = np.frombuffer(mapping, dtype=np.uint8)
+        return self.mapped
+
+    # -- tensors ---------------------------------------------------------------------------
+
+    def _tensor(self, name: str, tensor: TensorRef) -> np.ndarray:
+        """A (read-only) view of the tensor's elements, after checking it fits its storage."""
+        storage = self._storage(tensor.storage)
+        numel = math.prod(tensor.size)
+        if numel > 0:
+            extent = zip(tensor.size, tensor.stride, strict=True)
+            last = tensor.offset + sum((n - 1) * s for n, s in extent)
+            if last >= storage.size:
+                raise CheckpointError(
+                    f"{self.path}: tensor {name!r} (size {tensor.size}, stride "
+                    f"{tensor.stride}, offset {tensor.offset}) reaches element {last} of a "
+                    f"storage holding {storage.size}"
+                )
+        elif tensor.offset > storage.size:
+            raise CheckpointError(f"{self.path}: tensor {name!r} starts past its storage")
+        # Each element stored once: a tensor never has more elements than its storage, so
+        # broadcast (stride 0) views cannot turn a small file into a huge array.
+        if numel > storage.size:
+            raise CheckpointError(
+                f"{self.path}: tensor {name!r} has {numel} elements but its storage holds "
+                f"only {storage.size}"
+            )
+        try:
+            if tensor.stride == _contiguous_strides(tensor.size) or numel <= 1:
+                view = storage[tensor.offset : tensor.offset + numel].reshape(tensor.size)
+            else:
+                view = np.lib.stride_tricks.as_strided(
+                    storage[tensor.offset :],
+                    shape=tensor.size,
+                    strides=[s * storage.itemsize for s in tensor.stride],
+                    writeable=False,
+                )
+        except (ValueError, OverflowError) as error:  # e.g. a dimension beyond 2**63
+            raise CheckpointError(
+                f"{self.path}: tensor {name!r} has an impossible shape {tensor.size} ({error})"
+            ) from None
+        if tensor.storage.storage_type.name == "BFloat16Storage":
+            view = bfloat16_to_float32(view)
+        return view
+
+
+def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...]:
+    """The strides (in elements) of a C-ordered tensor of this size."""
+    strides, step = [], 1
+    for n in reversed(size):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
