@@ -48,3 +48,23 @@ def place_in_hf_cache(
             else:
                 shutil.copyfile(file, target)
     return snapshot
+
+
+def write_zip(path: Path, members: dict[str, bytes], compression: int | None = None) -> Path:
+    """Write a zip archive of ``{name: bytes}`` (stored uncompressed unless told otherwise),
+    as a hand-made stand-in for what ``torch.save`` writes."""
+    import zipfile
+
+    compression = zipfile.ZIP_STORED if compression is None else compression
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def read_zip(path: Path) -> dict[str, bytes]:
+    """All members of a zip archive, in order: ``{name: bytes}``."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
