@@ -1,0 +1,391 @@
+"""The command line: ``python -m numpy_luke COMMAND ...`` (or ``numpy-luke COMMAND ...``).
+
+    fill       predict masked words (<mask>) and masked entities ([[mention]])
+    tokenize   show how a text becomes word tokens and entity inputs
+    typing     the types of one mention (entity typing)
+    relation   the relation between two mentions (relation classification)
+    ner        find the named entities of a text
+
+Each prediction command runs the pipeline of ``numpy_luke.pipelines`` for its task, so the
+command line and the Python API share one code path; ``--json`` prints exactly what the
+pipeline returns, one JSON object per input text and line.
+
+A mistake a user can make (no mask, an empty text, a bad span, a missing checkpoint)
+prints one line, ``numpy_luke fill: error: ...``, on standard error and exits with 1;
+a malformed command line exits with 2. Anything else is a bug in numpy_luke: one line
+asking to report it, exit 1 (set NUMPY_LUKE_DEBUG=1 to get the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .errors import InputError, NumpyLukeError
+
+PROG = "numpy_luke"
+
+EXAMPLES = {
+    "fill": """examples:
+  python -m numpy_luke fill "Plants create <mask> through a process known as photosynthesis."
+  python -m numpy_luke fill "[[Lionel Messi]] plays football for <mask>." --top-k 3 --json
+  python -m numpy_luke fill "Lionel Messi plays football." --entity-span 0:12
+  cat texts.txt | python -m numpy_luke fill -      (one text per line)""",
+    "tokenize": """examples:
+  python -m numpy_luke tokenize "Top seed Ana Ivanovic said on Thursday."
+  python -m numpy_luke tokenize "[[Ana Ivanovic]] won." --task entity_classification""",
+    "typing": """examples:
+  python -m numpy_luke typing "[[Beyoncé]] lives in Los Angeles."
+  python -m numpy_luke typing "Beyoncé lives in Los Angeles." --entity-span 0:7""",
+    "relation": """examples:
+  python -m numpy_luke relation "[[Beyoncé]] lives in [[Los Angeles]]."
+  python -m numpy_luke relation "Beyoncé lives in Los Angeles." --head 0:7 --tail 17:28""",
+    "ner": """examples:
+  python -m numpy_luke ner "Beyoncé lives in Los Angeles."
+  python -m numpy_luke ner "Lionel Messi plays for Inter Miami." --max-span-length 8 --json""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line gives one line (and exit 2), not the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError
+    return number
+
+
+positive_int.__name__ = "positive integer"  # what argparse calls it in its message
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="LUKE in NumPy: fill masks, predict entities, type, relate and find them.",
+        epilog="Run `python -m numpy_luke COMMAND --help` for each command's options.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name, help, default_model):
+        sub = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "texts",
+            nargs="+",
+            metavar="TEXT",
+            help="input text(s); '-' reads one text per line from standard input",
+        )
+        sub.add_argument(
+            "--model",
+            default=default_model,
+            metavar="ID_OR_FOLDER",
+            help=f"Hub repository id or local checkpoint folder (default {default_model})",
+        )
+        sub.add_argument("--revision", help="Hub revision: branch, tag or commit (default main)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object per text")
+        return sub
+
+    fill = command(
+        "fill",
+        "predict masked words (<mask>) and the entities of marked mentions ([[...]])",
+        "studio-ousia/luke-base",
+    )
+    fill.add_argument("--top-k", type=positive_int, default=5, help="predictions per mask")
+    fill.add_argument(
+        "--entity-span",
+        action="append",
+        metavar="START:END",
+        help="a mention to predict the entity of (character offsets; repeatable)",
+    )
+    fill.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
+    fill.set_defaults(run=run_fill)
+
+    tokenize = command(
+        "tokenize",
+        "show word tokens, their ids and the entity inputs, side by side",
+        "studio-ousia/luke-base",
+    )
+    tokenize.add_argument(
+        "--entity-span", action="append", metavar="START:END", help="a mention (repeatable)"
+    )
+    tokenize.add_argument(
+        "--task",
+        choices=[
+            "entity_classification", "entity_pair_classification", "entity_span_classification"
+        ],
+        help="encode as the tokenizer does for this task (default: none)",
+    )
+    tokenize.set_defaults(run=run_tokenize)
+
+    typing = command(
+        "typing",
+        "the types of one mention (multi-label: every type with probability >= threshold)",
+        "studio-ousia/luke-large-finetuned-open-entity",
+    )
+    typing.add_argument("--entity-span", metavar="START:END", help="the mention, if not marked")
+    typing.add_argument("--threshold", type=float, default=0.5, help="minimum probability")
+    typing.set_defaults(run=run_typing)
+
+    relation = command(
+        "relation",
+        "the relation between a head and a tail mention (top-k relations)",
+        "studio-ousia/luke-large-finetuned-tacred",
+    )
+    relation.add_argument("--head", metavar="START:END", help="the head mention, if not marked")
+    relation.add_argument("--tail", metavar="START:END", help="the tail mention, if not marked")
+    relation.add_argument("--top-k", type=positive_int, default=5, help="relations to print")
+    relation.set_defaults(run=run_relation)
+
+    ner = command(
+        "ner",
+        "find named entities: classify every span of words, keep the best that do not overlap",
+        "studio-ousia/luke-large-finetuned-conll-2003",
+    )
+    ner.add_argument(
+        "--max-span-length", type=positive_int, default=16, help="longest candidate, in words"
+    )
+    ner.set_defaults(run=run_ner)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+# Reading inputs
+# ---------------------------------------------------------------------------------------
+
+
+def read_texts(arguments: list[str]) -> list[str]:
+    """The texts of the command line; '-' stands for the lines of standard input (blank
+    lines skipped)."""
+    texts = []
+    for argument in arguments:
+        if argument == "-":
+            texts.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+        else:
+            texts.append(argument)
+    if not texts:
+        raise InputError("no text given (standard input was empty)")
+    return texts
+
+
+def spans_for(texts: list[str], specs: list[str | None] | None):
+    """Spans given on the command line, the same for every text (None when none given)."""
+    specs = [s for s in (specs or []) if s is not None]
+    if not specs:
+        return None
+    from .pipelines import parse_span
+
+    spans = [parse_span(spec) for spec in specs]
+    return [spans for _ in texts]
+
+
+def make_pipeline(task: str, args, **options):
+    from .pipelines import pipeline
+
+    return pipeline(task, model=args.model, revision=args.revision, **options)
+
+
+# ---------------------------------------------------------------------------------------
+# The commands
+# ---------------------------------------------------------------------------------------
+
+
+def run_fill(args) -> int:
+    texts = read_texts(args.texts)
+    spans = spans_for(texts, args.entity_span)
+    fill = make_pipeline("fill-mask", args, top_k=args.top_k, batch_size=args.batch_size)
+    results = fill(texts, entity_spans=spans)
+    emit(results, args.json, format_fill)
+    return 0
+
+
+def run_typing(args) -> int:
+    texts = read_texts(args.texts)
+    spans = spans_for(texts, [args.entity_span])
+    typing = make_pipeline("entity-typing", args, threshold=args.threshold)
+    emit(typing(texts, entity_spans=spans), args.json, format_typing)
+    return 0
+
+
+def run_relation(args) -> int:
+    texts = read_texts(args.texts)
+    if (args.head is None) != (args.tail is None):
+        raise InputError("give both --head and --tail, or mark both mentions with [[...]]")
+    spans = spans_for(texts, [args.head, args.tail])
+    relation = make_pipeline("relation-classification", args, top_k=args.top_k)
+    emit(relation(texts, entity_spans=spans), args.json, format_relation)
+    return 0
+
+
+def run_ner(args) -> int:
+    texts = read_texts(args.texts)
+    ner = make_pipeline("ner", args, max_span_length=args.max_span_length)
+    emit(ner(texts), args.json, format_ner)
+    return 0
+
+
+def run_tokenize(args) -> int:
+    from .pipelines import check_spans, parse_mentions
+    from .tokenizer import LukeTokenizer
+
+    texts = read_texts(args.texts)
+    given = spans_for(texts, args.entity_span)
+    tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
+    results = []
+    for number, text in enumerate(texts):
+        plain, marked = parse_mentions(text)
+        if given and marked:
+            raise InputError("mentions are marked with [[...]] and given as spans; use one")
+        spans = check_spans(plain, given[number]) if given else marked
+        options = {"entity_spans": spans} if spans else {}
+        encoding = tokenizer(plain, task=args.task, **options)
+        ids = list(encoding["input_ids"])
+        result = {
+            "text": plain,
+            "tokens": tokenizer.convert_ids_to_tokens(ids),
+            "input_ids": ids,
+        }
+        if "entity_ids" in encoding:
+            result["entities"] = [
+                {
+                    "entity_id": int(entity_id),
+                    "positions": [int(p) for p in positions if p != -1],
+                }
+                for entity_id, positions in zip(
+                    encoding["entity_ids"], encoding["entity_position_ids"], strict=True
+                )
+            ]
+            for entity, (start, end) in zip(result["entities"], spans, strict=False):
+                entity.update(mention=plain[start:end], start=start, end=end)
+        results.append(result)
+    emit(results, args.json, format_tokenize)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Printing
+# ---------------------------------------------------------------------------------------
+
+
+def emit(results: list, as_json: bool, format_one) -> None:
+    for number, result in enumerate(results, start=1):
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            if len(results) > 1:
+                print(f"== text {number}")
+            print(format_one(result))
+
+
+def _shown(token: str) -> str:
+    """A token as printed in a table: without its leading space, visible if blank."""
+    return token.strip() or repr(token)
+
+
+def format_fill(result: dict) -> str:
+    lines = [result["text"]]
+    masks = result["masks"]
+    per_mask = masks if masks and isinstance(masks[0], list) else ([masks] if masks else [])
+    for number, predictions in enumerate(per_mask, start=1):
+        lines.append(f"  <mask> {number} of {len(per_mask)}:   score  token -> sequence")
+        for rank, p in enumerate(predictions, start=1):
+            lines.append(
+                f"    {rank:>2}  {p['score']:.4f}  {_shown(p['token_str']):<14} {p['sequence']}"
+            )
+    for entity in result["entities"]:
+        where = f"{entity['start']}:{entity['end']}"
+        lines.append(f"  [[{entity['mention']}]] ({where}):   score  entity")
+        for rank, p in enumerate(entity["predictions"], start=1):
+            lines.append(f"    {rank:>2}  {p['score']:.4f}  {p['entity']}")
+    return "\n".join(lines)
+
+
+def format_typing(result: dict) -> str:
+    e = result["entity"]
+    lines = [result["text"], f"  [[{e['mention']}]] ({e['start']}:{e['end']}):   score  type"]
+    lines += [f"        {p['score']:.4f}  {p['label']}" for p in result["labels"]]
+    if not result["labels"]:
+        lines.append("        (no type reaches the threshold)")
+    return "\n".join(lines)
+
+
+def format_relation(result: dict) -> str:
+    head, tail = result["head"], result["tail"]
+    lines = [
+        result["text"],
+        f"  head [[{head['mention']}]] ({head['start']}:{head['end']}), "
+        f"tail [[{tail['mention']}]] ({tail['start']}:{tail['end']}):   score  relation",
+    ]
+    lines += [
+        f"    {rank:>2}  {p['score']:.4f}  {p['label']}"
+        for rank, p in enumerate(result["labels"], start=1)
+    ]
+    return "\n".join(lines)
+
+
+def format_ner(result: dict) -> str:
+    lines = [result["text"]]
+    if not result["entities"]:
+        lines.append("  (no entities found)")
+    for e in result["entities"]:
+        where = f"{e['start']:>4}:{e['end']:<4}"
+        lines.append(f"  {where} {e['label']:<8} {e['score']:.4f}  {e['mention']}")
+    return "\n".join(lines)
+
+
+def format_tokenize(result: dict) -> str:
+    lines = [result["text"], "     #  token                  id"]
+    for i, (token, token_id) in enumerate(zip(result["tokens"], result["input_ids"], strict=True)):
+        lines.append(f"  {i:>4}  {token:<20} {token_id:>6}")
+    if "entities" in result:
+        lines.append("  entity  mention              entity_id  word positions")
+        for k, e in enumerate(result["entities"]):
+            mention = e.get("mention", "")
+            positions = " ".join(map(str, e["positions"]))
+            lines.append(f"  {k:>6}  {mention:<20} {e['entity_id']:>9}  {positions}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 success, 1 error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    where = f"{PROG} {args.command}"
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `... | head`: the reader has gone; nothing to report
+        sys.stderr.close()
+        return 0
+    except Exception as error:
+        expected = isinstance(error, (NumpyLukeError, ValueError, TypeError, OSError))
+        if os.environ.get("NUMPY_LUKE_DEBUG") and not isinstance(error, NumpyLukeError):
+            raise  # developers and tests see the traceback of anything not raised on purpose
+        message = " ".join(str(error).split()) or type(error).__name__
+        if expected:
+            print(f"{where}: error: {message}", file=sys.stderr)
+        else:
+            print(
+                f"{where}: internal error ({type(error).__name__}: {message}). This is a bug "
+                "in numpy_luke; please report it with the command you ran "
+                "(NUMPY_LUKE_DEBUG=1 shows the traceback).",
+                file=sys.stderr,
+            )
+        return 1

@@ -1,0 +1,629 @@
+"""Pipelines: from a raw text to a readable prediction in one call.
+
+    fill = numpy_luke.pipeline("fill-mask", model="tests/fixtures/tiny-luke")
+    fill("[[Lionel Messi]] plays football for <mask>.")
+
+A pipeline wraps a tokenizer and a model with the three chores around them:
+
+1. Reading the input. Mentions (the entities LUKE reads) are marked inline,
+   ``[[Lionel Messi]] plays for ...``, or given as character spans ``(start, end)`` of the
+   text. ``parse_mentions`` strips the markers and returns the plain text and the spans.
+   Everything a user can get wrong (no mask, an empty text, a bad span, a text longer than
+   the model reads) is checked here and raised as an ``InputError`` that says what to do.
+2. Running the model on batches: texts of similar length are encoded and run together.
+3. Turning scores into answers: probabilities (softmax, or sigmoid for multi-label typing),
+   the top k, and label names from the checkpoint's ``id2label``.
+
+The four tasks:
+
+    task                      model class                       default checkpoint (studio-ousia/)
+    fill-mask                 LukeForMaskedLM                   luke-base
+    entity-typing             LukeForEntityClassification       luke-large-finetuned-open-entity
+    relation-classification   LukeForEntityPairClassification   luke-large-finetuned-tacred
+    ner                       LukeForEntitySpanClassification   luke-large-finetuned-conll-2003
+
+Outputs are plain dicts, lists, strings, ints and floats: exactly what
+``python -m numpy_luke COMMAND --json`` prints, one object per text (docs/cli.md has the
+schema). For word masks the fill-mask output is the one transformers' ``fill-mask``
+pipeline gives; masked entity prediction, LUKE's second pretraining task, comes on top.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+Span = tuple[int, int]
+
+DEFAULT_MODELS = {
+    "fill-mask": "studio-ousia/luke-base",
+    "entity-typing": "studio-ousia/luke-large-finetuned-open-entity",
+    "relation-classification": "studio-ousia/luke-large-finetuned-tacred",
+    "ner": "studio-ousia/luke-large-finetuned-conll-2003",
+}
+
+# Entity vocabulary entries that are not entities; never offered as predictions.
+SPECIAL_ENTITIES = ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")
+# Span-classification labels meaning "this span is not an entity".
+NO_ENTITY_LABELS = ("NIL", "O")
+
+# ---------------------------------------------------------------------------------------
+# 1. Reading the input: markers, spans, words
+# ---------------------------------------------------------------------------------------
+
+_MARKER = re.compile(r"\[\[|\]\]")
+_WORD = re.compile(r"\w+|[^\w\s]")  # a run of letters/digits, or one punctuation mark
+
+
+def parse_mentions(text: str) -> tuple[str, list[Span]]:
+    """Strip ``[[...]]`` mention markers: return the plain text and each mention's span.
+
+    ``"[[Lionel Messi]] plays for [[Inter Miami]]."`` gives
+    ``("Lionel Messi plays for Inter Miami.", [(0, 12), (23, 34)])``. Spans are character
+    offsets into the plain text; white space just inside the brackets is left out of them.
+    """
+    pieces: list[str] = []
+    raw_spans: list[Span] = []
+    open_at: int | None = None  # where the open mention starts, in the plain text
+    length = 0  # characters of plain text so far
+    last = 0  # end of the previous marker, in the marked text
+    for marker in _MARKER.finditer(text):
+        pieces.append(text[last : marker.start()])
+        length += marker.start() - last
+        last = marker.end()
+        if marker.group() == "[[":
+            if open_at is not None:
+                raise InputError(
+                    f"mention markers cannot nest: '[[' at character {marker.start()} opens a "
+                    "mention inside another; close the first with ']]'"
+                )
+            open_at = length
+        else:
+            if open_at is None:
+                raise InputError(
+                    f"']]' at character {marker.start()} closes no mention; "
+                    "mark a mention as [[Lionel Messi]]"
+                )
+            raw_spans.append((open_at, length))
+            open_at = None
+    if open_at is not None:
+        raise InputError("a mention opened with '[[' is never closed with ']]'")
+    pieces.append(text[last:])
+    plain = "".join(pieces)
+
+    spans = []
+    for start, end in raw_spans:
+        mention = plain[start:end]
+        if not mention.strip():
+            raise InputError("an empty mention '[[ ]]': put the mention's words inside")
+        start += len(mention) - len(mention.lstrip())
+        end -= len(mention) - len(mention.rstrip())
+        spans.append((start, end))
+    return plain, spans
+
+
+def parse_span(spec: str) -> Span:
+    """Read a span given on the command line as ``START:END`` (character offsets)."""
+    parts = spec.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start, end = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise InputError(
+            f"malformed span {spec!r}: write START:END, the character offsets of the mention "
+            "(e.g. 0:12 for the first 12 characters)"
+        ) from None
+    return start, end
+
+
+def check_spans(text: str, spans: Sequence) -> list[Span]:
+    """Check that every span is an in-range, non-empty (start, end) pair of ``text``."""
+    checked = []
+    for span in spans:
+        if (
+            not isinstance(span, (tuple, list))
+            or len(span) != 2
+            or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in span)
+        ):
+            raise InputError(f"malformed span {span!r}: a span is a pair of integers (start, end)")
+        start, end = int(span[0]), int(span[1])
+        if start < 0 or end > len(text):
+            raise InputError(
+                f"span {start}:{end} is outside the text, which has {len(text)} characters"
+            )
+        if start >= end:
+            raise InputError(f"span {start}:{end} is empty or reversed: START must be below END")
+        if not text[start:end].strip():
+            raise InputError(f"span {start}:{end} covers only white space")
+        checked.append((start, end))
+    return checked
+
+
+def find_words(text: str) -> list[Span]:
+    """Character spans of the words of a text: runs of letters and digits, and punctuation
+    marks one by one. "Messi's team." -> spans of "Messi", "'", "s", "team", "."."""
+    return [match.span() for match in _WORD.finditer(text)]
+
+
+def enumerate_spans(words: Sequence[Span], max_length: int) -> list[Span]:
+    """Every run of 1 to ``max_length`` consecutive words, as a character span, in order of
+    start then length. This is how LUKE's CoNLL-2003 model reads a sentence: it classifies
+    all candidate spans that start and end on word boundaries."""
+    return [
+        (words[i][0], words[j][1])
+        for i in range(len(words))
+        for j in range(i, min(len(words), i + max_length))
+    ]
+
+
+def select_spans(candidates: Sequence[dict]) -> list[dict]:
+    """Keep the best non-overlapping spans: go through the candidates by decreasing
+    ``score`` and keep each one that overlaps none kept so far. Result sorted by start."""
+    kept: list[dict] = []
+    for candidate in sorted(candidates, key=lambda c: (-c["score"], c["start"], c["end"])):
+        if all(candidate["end"] <= k["start"] or k["end"] <= candidate["start"] for k in kept):
+            kept.append(candidate)
+    return sorted(kept, key=lambda c: c["start"])
+
+
+# ---------------------------------------------------------------------------------------
+# 3. From scores to answers
+# ---------------------------------------------------------------------------------------
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """exp(x_i - max x) / sum_j exp(x_j - max x) over the last axis, in float64."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = shifted - shifted.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), in float64: an independent probability per label."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def top_k(scores: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first (ties: lower index first),
+    never one of ``exclude``. Fast on 500,000 entities: partition, then sort only k."""
+    scores = np.array(scores, dtype=np.float64)  # a copy: excluded entries are overwritten
+    scores[list(exclude)] = -np.inf
+    k = min(k, scores.size - len(set(exclude)))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth_best = -np.partition(-scores, k - 1)[k - 1]
+    candidates = np.flatnonzero(scores >= kth_best)  # k of them, or more when tied
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+
+
+def fill_mask_predictions(
+    input_ids: np.ndarray,
+    logits: np.ndarray,
+    *,
+    mask_token_id: int,
+    pad_token_id: int,
+    top_k_: int,
+    decode: Callable[..., str],
+) -> list:
+    """transformers' fill-mask answer for one text, from its ids and the LM logits.
+
+    ``input_ids`` (words,) and ``logits`` (words, vocab). For every mask position: softmax
+    over the vocabulary, the ``top_k_`` tokens, and the text with the mask replaced by each
+    (padding removed, decoded without special tokens when there is a single mask, with them
+    when there are several, as transformers does). One mask gives a flat list of
+    predictions, several give a list per mask.
+    """
+    positions = np.flatnonzero(input_ids == mask_token_id)  # (masks,)
+    probabilities = softmax(logits[positions])  # (masks, vocab)
+    single = len(positions) == 1
+    per_mask = []
+    for position, probs in zip(positions, probabilities, strict=True):
+        row = []
+        for token in top_k(probs, top_k_):
+            ids = input_ids.copy()
+            ids[position] = token
+            ids = ids[ids != pad_token_id]
+            row.append(
+                {
+                    "score": float(probs[token]),
+                    "token": int(token),
+                    "token_str": decode([int(token)]),
+                    "sequence": decode(ids.tolist(), skip_special_tokens=single),
+                }
+            )
+        per_mask.append(row)
+    return per_mask[0] if single else per_mask
+
+
+# ---------------------------------------------------------------------------------------
+# 2. The pipelines
+# ---------------------------------------------------------------------------------------
+
+
+class Pipeline:
+    """What all tasks share: loading, input checks, batching. Subclasses add the task."""
+
+    task: str
+    model_class: str  # name of the numpy_luke head class
+    tokenizer_task: str | None  # the tokenizer's ``task=`` for this pipeline
+
+    def __init__(self, model, tokenizer, *, top_k: int = 5, batch_size: int = 8):
+        if not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k must be a positive integer, not {top_k!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, not {batch_size!r}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.top_k = top_k
+        self.batch_size = batch_size
+        config = model.config
+        # RoBERTa counts word positions from pad_token_id + 1, so a model with
+        # max_position_embeddings = 514 and pad 1 reads at most 512 tokens.
+        self.max_tokens = min(
+            int(tokenizer.model_max_length),
+            int(config.max_position_embeddings) - int(config.pad_token_id) - 1,
+        )
+        id2label = getattr(config, "id2label", None) or {}
+        self.id2label = {int(i): str(label) for i, label in id2label.items()}
+
+    # -- calling -------------------------------------------------------------------------
+
+    def __call__(self, inputs: str | Sequence[str], entity_spans=None, **options):
+        """Run on one text (returns one result) or a list of texts (a list of results).
+
+        ``entity_spans``: for one text a list of (start, end) pairs; for a list of texts a
+        list of such lists (or None). Mentions may instead be marked in the text, [[...]].
+        """
+        single = isinstance(inputs, str)
+        texts = [inputs] if single else list(inputs)
+        if single:
+            spans_per_text = [entity_spans]
+        elif entity_spans is None:
+            spans_per_text = [None] * len(texts)
+        else:
+            spans_per_text = list(entity_spans)
+            if len(spans_per_text) != len(texts):
+                raise InputError(
+                    f"{len(texts)} texts but {len(spans_per_text)} lists of entity spans"
+                )
+        items = [
+            self._read(text, spans, number if not single else None)
+            for number, (text, spans) in enumerate(zip(texts, spans_per_text, strict=True), start=1)
+        ]
+        results = self._run(items, **options)
+        return results[0] if single else results
+
+    def _read(self, text, spans, number: int | None) -> tuple[str, list[Span]]:
+        """One text -> (plain text, mention spans), checked; errors name the text."""
+        where = f"text {number}: " if number is not None else ""
+        if not isinstance(text, str):
+            raise TypeError(f"{where}expected a string, got {type(text).__name__}")
+        try:
+            plain, marked = parse_mentions(text)
+            if spans is not None and marked:
+                raise InputError(
+                    "mentions are marked with [[...]] and given as spans; use one or the other"
+                )
+            if not plain.strip():
+                raise InputError("the text is empty")
+            spans = check_spans(plain, spans) if spans is not None else marked
+            self._check(plain, spans)
+        except InputError as error:
+            raise InputError(where + str(error)) from None
+        return plain, spans
+
+    def _check(self, text: str, spans: list[Span]) -> None:
+        """Task-specific checks of one plain text and its spans (raise InputError)."""
+
+    def _run(self, items: list[tuple[str, list[Span]]], **options) -> list:
+        raise NotImplementedError
+
+    # -- batching ------------------------------------------------------------------------
+
+    def _batches(self, items: list[tuple[str, list[Span]]]):
+        """Yield (indices, encoding) for batches of texts of similar length.
+
+        Texts with mentions and texts without are never mixed, so a text without mentions
+        runs without entity inputs, exactly as it would alone.
+        """
+        order = sorted(range(len(items)), key=lambda i: (bool(items[i][1]), len(items[i][0])))
+        groups: dict[bool, list[int]] = {}
+        for i in order:
+            groups.setdefault(bool(items[i][1]), []).append(i)
+        for has_entities, indices in groups.items():
+            for start in range(0, len(indices), self.batch_size):
+                batch = indices[start : start + self.batch_size]
+                numbers = [i + 1 if len(items) > 1 else None for i in batch]
+                yield batch, self._encode([items[i] for i in batch], has_entities, numbers)
+
+    def _encode(self, items, has_entities: bool, numbers: Sequence[int | None]):
+        """Encode texts (and their mentions) as one padded batch; refuse texts too long
+        for the model. ``numbers`` name the texts in error messages (None: "the text")."""
+        texts = [text for text, _ in items]
+        options = dict(task=self.tokenizer_task, padding=True, return_tensors="np")
+        if has_entities:
+            options["entity_spans"] = [spans for _, spans in items]
+        encoding = self.tokenizer(texts, **options)
+        lengths = np.asarray(encoding["attention_mask"]).sum(axis=1)  # (batch,)
+        for number, length in zip(numbers, lengths, strict=True):
+            if length > self.max_tokens:
+                prefix = "the text" if number is None else f"text {number}"
+                raise InputError(
+                    f"{prefix} is {int(length)} tokens long, but the model reads at most "
+                    f"{self.max_tokens}; shorten it"
+                )
+        return encoding
+
+    def _label(self, index: int) -> str:
+        return self.id2label.get(int(index), f"LABEL_{int(index)}")
+
+
+def _mention(text: str, span: Span) -> dict:
+    return {"mention": text[span[0] : span[1]], "start": span[0], "end": span[1]}
+
+
+class FillMaskPipeline(Pipeline):
+    """Masked words (``<mask>``) and masked entities (marked mentions) with LukeForMaskedLM.
+
+    Result per text: ``{"text", "masks", "entities"}``. ``masks`` is transformers'
+    fill-mask answer (a flat list for one mask, a list per mask for several, ``[]`` for
+    none); ``entities`` has one entry per mention with its ``predictions``: the entity
+    head's top-k titles with ``score`` (softmax over the whole entity vocabulary),
+    ``entity_id`` and ``entity``; the special entities [PAD] [UNK] [MASK] [MASK2] are
+    never predicted.
+    """
+
+    task = "fill-mask"
+    model_class = "LukeForMaskedLM"
+    tokenizer_task = None
+
+    def __init__(self, model, tokenizer, **options):
+        super().__init__(model, tokenizer, **options)
+        vocab = tokenizer.entity_vocab
+        self.special_entity_ids = [vocab[t] for t in SPECIAL_ENTITIES if t in vocab]
+        self._entity_titles: dict[int, str] | None = None
+
+    def _check(self, text, spans):
+        if not spans and self.tokenizer.mask_token not in text:
+            raise InputError(
+                f"nothing to predict: put {self.tokenizer.mask_token} where a word is "
+                "missing, or mark a mention as [[Lionel Messi]] to predict its entity"
+            )
+
+    def entity_title(self, entity_id: int) -> str:
+        """Title of an entity id (the inverse vocabulary is built on first use)."""
+        if self._entity_titles is None:
+            self._entity_titles = {i: t for t, i in self.tokenizer.entity_vocab.items()}
+        return self._entity_titles.get(int(entity_id), "[UNK]")
+
+    def _run(self, items, top_k=None):
+        k = self.top_k if top_k is None else top_k
+        results: list = [None] * len(items)
+        for batch, encoding in self._batches(items):
+            output = self.model(**encoding)
+            input_ids = np.asarray(encoding["input_ids"])  # (batch, words)
+            attention = np.asarray(encoding["attention_mask"])  # (batch, words)
+            for row, i in enumerate(batch):
+                text, spans = items[i]
+                ids = input_ids[row][attention[row] == 1]
+                masks = fill_mask_predictions(
+                    ids,
+                    np.asarray(output.logits[row])[attention[row] == 1],
+                    mask_token_id=self.tokenizer.mask_token_id,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    top_k_=k,
+                    decode=self.tokenizer.decode,
+                )
+                entities = []
+                for j, span in enumerate(spans):
+                    probs = softmax(output.entity_logits[row, j])  # (entity_vocab,)
+                    best = top_k(probs, k, exclude=self.special_entity_ids)
+                    predictions = [
+                        {
+                            "score": float(probs[e]),
+                            "entity_id": int(e),
+                            "entity": self.entity_title(e),
+                        }
+                        for e in best
+                    ]
+                    entities.append({**_mention(text, span), "predictions": predictions})
+                results[i] = {"text": text, "masks": masks, "entities": entities}
+        return results
+
+
+class EntityTypingPipeline(Pipeline):
+    """Entity typing with LukeForEntityClassification (e.g. Open Entity's nine types).
+
+    Multi-label: each type gets its own sigmoid probability; the types scoring at least
+    ``threshold`` are returned, best first. Result per text:
+    ``{"text", "entity": {"mention", "start", "end"}, "labels": [{"label", "score"}]}``.
+    """
+
+    task = "entity-typing"
+    model_class = "LukeForEntityClassification"
+    tokenizer_task = "entity_classification"
+
+    def __init__(self, model, tokenizer, *, threshold: float = 0.5, **options):
+        super().__init__(model, tokenizer, **options)
+        self.threshold = float(threshold)
+
+    def _check(self, text, spans):
+        if len(spans) != 1:
+            raise InputError(
+                f"entity typing needs exactly one mention, got {len(spans)}: mark it as "
+                "[[Lionel Messi]] or give --entity-span START:END"
+            )
+
+    def _run(self, items, threshold=None):
+        threshold = self.threshold if threshold is None else float(threshold)
+        results: list = [None] * len(items)
+        for batch, encoding in self._batches(items):
+            scores = sigmoid(self.model(**encoding).logits)  # (batch, labels)
+            for row, i in enumerate(batch):
+                text, spans = items[i]
+                order = np.argsort(-scores[row], kind="stable")
+                labels = [
+                    {"label": self._label(j), "score": float(scores[row, j])}
+                    for j in order
+                    if scores[row, j] >= threshold
+                ]
+                results[i] = {"text": text, "entity": _mention(text, spans[0]), "labels": labels}
+        return results
+
+
+class RelationClassificationPipeline(Pipeline):
+    """Relation classification with LukeForEntityPairClassification (e.g. TACRED).
+
+    The first mention is the head, the second the tail. Softmax over the relations; the
+    top k are returned. Result per text: ``{"text", "head", "tail", "labels"}``.
+    """
+
+    task = "relation-classification"
+    model_class = "LukeForEntityPairClassification"
+    tokenizer_task = "entity_pair_classification"
+
+    def _check(self, text, spans):
+        if len(spans) != 2:
+            raise InputError(
+                f"relation classification needs exactly two mentions (head, then tail), got "
+                f"{len(spans)}: mark them as [[...]] or give --head S:E --tail S:E"
+            )
+
+    def _run(self, items, top_k=None):
+        k = self.top_k if top_k is None else top_k
+        results: list = [None] * len(items)
+        for batch, encoding in self._batches(items):
+            probs = softmax(self.model(**encoding).logits)  # (batch, labels)
+            for row, i in enumerate(batch):
+                text, spans = items[i]
+                labels = [
+                    {"label": self._label(j), "score": float(probs[row, j])}
+                    for j in top_k(probs[row], k)
+                ]
+                results[i] = {
+                    "text": text,
+                    "head": _mention(text, spans[0]),
+                    "tail": _mention(text, spans[1]),
+                    "labels": labels,
+                }
+        return results
+
+
+class NerPipeline(Pipeline):
+    """Named entity recognition with LukeForEntitySpanClassification (e.g. CoNLL-2003).
+
+    As LUKE was fine-tuned on CoNLL-2003: every run of up to ``max_span_length`` words is a
+    candidate entity, all candidates are classified (in chunks of the tokenizer's
+    ``max_entity_length`` entities per row), each takes its most probable label, the "not
+    an entity" label (NIL or O) is dropped, and the best non-overlapping spans are kept,
+    greedily by probability. Result per text: ``{"text", "entities": [{"mention",
+    "start", "end", "label", "score"}]}`` sorted by start.
+    """
+
+    task = "ner"
+    model_class = "LukeForEntitySpanClassification"
+    tokenizer_task = "entity_span_classification"
+
+    def __init__(self, model, tokenizer, *, max_span_length: int = 16, **options):
+        super().__init__(model, tokenizer, **options)
+        if not isinstance(max_span_length, int) or max_span_length < 1:
+            raise InputError(f"max_span_length must be a positive integer, not {max_span_length!r}")
+        self.max_span_length = max_span_length
+        self.chunk = int(getattr(tokenizer, "max_entity_length", None) or 32)
+        self.no_entity = {i for i, label in self.id2label.items() if label in NO_ENTITY_LABELS}
+
+    def _check(self, text, spans):
+        if spans:
+            raise InputError("ner finds the mentions itself; do not mark any")
+        if not find_words(text):
+            raise InputError("the text has no words")
+
+    def _run(self, items, max_span_length=None):
+        limit = self.max_span_length if max_span_length is None else max_span_length
+        results = []
+        for i, (text, _) in enumerate(items):
+            number = i + 1 if len(items) > 1 else None
+            candidates = enumerate_spans(find_words(text), limit)
+            chunks = [
+                candidates[start : start + self.chunk]
+                for start in range(0, len(candidates), self.chunk)
+            ]
+            found = []
+            for first in range(0, len(chunks), self.batch_size):
+                rows = chunks[first : first + self.batch_size]
+                encoding = self._encode(
+                    [(text, spans) for spans in rows], True, [number] * len(rows)
+                )
+                probs = softmax(self.model(**encoding).logits)  # (rows, entities, labels)
+                for row, spans in enumerate(rows):
+                    for j, span in enumerate(spans):
+                        label = int(np.argmax(probs[row, j]))
+                        if label in self.no_entity:
+                            continue
+                        found.append(
+                            {
+                                **_mention(text, span),
+                                "label": self._label(label),
+                                "score": float(probs[row, j, label]),
+                            }
+                        )
+            results.append({"text": text, "entities": select_spans(found)})
+        return results
+
+
+TASKS = {
+    cls.task: cls
+    for cls in (FillMaskPipeline, EntityTypingPipeline, RelationClassificationPipeline, NerPipeline)
+}
+
+
+def pipeline(
+    task: str,
+    model: str | os.PathLike | None = None,
+    revision: str | None = None,
+    top_k: int = 5,
+    *,
+    tokenizer=None,
+    local_files_only: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+    dtype=np.float32,
+    batch_size: int = 8,
+    **task_options,
+) -> Pipeline:
+    """Build the pipeline of a task, loading its tokenizer and model.
+
+    ``model`` is a Hub repository id, a local folder, or an already loaded numpy_luke
+    model (then pass ``tokenizer`` too); it defaults to the task's checkpoint in
+    ``DEFAULT_MODELS``. Task options: ``threshold`` (entity-typing, default 0.5),
+    ``max_span_length`` (ner, default 16 words).
+    """
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    cls = TASKS[task]
+    name = DEFAULT_MODELS[task] if model is None else model
+    load = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
+    if isinstance(name, (str, os.PathLike)):
+        from . import heads
+
+        # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
+        if tokenizer is None:
+            tokenizer = _load_tokenizer(name, **load)
+        model = getattr(heads, cls.model_class).from_pretrained(name, dtype=dtype, **load)
+    elif tokenizer is None:
+        raise InputError("a loaded model needs its tokenizer: pass tokenizer=...")
+    elif isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = _load_tokenizer(tokenizer, **load)
+    return cls(model, tokenizer, top_k=top_k, batch_size=batch_size, **task_options)
+
+
+def _load_tokenizer(name, **load):
+    from .tokenizer import LukeTokenizer
+
+    return LukeTokenizer.from_pretrained(name, **load)
