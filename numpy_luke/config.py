@@ -1,0 +1,223 @@
+"""The model's configuration: every size and switch, read from ``config.json``.
+
+A LUKE checkpoint folder holds a ``config.json`` next to its weights. ``LukeConfig`` is a
+plain dataclass holding the fields the forward pass needs; the defaults are those of
+``studio-ousia/luke-base``. Fields that numpy_luke does not use (``architectures``,
+``torch_dtype``, dropout rates, ...) are kept in ``extra`` so ``to_dict()`` gives back
+what was read.
+
+Values are checked when the config is built: a hidden size that the heads cannot split
+evenly, a non-positive size or a value of the wrong type raises ``ConfigError`` naming the
+key, instead of failing later deep inside a matrix product.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigError
+
+# Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows.
+# (functional.ACTIVATIONS holds the functions; listed here to check configs early.)
+KNOWN_ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu",
+                     "silu", "swish", "tanh", "sigmoid", "linear")
+
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+
+@dataclass
+class LukeConfig:
+    """Sizes and switches of a LUKE model (defaults: ``studio-ousia/luke-base``)."""
+
+    vocab_size: int = 50267
+    entity_vocab_size: int = 500000
+    hidden_size: int = 768
+    entity_emb_size: int = 256
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1  # unused at inference; kept for round trips
+    attention_probs_dropout_prob: float = 0.1  # unused at inference; kept for round trips
+    max_position_embeddings: int = 514
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02  # unused at inference; kept for round trips
+    layer_norm_eps: float = 1e-12
+    use_entity_aware_attention: bool = True
+    classifier_dropout: float | None = None
+    pad_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    eos_token_id: int | None = 2
+    tie_word_embeddings: bool = True
+    num_labels: int | None = None  # None: len(id2label), or 2 when that is absent too
+    id2label: dict[int, str] | None = None
+    label2id: dict[str, int] | None = None
+    problem_type: str | None = None
+    model_type: str = "luke"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._fill_labels()
+        self.validate()
+
+    # ------------------------------------------------------------------ reading and writing
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> LukeConfig:
+        """Build a config from a ``config.json``-style dict; unknown keys go to ``extra``."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"a config must be a JSON object, got {type(values).__name__}")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs = {key: value for key, value in values.items() if key in known}
+        extra = {key: value for key, value in values.items() if key not in known}
+        if isinstance(extra.get("extra"), dict):  # a dict written by to_dict() of old
+            extra.update(extra.pop("extra"))
+        return cls(**kwargs, extra=extra)
+
+    @classmethod
+    def from_json_file(cls, path: str | os.PathLike) -> LukeConfig:
+        """Read a ``config.json`` file."""
+        try:
+            with open(path, encoding="utf-8") as file:
+                values = json.load(file)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"cannot read {path} as a JSON config: {error}") from None
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> LukeConfig:
+        """The ``config.json`` of a local folder or a Hub repository (see ``numpy_luke.hub``)."""
+        from .hub import resolve_file
+
+        path = resolve_file(
+            name_or_path,
+            "config.json",
+            revision=revision,
+            local_files_only=local_files_only,
+            cache_dir=cache_dir,
+        )
+        return cls.from_json_file(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-ready dict (``id2label`` keys as strings, as in config.json)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        if self.id2label is not None:
+            values["id2label"] = {str(k): v for k, v in self.id2label.items()}
+        values.update(self.extra)
+        return values
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def save_pretrained(self, folder: str | os.PathLike) -> None:
+        """Write ``config.json`` into ``folder`` (created if needed)."""
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as file:
+            file.write(self.to_json_string())
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def head_size(self) -> int:
+        """Width of one attention head: hidden_size / num_attention_heads."""
+        return self.hidden_size // self.num_attention_heads
+
+    # ------------------------------------------------------------------ checks
+
+    def _fill_labels(self):
+        """Make ``id2label`` (int keys), ``label2id`` and ``num_labels`` agree."""
+        if self.id2label is not None:
+            if not isinstance(self.id2label, dict):
+                raise ConfigError("config key 'id2label' must be an object {id: label}")
+            try:
+                self.id2label = {int(k): v for k, v in self.id2label.items()}
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"config key 'id2label' must have integer keys, got {list(self.id2label)}"
+                ) from None
+            if self.num_labels is None:
+                self.num_labels = len(self.id2label)
+            elif self.num_labels != len(self.id2label):
+                raise ConfigError(
+                    f"config key 'num_labels' ({self.num_labels}) does not match 'id2label', "
+                    f"which has {len(self.id2label)} labels; drop one of them"
+                )
+        else:
+            if self.num_labels is None:
+                self.num_labels = 2
+            if _is_int(self.num_labels) and self.num_labels >= 0:
+                self.id2label = {i: f"LABEL_{i}" for i in range(self.num_labels)}
+        if self.label2id is None and self.id2label is not None:
+            self.label2id = {label: i for i, label in self.id2label.items()}
+        if self.label2id is not None:
+            if not isinstance(self.label2id, dict):
+                raise ConfigError("config key 'label2id' must be an object {label: id}")
+            try:
+                self.label2id = {k: int(v) for k, v in self.label2id.items()}
+            except (TypeError, ValueError):
+                raise ConfigError("config key 'label2id' must map labels to integers") from None
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first impossible value."""
+        positive = (
+            "vocab_size", "entity_vocab_size", "hidden_size", "entity_emb_size",
+            "num_hidden_layers", "num_attention_heads", "intermediate_size",
+            "max_position_embeddings", "type_vocab_size",
+        )
+        for key in positive:
+            value = getattr(self, key)
+            if not _is_int(value):
+                raise ConfigError(f"config key {key!r} must be an integer, got {value!r}")
+            if value <= 0:
+                raise ConfigError(f"config key {key!r} must be positive, got {value}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(
+                f"config key 'hidden_size' ({self.hidden_size}) must be divisible by "
+                f"'num_attention_heads' ({self.num_attention_heads})"
+            )
+        if not _is_int(self.num_labels) or self.num_labels < 0:
+            raise ConfigError(f"config key 'num_labels' must be an integer >= 0, "
+                              f"got {self.num_labels!r}")
+        for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            value = getattr(self, key)
+            if value is not None and not _is_int(value):
+                raise ConfigError(f"config key {key!r} must be an integer or null, got {value!r}")
+        if not isinstance(self.layer_norm_eps, (int, float)) or isinstance(
+            self.layer_norm_eps, bool
+        ) or not self.layer_norm_eps > 0:
+            raise ConfigError(
+                "config key 'layer_norm_eps' must be a positive number, "
+                f"got {self.layer_norm_eps!r}"
+            )
+        for key in ("use_entity_aware_attention", "tie_word_embeddings"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"config key {key!r} must be true or false, "
+                                  f"got {getattr(self, key)!r}")
+        if not isinstance(self.hidden_act, str) or self.hidden_act not in KNOWN_ACTIVATIONS:
+            raise ConfigError(
+                f"config key 'hidden_act' is {self.hidden_act!r}; numpy_luke knows "
+                f"{', '.join(KNOWN_ACTIVATIONS)}"
+            )
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise ConfigError(
+                f"config key 'problem_type' is {self.problem_type!r}; expected one of "
+                f"{', '.join(PROBLEM_TYPES)} or null"
+            )
+        if self.classifier_dropout is not None and not isinstance(
+            self.classifier_dropout, (int, float)
+        ):
+            raise ConfigError(f"config key 'classifier_dropout' must be a number or null, "
+                              f"got {self.classifier_dropout!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

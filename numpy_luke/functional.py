@@ -1,0 +1,198 @@
+"""The math primitives every layer is built from: erf and GELU, layer norm, softmax, linear.
+
+Each function is a few lines of NumPy on arrays of any leading shape, with its formula in
+the docstring. They compute in the dtype of their input (float32 or float64).
+
+NumPy has no error function, and LUKE's GELU is the exact one, x * Phi(x), not the tanh
+approximation. So ``erf`` is written here. It uses the form of Numerical Recipes' erfc
+(3rd ed., section 6.2.2): for z = |x|,
+
+    t = 2 / (2 + z)                              t runs over (0, 1] as z runs over [inf, 0)
+    erfc(z) = t * exp(-z**2 + P(t))              P: a degree-16 Chebyshev series in t
+    erf(x)  = sign(x) * (1 - erfc(|x|))
+
+``exp(-z**2)`` carries the fast decay of erfc, so what is left for P,
+``log(erfc(z) / t) + z**2``, is smooth and bounded on the whole line. Its coefficients
+``ERFC_CHEBYSHEV`` were fitted by ``fit_erfc_coefficients`` (Chebyshev interpolation of
+that function, computed from Python's ``math.erfc``). In float64 the result is within
+1e-11 of ``math.erf`` everywhere; in float32 within a few units in the last place.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# P(t) = sum_k c_k T_k(2t - 1), the Chebyshev coefficients of log(erfc(z) / t) + z**2 with
+# z = 2/t - 2 on t in [0, 1]; reproduced by fit_erfc_coefficients(16).
+ERFC_CHEBYSHEV = (
+    -0.6513268598908537,
+    0.6419697923564888,
+    0.01947647320418699,
+    -0.009561514786808946,
+    -0.0009465953444827781,
+    0.00036683949785434525,
+    4.252332480515098e-05,
+    -2.0278578111640473e-05,
+    -1.624290004403961e-06,
+    1.3036558340685396e-06,
+    1.562644555400241e-08,
+    -8.523810548756889e-08,
+    6.529056397795099e-09,
+    5.05945422567175e-09,
+    -9.916761168083124e-10,
+    -2.2826030053891573e-10,
+    1.0335458239790005e-10,
+)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, erf(x) = 2/sqrt(pi) * integral_0^x exp(-s**2) ds, elementwise.
+
+    erf(x) = sign(x) * (1 - t * exp(-x**2 + P(t))) with t = 2 / (2 + |x|); P is evaluated
+    with Clenshaw's recurrence for Chebyshev series (see the module docstring).
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    z = np.abs(x)
+    t = 2 / (2 + z)
+    u = 2 * t - 1  # t in [0, 1] -> u in [-1, 1], where Chebyshev polynomials live
+    # Clenshaw: b_k = c_k + 2u b_{k+1} - b_{k+2}, then P = c_0 + u b_1 - b_2
+    b1 = np.zeros_like(u)
+    b2 = np.zeros_like(u)
+    for c in ERFC_CHEBYSHEV[:0:-1]:
+        b1, b2 = 2 * u * b1 - b2 + c, b1
+    p = u * b1 - b2 + ERFC_CHEBYSHEV[0]
+    erfc = t * np.exp(-z * z + p)
+    return np.copysign(1 - erfc, x)
+
+
+def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
+    """Refit ``ERFC_CHEBYSHEV``: Chebyshev interpolation of log(erfc(z)/t) + z**2 in t.
+
+    For z >= 25, where ``math.erfc`` underflows, the asymptotic series
+    erfc(z) ~ exp(-z**2) / (z sqrt(pi)) * (1 - 1/(2z^2) + 3/(4z^4) - 15/(8z^6) + 105/(16z^8))
+    stands in for it. Used by the tests to show where the constants come from.
+    """
+
+    def target(t: float) -> float:
+        z = 2 / t - 2
+        if z < 25:
+            return math.log(math.erfc(z) / t) + z * z
+        series = 1 - 1 / (2 * z**2) + 3 / (4 * z**4) - 15 / (8 * z**6) + 105 / (16 * z**8)
+        return math.log(series / (z * math.sqrt(math.pi) * t))
+
+    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree, domain=[0, 1])
+    return fit.coef
+
+
+# ---------------------------------------------------------------------------- activations
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """Exact GELU: x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))."""
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))).astype(x.dtype, copy=False))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """GELU's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def quick_gelu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(1.702 x)."""
+    return x * sigmoid(1.702 * x)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0)."""
+    return np.maximum(x, 0)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), written as 0.5 (1 + tanh(x / 2)) so that it never overflows."""
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(x) (also called swish)."""
+    return x * sigmoid(x)
+
+
+def identity(x: np.ndarray) -> np.ndarray:
+    """x."""
+    return x
+
+
+# config.hidden_act name -> function (the names transformers' ACT2FN uses)
+ACTIVATIONS = {
+    "gelu": gelu,
+    "gelu_new": gelu_tanh,
+    "gelu_pytorch_tanh": gelu_tanh,
+    "gelu_fast": gelu_tanh,
+    "quick_gelu": quick_gelu,
+    "relu": relu,
+    "silu": silu,
+    "swish": silu,
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "linear": identity,
+}
+
+
+def get_activation(name: str):
+    """The activation function named by ``config.hidden_act``."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """y = x W^T + b, with ``weight`` stored (out_features, in_features) as in PyTorch.
+
+    (..., in) -> (..., out)
+    """
+    y = x @ weight.T
+    if bias is not None:
+        y += bias
+    return y
+
+
+def layer_norm(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-12
+) -> np.ndarray:
+    """Normalise the last axis to mean 0 and variance 1, then scale and shift.
+
+    y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias, where var is the biased
+    variance mean((x - mean(x))**2), as PyTorch's LayerNorm computes it. (..., d) -> (..., d)
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    variance = np.mean(centered * centered, axis=-1, keepdims=True)
+    return centered / np.sqrt(variance + eps) * weight + bias
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(x_i) / sum_j exp(x_j) along ``axis``.
+
+    The maximum is subtracted first: softmax(x) = softmax(x - max(x)), and then every
+    exponent is <= 0, so exp never overflows, and the largest term is exp(0) = 1, so the sum
+    never underflows to 0.
+    """
+    shifted = x - x.max(axis=axis, keepdims=True)
+    exps = np.exp(shifted)
+    return exps / exps.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(softmax(x)) = (x - max) - log(sum(exp(x - max))), computed without exp overflow."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

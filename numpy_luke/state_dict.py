@@ -1,0 +1,212 @@
+"""From a checkpoint's tensors to the parameter dict a model needs: names, ties, checks.
+
+A state dict maps key names to arrays, e.g. ``luke.encoder.layer.0.attention.self.query.weight``.
+numpy_luke's model code reads exactly these names (without the ``luke.`` prefix), so a key
+can be grepped from a file straight into the code. Checkpoints differ in small ways, and
+this module evens them out before the first forward pass:
+
+* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; the
+  published base checkpoints (``studio-ousia/luke-base``) store it without. Both load
+  into either class.
+* Ties. ``lm_head.decoder.weight`` is the word embedding matrix and
+  ``entity_predictions.decoder.weight`` the entity embedding matrix (weight tying); files
+  saved with safetensors leave the copies out, and they are filled in here. Likewise
+  ``lm_head.decoder.bias`` is ``lm_head.bias``.
+* Entity-aware queries. A checkpoint pre-trained without entity-aware attention has no
+  ``w2e_query``/``e2w_query``/``e2e_query``; when the config asks for entity-aware attention
+  they start as copies of ``query``, as the LUKE paper does (section 3.4), with a warning.
+* Checks. Every tensor the model needs must be present with the right shape, and nothing
+  unknown may be left over; otherwise ``CheckpointError`` lists what is missing, unexpected
+  or misshapen, by name and shape. Harmless extras are dropped silently: buffers such as
+  ``embeddings.position_ids``, another head's tensors, a pooler the head does not use.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+from .config import LukeConfig
+from .errors import CheckpointError
+
+PREFIX = "luke."
+ENTITY_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
+# Top-level names of every head's tensors (any of them may sit in a checkpoint).
+HEAD_NAMESPACES = ("lm_head.", "entity_predictions.", "classifier.", "qa_outputs.")
+# Non-parameter buffers that older checkpoints carry.
+BUFFER_PATTERN = re.compile(r"(^|\.)(position_ids|token_type_ids)$")
+
+
+def encoder_shapes(config: LukeConfig, *, with_pooler: bool = True) -> dict[str, tuple]:
+    """Name -> shape of every tensor of the LUKE encoder (keys without ``luke.``)."""
+    h, i = config.hidden_size, config.intermediate_size
+    shapes = {
+        "embeddings.word_embeddings.weight": (config.vocab_size, h),
+        "embeddings.position_embeddings.weight": (config.max_position_embeddings, h),
+        "embeddings.token_type_embeddings.weight": (config.type_vocab_size, h),
+        "embeddings.LayerNorm.weight": (h,),
+        "embeddings.LayerNorm.bias": (h,),
+        "entity_embeddings.entity_embeddings.weight": (
+            config.entity_vocab_size, config.entity_emb_size),
+        "entity_embeddings.position_embeddings.weight": (config.max_position_embeddings, h),
+        "entity_embeddings.token_type_embeddings.weight": (config.type_vocab_size, h),
+        "entity_embeddings.LayerNorm.weight": (h,),
+        "entity_embeddings.LayerNorm.bias": (h,),
+    }
+    if config.entity_emb_size != h:
+        shapes["entity_embeddings.entity_embedding_dense.weight"] = (h, config.entity_emb_size)
+    queries = ("query", "key", "value")
+    if config.use_entity_aware_attention:
+        queries += ENTITY_QUERIES
+    for layer in range(config.num_hidden_layers):
+        p = f"encoder.layer.{layer}."
+        for name in queries:
+            shapes[f"{p}attention.self.{name}.weight"] = (h, h)
+            shapes[f"{p}attention.self.{name}.bias"] = (h,)
+        shapes.update({
+            f"{p}attention.output.dense.weight": (h, h),
+            f"{p}attention.output.dense.bias": (h,),
+            f"{p}attention.output.LayerNorm.weight": (h,),
+            f"{p}attention.output.LayerNorm.bias": (h,),
+            f"{p}intermediate.dense.weight": (i, h),
+            f"{p}intermediate.dense.bias": (i,),
+            f"{p}output.dense.weight": (h, i),
+            f"{p}output.dense.bias": (h,),
+            f"{p}output.LayerNorm.weight": (h,),
+            f"{p}output.LayerNorm.bias": (h,),
+        })
+    if with_pooler:
+        shapes["pooler.dense.weight"] = (h, h)
+        shapes["pooler.dense.bias"] = (h,)
+    return shapes
+
+
+def prepare_state_dict(
+    state_dict: dict[str, np.ndarray],
+    config: LukeConfig,
+    head_shapes: dict[str, tuple] | None = None,
+    *,
+    with_pooler: bool = True,
+    dtype=np.float32,
+    source: str = "checkpoint",
+) -> dict[str, np.ndarray]:
+    """The checked parameter dict for a model: encoder keys without ``luke.``, head keys as is.
+
+    ``head_shapes`` names the head's own tensors (``lm_head.dense.weight``, ...) and shapes;
+    None loads the bare encoder and ignores any head tensors. Arrays are converted to
+    ``dtype`` (no copy when they already have it). Raises ``CheckpointError`` listing
+    every missing, unexpected or misshapen tensor.
+    """
+    head_shapes = dict(head_shapes or {})
+    expected = {**encoder_shapes(config, with_pooler=with_pooler), **head_shapes}
+
+    # 1. Names: drop the `luke.` prefix.
+    renamed: dict[str, np.ndarray] = {}
+    for key, value in state_dict.items():
+        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+        if name in renamed:
+            raise CheckpointError(f"{source}: the tensor {name} appears twice "
+                                  f"(with and without the '{PREFIX}' prefix)")
+        renamed[name] = value
+
+    # 2. Ties and the entity-aware queries' starting point.
+    _tie(renamed, head_shapes, config)
+    copied = _copy_entity_queries(renamed, config)
+    if copied:
+        warnings.warn(
+            f"{source} has no entity-aware query weights (w2e_query, e2w_query, e2e_query) "
+            f"in {copied} layer(s); they start as copies of `query` (LUKE paper, section 3.4). "
+            "This is expected for a model pre-trained without entity-aware attention.",
+            stacklevel=3,
+        )
+
+    # 3. Keep what the model uses; drop harmless extras (buffers, other heads' tensors).
+    params = {name: value for name, value in renamed.items() if name in expected}
+    unexpected = [
+        f"{name} {tuple(np.shape(value))}"
+        for name, value in renamed.items()
+        if name not in expected and not _harmless(name, with_pooler)
+    ]
+
+    # 4. Checks, all reported at once.
+    missing = [f"{name} {shape}" for name, shape in expected.items() if name not in params]
+    mismatched = [
+        f"{name}: expected {expected[name]}, found {tuple(np.shape(value))}"
+        for name, value in params.items()
+        if tuple(np.shape(value)) != tuple(expected[name])
+    ]
+    problems = []
+    if missing:
+        problems.append("missing tensors:\n  " + "\n  ".join(missing))
+    if mismatched:
+        problems.append("tensors of the wrong shape:\n  " + "\n  ".join(mismatched))
+    if unexpected:
+        problems.append("unexpected tensors:\n  " + "\n  ".join(unexpected))
+    if problems:
+        raise CheckpointError(
+            f"{source} does not fit the model described by its config "
+            f"(hidden_size={config.hidden_size}, layers={config.num_hidden_layers}, "
+            f"vocab_size={config.vocab_size}, entity_vocab_size={config.entity_vocab_size}):\n"
+            + "\n".join(problems)
+            + "\nCheck that config.json belongs to these weights and that the model class "
+            "matches the checkpoint's head."
+        )
+    return {name: _as_dtype(value, dtype, name) for name, value in params.items()}
+
+
+def _harmless(name: str, with_pooler: bool) -> bool:
+    """Tensors that may sit in a checkpoint without being used: buffers, other heads."""
+    return (
+        bool(BUFFER_PATTERN.search(name))
+        or name.startswith(HEAD_NAMESPACES)
+        or (not with_pooler and name.startswith("pooler."))
+    )
+
+
+def _tie(params: dict[str, np.ndarray], head_shapes: dict[str, tuple], config) -> None:
+    """Fill in the decoder matrices shared with the embedding tables, when absent.
+
+    The word decoder is tied only when ``config.tie_word_embeddings`` is true; the entity
+    decoder always is (as in transformers' LukeForMaskedLM).
+    """
+    ties = {
+        "lm_head.decoder.weight": "embeddings.word_embeddings.weight",
+        "lm_head.bias": "lm_head.decoder.bias",  # one vector under two names
+        "entity_predictions.decoder.weight": "entity_embeddings.entity_embeddings.weight",
+    }
+    if not config.tie_word_embeddings:
+        del ties["lm_head.decoder.weight"]
+    for name, source in ties.items():
+        if name in head_shapes and name not in params and source in params:
+            params[name] = params[source]
+
+
+def _copy_entity_queries(params: dict[str, np.ndarray], config: LukeConfig) -> int:
+    """Start absent w2e/e2w/e2e queries as copies of ``query``; return the number of layers."""
+    if not config.use_entity_aware_attention:
+        return 0
+    layers = 0
+    for layer in range(config.num_hidden_layers):
+        p = f"encoder.layer.{layer}.attention.self."
+        absent = False
+        for name in ENTITY_QUERIES:
+            for part in ("weight", "bias"):
+                if f"{p}{name}.{part}" not in params and f"{p}query.{part}" in params:
+                    params[f"{p}{name}.{part}"] = params[f"{p}query.{part}"]
+                    absent = True
+        layers += absent
+    return layers
+
+
+def _as_dtype(value, dtype, name: str) -> np.ndarray:
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise CheckpointError(f"tensor {name} has dtype {array.dtype}; expected floating point")
+    return array if array.dtype == dtype else array.astype(dtype)
+
+
+def scope(params: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The tensors under ``prefix``, with the prefix removed: scope(p, "embeddings.")."""
+    return {key[len(prefix):]: value for key, value in params.items() if key.startswith(prefix)}
