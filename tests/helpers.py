@@ -68,3 +68,25 @@ def read_zip(path: Path) -> dict[str, bytes]:
 
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+# The tokenizer files of studio-ousia/luke-base except the RoBERTa BPE files (which never
+# enter the repository) and with a small hand-written entity vocabulary.
+REAL_VOCAB_LUKE = FIXTURES / "real-vocab-luke"
+
+
+def real_vocab_luke_dir(dest: Path) -> Path | None:
+    """A tokenizer folder laid out like studio-ousia/luke-base, made in ``dest``: the real
+    RoBERTa vocab.json / merges.txt (symlinked from $NUMPY_LUKE_TEST_DATA) plus the files of
+    REAL_VOCAB_LUKE. None when the real vocabulary is not available."""
+    roberta = roberta_dir()
+    if roberta is None:
+        return None
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("vocab.json", "merges.txt"):
+        if not (dest / name).exists():
+            (dest / name).symlink_to(roberta / name)
+    for file in REAL_VOCAB_LUKE.iterdir():
+        shutil.copyfile(file, dest / file.name)
+    return dest
