@@ -1,0 +1,94 @@
+"""LukeConfig: defaults, reading config.json, round trips, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import GOLDENS, TINY_LUKE
+
+from numpy_luke import ConfigError, LukeConfig
+
+
+def test_defaults_are_luke_base():
+    c = LukeConfig()
+    assert (c.vocab_size, c.entity_vocab_size, c.hidden_size, c.entity_emb_size) == (
+        50267, 500000, 768, 256)
+    assert (c.num_hidden_layers, c.num_attention_heads, c.intermediate_size) == (12, 12, 3072)
+    assert (c.hidden_act, c.type_vocab_size, c.layer_norm_eps) == ("gelu", 2, 1e-12)
+    assert (c.pad_token_id, c.bos_token_id, c.eos_token_id) == (1, 0, 2)
+    assert c.use_entity_aware_attention is True and c.tie_word_embeddings is True
+    assert c.max_position_embeddings == 514
+    assert c.num_labels == 2 and c.id2label == {0: "LABEL_0", 1: "LABEL_1"}
+    assert c.head_size == 64
+
+
+def test_reads_the_tiny_fixture_config():
+    c = LukeConfig.from_pretrained(TINY_LUKE)
+    raw = json.loads((TINY_LUKE / "config.json").read_text())
+    assert c.vocab_size == raw["vocab_size"] == 419
+    assert c.entity_vocab_size == 33 and c.entity_emb_size == 16
+    assert c.extra["architectures"] == ["LukeForMaskedLM"]  # unknown keys are kept
+
+
+def test_id2label_keys_become_ints_and_label2id_follows():
+    c = LukeConfig.from_dict({"id2label": {"0": "O", "1": "PER", "2": "LOC"}})
+    assert c.id2label == {0: "O", 1: "PER", 2: "LOC"}
+    assert c.label2id == {"O": 0, "PER": 1, "LOC": 2}
+    assert c.num_labels == 3
+    assert LukeConfig(num_labels=4).id2label[3] == "LABEL_3"
+
+
+def test_round_trip_through_json(tmp_path):
+    c = LukeConfig.from_dict({"hidden_size": 64, "num_attention_heads": 8,
+                              "id2label": {"0": "a", "1": "b"}, "custom_key": [1, 2],
+                              "problem_type": "multi_label_classification"})
+    c.save_pretrained(tmp_path)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    assert raw["custom_key"] == [1, 2] and raw["id2label"] == {"0": "a", "1": "b"}
+    back = LukeConfig.from_pretrained(tmp_path)
+    assert back == c
+
+
+def test_transformers_config_files_load():
+    for path in (GOLDENS / "model").glob("*/config.json"):
+        c = LukeConfig.from_json_file(path)
+        assert c.hidden_size == 32
+        assert "transformers_version" in c.extra
+
+
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"hidden_size": 30, "num_attention_heads": 4}, "hidden_size"),
+        ({"num_hidden_layers": 0}, "num_hidden_layers"),
+        ({"vocab_size": -5}, "vocab_size"),
+        ({"vocab_size": "50267"}, "vocab_size"),
+        ({"hidden_size": 768.0}, "hidden_size"),
+        ({"num_attention_heads": True}, "num_attention_heads"),
+        ({"layer_norm_eps": 0}, "layer_norm_eps"),
+        ({"use_entity_aware_attention": "yes"}, "use_entity_aware_attention"),
+        ({"hidden_act": "mystery"}, "hidden_act"),
+        ({"problem_type": "ranking"}, "problem_type"),
+        ({"id2label": {"zero": "a"}}, "id2label"),
+        ({"num_labels": 3, "id2label": {"0": "a"}}, "num_labels"),
+        ({"pad_token_id": "1"}, "pad_token_id"),
+    ],
+)
+def test_impossible_values_raise_config_error_naming_the_key(values, key):
+    with pytest.raises(ConfigError, match=key):
+        LukeConfig.from_dict(values)
+
+
+def test_config_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        LukeConfig(hidden_size=10, num_attention_heads=3)
+
+
+def test_broken_json_file(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="config.json"):
+        LukeConfig.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="JSON object"):
+        LukeConfig.from_pretrained(tmp_path)
