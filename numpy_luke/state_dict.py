@@ -104,12 +104,14 @@ def prepare_state_dict(
 
     # 1. Names: drop the `luke.` prefix.
     renamed: dict[str, np.ndarray] = {}
+    original: dict[str, str] = {}  # name -> key as stored, for messages
     for key, value in state_dict.items():
         name = key[len(PREFIX):] if key.startswith(PREFIX) else key
         if name in renamed:
             raise CheckpointError(f"{source}: the tensor {name} appears twice "
                                   f"(with and without the '{PREFIX}' prefix)")
         renamed[name] = value
+        original[name] = key
 
     # 2. Ties and the entity-aware queries' starting point.
     _tie(renamed, head_shapes, config)
@@ -125,7 +127,7 @@ def prepare_state_dict(
     # 3. Keep what the model uses; drop harmless extras (buffers, other heads' tensors).
     params = {name: value for name, value in renamed.items() if name in expected}
     unexpected = [
-        f"{name} {tuple(np.shape(value))}"
+        f"{original.get(name, name)} {tuple(np.shape(value))}"
         for name, value in renamed.items()
         if name not in expected and not _harmless(name, with_pooler)
     ]
