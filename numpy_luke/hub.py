@@ -85,10 +85,7 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
                 local_files_only=local_files_only,
             )
         )
-    except EntryNotFoundError:  # the repository exists but has no such file
-        if required:
-            raise CheckpointNotFoundError(f"{repo_id} has no file {filename}") from None
-        return None
+    # LocalEntryNotFoundError subclasses EntryNotFoundError, so it must be caught first.
     except LocalEntryNotFoundError:  # offline (or unreachable) and not in the cache
         if required:
             raise CheckpointNotFoundError(
@@ -97,6 +94,10 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
                 "and unset HF_HUB_OFFLINE, or pass a local checkpoint folder "
                 "(--model FOLDER on the command line)."
             ) from None
+        return None
+    except EntryNotFoundError:  # the repository exists but has no such file
+        if required:
+            raise CheckpointNotFoundError(f"{repo_id} has no file {filename}") from None
         return None
     except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as error:
         raise CheckpointNotFoundError(
