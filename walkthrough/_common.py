@@ -99,3 +99,19 @@ def try_matplotlib():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(figure, name: str) -> Path:
+    """Save a chapter's figure outside the repository (a temporary folder) and close it;
+    returns the path. The committed pictures are drawn by walkthrough/make_figures.py."""
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    folder = Path(tempfile.gettempdir()) / "numpy_luke_walkthrough"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    if "ipykernel" not in sys.modules:
+        plt.close(figure)
+    return path

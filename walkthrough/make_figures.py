@@ -111,10 +111,87 @@ def _edge(box, towards):
     return cx + dx * scale, cy + dy * scale
 
 
+# ----------------------------------------------------------------------------- the example
+
+TEXT = "Lionel Messi plays for Inter Miami CF."
+SPANS = [(0, 12), (23, 37)]
+TITLES = ["Lionel Messi", "Inter Miami CF"]
+
+
+def load_example(model: str | Path = FIXTURE):
+    """The tokenizer, the LukeModel and the encoded example sentence of the figures."""
+    from numpy_luke import LukeModel, LukeTokenizer
+
+    tokenizer = LukeTokenizer.from_pretrained(model)
+    luke = LukeModel.from_pretrained(model)
+    encoding = tokenizer(TEXT, entity_spans=SPANS, entities=TITLES, return_tensors="np")
+    return tokenizer, luke, encoding
+
+
+# ----------------------------------------------------------------------------- mention averaging
+
+
+def draw_mention_averaging(plt, tokens, entity_titles, entity_position_ids, position_table,
+                           entity=1, dims=32):
+    """Left: ``entity_position_ids`` (-1 = padding). Right: the position vectors of one
+    entity's tokens and their mean, which is the entity's position embedding.
+
+    tokens: word tokens; entity_position_ids (entities, max_mention_length);
+    position_table (max_positions, hidden), the entity position embeddings.
+    """
+    import numpy as np
+
+    shown_columns = min(entity_position_ids.shape[1], 12)
+    ids = entity_position_ids[:, :shown_columns]
+    row = entity_position_ids[entity]
+    used = row[row != -1]
+    vectors = position_table[used][:, :dims]  # (mention tokens, dims)
+    mean = vectors.mean(axis=0, keepdims=True)  # (1, dims)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.5]})
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.86, wspace=0.45)
+    from matplotlib.colors import ListedColormap
+
+    left.imshow(np.where(ids == -1, 0, 1), cmap=ListedColormap(["#f2f2f2", "#fbd5b5"]),
+                vmin=0, vmax=1, aspect="auto")
+    for (e, m), value in np.ndenumerate(ids):
+        left.text(m, e, str(value), ha="center", va="center", fontsize=8,
+                  color="#999999" if value == -1 else "black")
+    left.set_yticks(range(len(entity_titles)), entity_titles, fontsize=8)
+    left.set_xticks(range(shown_columns), [str(m) for m in range(shown_columns)], fontsize=7)
+    left.set_xlabel(f"mention slot (first {shown_columns} of {entity_position_ids.shape[1]})",
+                    fontsize=9)
+    left.set_title("entity_position_ids: word positions, -1 = none", fontsize=10)
+
+    stacked = np.concatenate([vectors, np.full((1, vectors.shape[1]), np.nan), mean])
+    limit = float(np.nanmax(np.abs(stacked)))
+    right.imshow(stacked, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
+                 interpolation="nearest")
+    width = max(len(tokens[p]) for p in used)
+    labels = [f"position {p:3d}  {tokens[p]:<{width}}" for p in used] + ["", "mean"]
+    right.set_yticks(range(len(labels)), labels, fontsize=8, family="DejaVu Sans Mono")
+    right.set_xlabel(f"first {vectors.shape[1]} dimensions of the position vectors", fontsize=9)
+    right.set_title(f"{entity_titles[entity]!r}: position vectors of its {len(used)} tokens, "
+                    "averaged", fontsize=10)
+    right.tick_params(axis="x", labelsize=7)
+    fig.suptitle("An entity's position embedding is the mean of its mention's word positions",
+                 fontsize=11, fontweight="bold")
+    return fig
+
+
+def mention_averaging_figure(plt, model: str | Path = FIXTURE):
+    tokenizer, luke, encoding = load_example(model)
+    tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist())
+    table = luke.params["entity_embeddings.position_embeddings.weight"]
+    return draw_mention_averaging(plt, tokens, TITLES, encoding["entity_position_ids"][0], table)
+
+
 # ----------------------------------------------------------------------------- main
 
 FIGURE_MAKERS = {
     "data_flow.png": draw_data_flow,
+    "mention_averaging.png": mention_averaging_figure,
 }
 
 

@@ -1,0 +1,208 @@
+# %% [markdown]
+# # Chapter 3 — Embeddings
+#
+# The encoder reads vectors, not ids. Words and entities each have their own embedding
+# (`numpy_luke/embeddings.py`); both end in a layer norm, and then the two sequences meet
+# in the encoder (chapter 4).
+#
+# * word vector = LayerNorm(word table[id] + position table[position] + type table[type])
+# * entity vector = LayerNorm(project(entity table[id]) + mean of position table[positions]
+#   + type table[type])
+#
+# We recompute both by hand from the checkpoint's parameter arrays and check that the
+# library gives the same numbers.
+
+# %%
+import _common
+import numpy as np
+from _common import show
+
+from numpy_luke import LukeModel, LukeTokenizer
+from numpy_luke.embeddings import (
+    create_position_ids_from_input_ids,
+    entity_embeddings,
+    word_embeddings,
+)
+from numpy_luke.state_dict import scope
+
+model_name = _common.model_name()
+tokenizer = LukeTokenizer.from_pretrained(model_name)
+model = LukeModel.from_pretrained(model_name)
+config = model.config
+print(model)
+
+text = "Lionel Messi plays for Inter Miami CF."
+spans = [(0, 12), (23, 37)]
+encoding = tokenizer(text, entity_spans=spans, entities=["Lionel Messi", "Inter Miami CF"],
+                     return_tensors="np")
+input_ids = encoding["input_ids"]  # (batch, words)
+entity_ids = encoding["entity_ids"]  # (batch, entities)
+entity_position_ids = encoding["entity_position_ids"]  # (batch, entities, mention)
+
+# %% [markdown]
+# ## The parameters
+#
+# `model.params` is a plain dict from checkpoint key names to arrays. The embedding tables:
+
+# %%
+for key, array in model.params.items():
+    if key.startswith(("embeddings.", "entity_embeddings.")):
+        print(f"  {key:50s} {array.shape}")
+
+# %% [markdown]
+# ## Words: token + position + token type, then layer norm
+#
+# RoBERTa (and so LUKE) counts positions from `pad_token_id + 1` = 2: the first token has
+# position 2, and padding tokens get position 1 (`pad_token_id`), whose vector is never
+# really used. Token types are all 0 for one text.
+
+# %%
+positions = create_position_ids_from_input_ids(input_ids, config.pad_token_id)
+show("input_ids", input_ids)
+show("position ids", positions)
+padded = np.array([[0, 250, 251, 2, 1, 1]])
+show("position ids of a padded row [<s> a b </s> <pad> <pad>]",
+     create_position_ids_from_input_ids(padded, config.pad_token_id))
+
+
+def layer_norm_by_hand(x, weight, bias, eps):
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + eps) * weight + bias
+
+
+p = model.params
+summed = (
+    p["embeddings.word_embeddings.weight"][input_ids]  # (batch, words, hidden)
+    + p["embeddings.position_embeddings.weight"][positions]
+    + p["embeddings.token_type_embeddings.weight"][np.zeros_like(input_ids)]
+)
+words_by_hand = layer_norm_by_hand(summed, p["embeddings.LayerNorm.weight"],
+                                   p["embeddings.LayerNorm.bias"], config.layer_norm_eps)
+words_library = word_embeddings(scope(p, "embeddings."), input_ids,
+                                pad_token_id=config.pad_token_id,
+                                layer_norm_eps=config.layer_norm_eps)
+show("word vectors (batch, words, hidden)", words_by_hand.shape)
+show("first 6 numbers of the <s> vector", words_by_hand[0, 0, :6])
+show("max |by hand - library|", float(np.abs(words_by_hand - words_library).max()))
+
+# %% [markdown]
+# ## Entities: a small vector, projected up
+#
+# An entity's own vector has `entity_emb_size` numbers (256 in luke-base, 16 in the
+# fixture): with 500,000 entities, a full 768-wide table would cost three times the memory.
+# A matrix without bias, `entity_embedding_dense`, lifts it to `hidden_size`.
+
+# %%
+small = p["entity_embeddings.entity_embeddings.weight"][entity_ids]  # (batch, entities, emb)
+show("entity table rows (batch, entities, entity_emb_size)", small.shape)
+if "entity_embeddings.entity_embedding_dense.weight" in p:
+    dense = p["entity_embeddings.entity_embedding_dense.weight"]  # (hidden, emb)
+    projected = small @ dense.T  # (batch, entities, hidden)
+    show(f"projected with entity_embedding_dense {dense.shape}", projected.shape)
+else:
+    projected = small  # entity_emb_size == hidden_size: no projection
+    print("entity_emb_size == hidden_size: no projection")
+
+# %% [markdown]
+# ## Entities: the position is the mention's average position
+#
+# An entity has no position of its own: it sits where its mention sits. Its position vector
+# is the **mean** of the position vectors of the word tokens its mention covers (from the
+# entity's own position table, `entity_embeddings.position_embeddings`). The -1 entries of
+# `entity_position_ids` are padding and are left out of the mean.
+#
+# Note the numbering: `entity_position_ids` are plain token indices (`<s>` is 0), used
+# directly as rows of the entity position table — not RoBERTa's word positions, which start
+# at 2. The two tables are separate parameters, learned each with its own numbering.
+
+# %%
+table_e = p["entity_embeddings.position_embeddings.weight"]
+by_hand_positions = []
+for k, row in enumerate(entity_position_ids[0]):
+    used = row[row != -1]
+    mean = table_e[used].mean(axis=0)  # (hidden,)
+    by_hand_positions.append(mean)
+    print(f"  entity {k}: mean of {len(used)} position vectors (positions {used.tolist()})")
+    print(f"    first 6 numbers: {mean[:6]}")
+position_vectors = np.stack(by_hand_positions)[None]  # (batch, entities, hidden)
+
+entities_by_hand = layer_norm_by_hand(
+    projected + position_vectors
+    + p["entity_embeddings.token_type_embeddings.weight"][np.zeros_like(entity_ids)],
+    p["entity_embeddings.LayerNorm.weight"], p["entity_embeddings.LayerNorm.bias"],
+    config.layer_norm_eps,
+)
+entities_library = entity_embeddings(scope(p, "entity_embeddings."), entity_ids,
+                                     entity_position_ids, layer_norm_eps=config.layer_norm_eps)
+show("entity vectors (batch, entities, hidden)", entities_by_hand.shape)
+show("max |by hand - library|", float(np.abs(entities_by_hand - entities_library).max()))
+
+# %% [markdown]
+# The picture `docs/figures/mention_averaging.png` shows the same thing: the position ids of
+# the two mentions, and the position vectors of "Inter Miami CF"'s tokens with their mean.
+#
+# ![mention averaging](../docs/figures/mention_averaging.png)
+
+# %%
+plt = _common.try_matplotlib()
+if plt is not None:
+    import make_figures
+
+    tokens = tokenizer.convert_ids_to_tokens(input_ids[0].tolist())
+    figure = make_figures.draw_mention_averaging(
+        plt, tokens, ["Lionel Messi", "Inter Miami CF"], entity_position_ids[0], table_e)
+    print("drew the mention-averaging figure:", _common.save_figure(figure, "mention_averaging"))
+
+# %% [markdown]
+# ## Same words, same embedding — entities do not change word vectors
+#
+# The embeddings of words and entities are computed independently; they first meet inside
+# attention. So the word vectors are the same with or without entities, and the model's
+# `hidden_states[0]` / `entity_hidden_states[0]` are exactly these embeddings.
+
+# %%
+out = model(**encoding, output_hidden_states=True)
+plain = tokenizer(text, return_tensors="np")
+out_plain = model(**plain, output_hidden_states=True)
+show("hidden_states[0] == our word vectors",
+     bool(np.array_equal(out.hidden_states[0], words_library)))
+show("entity_hidden_states[0] == our entity vectors",
+     bool(np.array_equal(out.entity_hidden_states[0], entities_library)))
+
+# %% [markdown]
+# ## What this chapter claimed, checked
+
+# %%
+tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
+# RoBERTa positions: 2, 3, ... for tokens, pad_token_id for padding.
+assert positions[0].tolist() == list(range(2, 2 + input_ids.shape[1]))
+assert create_position_ids_from_input_ids(padded, 1).tolist() == [[2, 3, 4, 5, 1, 1]]
+# The hand computations equal the library's functions.
+assert np.abs(words_by_hand - words_library).max() < tolerance
+assert np.abs(entities_by_hand - entities_library).max() < tolerance
+# The projection exists exactly when the sizes differ, and lifts to hidden_size.
+has_dense = "entity_embeddings.entity_embedding_dense.weight" in p
+assert has_dense == (config.entity_emb_size != config.hidden_size)
+assert small.shape[-1] == config.entity_emb_size and projected.shape[-1] == config.hidden_size
+# The -1 padding does not count: adding more -1s to a row changes nothing.
+longer = np.concatenate([entity_position_ids, -np.ones_like(entity_position_ids)], axis=-1)
+again = entity_embeddings(scope(p, "entity_embeddings."), entity_ids, longer,
+                          layer_norm_eps=config.layer_norm_eps)
+assert np.abs(again - entities_library).max() < tolerance
+# A one-token mention's position vector is just that token's position vector.
+single = np.full((1, 1, entity_position_ids.shape[-1]), -1)
+single[0, 0, 0] = 5
+one = entity_embeddings({**scope(p, "entity_embeddings."), "LayerNorm.weight":
+                         np.ones(config.hidden_size, dtype=model.dtype), "LayerNorm.bias":
+                         np.zeros(config.hidden_size, dtype=model.dtype)},
+                        entity_ids[:, :1], single, layer_norm_eps=config.layer_norm_eps)
+direct = projected[:, :1] + table_e[5] + p["entity_embeddings.token_type_embeddings.weight"][0]
+assert np.abs(one - layer_norm_by_hand(direct, 1.0, 0.0, config.layer_norm_eps)).max() < 1e-4
+# The encoder starts from exactly these vectors; entities do not change the word embedding.
+assert np.array_equal(out.hidden_states[0], words_library)
+assert np.array_equal(out.entity_hidden_states[0], entities_library)
+assert np.array_equal(out_plain.hidden_states[0], out.hidden_states[0])
+# Entity positions are token indices: the first mention starts right after <s>.
+assert entity_position_ids[0, 0, 0] == 1
+print("\nchapter 3: all checks passed")
