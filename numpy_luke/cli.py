@@ -171,6 +171,8 @@ def read_texts(arguments: list[str]) -> list[str]:
     texts = []
     for argument in arguments:
         if argument == "-":
+            # undecodable bytes become lone surrogates, which the pipeline reports clearly
+            sys.stdin.reconfigure(errors="surrogateescape")
             texts.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
         else:
             texts.append(argument)
@@ -236,7 +238,7 @@ def run_ner(args) -> int:
 
 
 def run_tokenize(args) -> int:
-    from .pipelines import check_spans, parse_mentions
+    from .pipelines import check_spans, check_text, parse_mentions
     from .tokenizer import LukeTokenizer
 
     texts = read_texts(args.texts)
@@ -244,6 +246,7 @@ def run_tokenize(args) -> int:
     tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
     results = []
     for number, text in enumerate(texts):
+        check_text(text)
         plain, marked = parse_mentions(text)
         if given and marked:
             raise InputError("mentions are marked with [[...]] and given as spans; use one")
@@ -257,8 +260,11 @@ def run_tokenize(args) -> int:
             "input_ids": ids,
         }
         if "entity_ids" in encoding:
+            wanted = set(encoding["entity_ids"])
+            titles = {i: t for t, i in tokenizer.entity_vocab.items() if i in wanted}
             result["entities"] = [
                 {
+                    "entity": titles.get(int(entity_id)),
                     "entity_id": int(entity_id),
                     "positions": [int(p) for p in positions if p != -1],
                 }
@@ -349,11 +355,12 @@ def format_tokenize(result: dict) -> str:
     for i, (token, token_id) in enumerate(zip(result["tokens"], result["input_ids"], strict=True)):
         lines.append(f"  {i:>4}  {token:<20} {token_id:>6}")
     if "entities" in result:
-        lines.append("  entity  mention              entity_id  word positions")
+        lines.append("  entity  mention              entity        id  word positions")
         for k, e in enumerate(result["entities"]):
             mention = e.get("mention", "")
             positions = " ".join(map(str, e["positions"]))
-            lines.append(f"  {k:>6}  {mention:<20} {e['entity_id']:>9}  {positions}")
+            title = str(e["entity"])
+            lines.append(f"  {k:>6}  {mention:<20} {title:<12} {e['entity_id']:>3}  {positions}")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from numpy_luke.pipelines import (
     select_spans,
     sigmoid,
     softmax,
-    top_k,
+    top_k_indices,
 )
 
 # ---- mention markers ------------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_top_k_equals_a_full_stable_sort(values, k, exclude):
     expected = [
         i for i in sorted(range(len(values)), key=lambda i: (-values[i], i)) if i not in exclude
     ][:k]
-    assert top_k(scores, k, exclude=exclude).tolist() == expected
+    assert top_k_indices(scores, k, exclude=exclude).tolist() == expected
 
 
 def _decode(ids, skip_special_tokens=False):
@@ -225,7 +225,7 @@ def test_fill_mask_predictions_one_mask_is_a_flat_list():
     logits = np.zeros((5, 12), dtype=np.float32)
     logits[2, 7], logits[2, 4] = 3.0, 2.0
     out = fill_mask_predictions(
-        ids, logits, mask_token_id=9, pad_token_id=1, top_k_=2, decode=_decode
+        ids, logits, mask_token_id=9, pad_token_id=1, top_k=2, decode=_decode
     )
     total = math.exp(3) + math.exp(2) + 10
     assert [p["token"] for p in out] == [7, 4]
@@ -238,7 +238,7 @@ def test_fill_mask_predictions_several_masks_give_a_list_per_mask():
     ids = np.array([0, 9, 5, 9, 2])
     logits = np.random.default_rng(0).normal(size=(5, 12)).astype(np.float32)
     out = fill_mask_predictions(
-        ids, logits, mask_token_id=9, pad_token_id=1, top_k_=3, decode=_decode
+        ids, logits, mask_token_id=9, pad_token_id=1, top_k=3, decode=_decode
     )
     assert len(out) == 2 and all(len(row) == 3 for row in out)
     for position, row in zip([1, 3], out, strict=True):
