@@ -180,6 +180,68 @@ def draw_mention_averaging(plt, tokens, entity_titles, entity_position_ids, posi
     return fig
 
 
+def draw_attention(ax, probs, word_labels, entity_labels, heading, vmax=None):
+    """One head's attention probabilities (n, n), n = words + entities, with the 2x2 blocks
+    of entity-aware attention marked and named by the query matrix each block uses."""
+    words, n = len(word_labels), probs.shape[0]
+    image = ax.imshow(probs, cmap="viridis", vmin=0, vmax=vmax or float(probs.max()),
+                      interpolation="nearest")
+    for edge in (words - 0.5,):
+        ax.axhline(edge, color="white", linewidth=2)
+        ax.axvline(edge, color="white", linewidth=2)
+    labels = list(word_labels) + list(entity_labels)
+    ax.set_xticks(range(n), labels, rotation=90, fontsize=7, family="DejaVu Sans Mono")
+    ax.set_yticks(range(n), labels, fontsize=7, family="DejaVu Sans Mono")
+    for tick in ax.get_xticklabels()[words:] + ax.get_yticklabels()[words:]:
+        tick.set_color(ENTITY_COLOR)
+        tick.set_fontweight("bold")
+    ax.set_xlabel("keys (attended to)", fontsize=9)
+    ax.set_ylabel("queries (attending)", fontsize=9)
+    ax.set_title(heading, fontsize=10)
+    spans = [(-0.5, words - 0.5), (words - 0.5, n - 0.5)]
+    for (r, c), name in {(0, 0): "w2w", (0, 1): "w2e", (1, 0): "e2w", (1, 1): "e2e"}.items():
+        (x0, x1), (y0, y1) = spans[c], spans[r]
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2, name, ha="center", va="center", fontsize=8,
+                color="white", fontweight="bold", rotation=90 if (r, c) == (0, 1) else 0,
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.5,
+                          edgecolor="none"))
+    return image
+
+
+def attention_figure(plt, model: str | Path = FIXTURE):
+    """Layer 0, head 0 of the fixture model: the example sentence alone, and the same
+    sentence padded in a batch (padded keys get probability exactly 0)."""
+    tokenizer, luke, encoding = load_example(model)
+    batch = tokenizer(["Messi plays in Miami.", TEXT], entity_spans=[[(0, 5)], SPANS],
+                      entities=[["Lionel Messi"], TITLES], padding=True, return_tensors="np")
+    alone = luke(**encoding, output_attentions=True).attentions[0][0, 0]  # (n, n)
+    padded = luke(**batch, output_attentions=True).attentions[0][0, 0]  # (n', n')
+    fig, axes = plt.subplots(1, 2, figsize=(15, 7.6))
+    fig.subplots_adjust(left=0.09, right=0.95, bottom=0.16, top=0.86, wspace=0.42)
+    for ax, ids, entity_ids, probs, heading in [
+        (axes[0], encoding["input_ids"][0], encoding["entity_ids"][0], alone,
+         f"{TEXT!r}"),
+        (axes[1], batch["input_ids"][0], batch["entity_ids"][0], padded,
+         "'Messi plays in Miami.' padded in a batch:\n<pad> words and the [PAD] entity get 0"),
+    ]:
+        words = tokenizer.convert_ids_to_tokens(ids.tolist())
+        entities = [tokenizer_title(tokenizer, e) for e in entity_ids.tolist()]
+        image = draw_attention(ax, probs, words, entities, heading)
+        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    fig.suptitle("Entity-aware self-attention (layer 0, head 0 of the fixture model): one "
+                 "softmax over words + entities", fontsize=11, fontweight="bold")
+    fig.text(0.5, 0.925, "the four blocks use four query matrices: w2w = query, "
+             "w2e = w2e_query, e2w = e2w_query, e2e = e2e_query; keys and values are shared",
+             ha="center", fontsize=9)
+    return fig
+
+
+def tokenizer_title(tokenizer, entity_id: int) -> str:
+    """A short label for an entity id: its title, in brackets."""
+    titles = {i: t for t, i in tokenizer.entity_vocab.items()}
+    return f"[{titles[entity_id]}]" if not titles[entity_id].startswith("[") else titles[entity_id]
+
+
 def mention_averaging_figure(plt, model: str | Path = FIXTURE):
     tokenizer, luke, encoding = load_example(model)
     tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist())
@@ -192,6 +254,7 @@ def mention_averaging_figure(plt, model: str | Path = FIXTURE):
 FIGURE_MAKERS = {
     "data_flow.png": draw_data_flow,
     "mention_averaging.png": mention_averaging_figure,
+    "attention_blocks.png": attention_figure,
 }
 
 

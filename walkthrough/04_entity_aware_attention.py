@@ -1,0 +1,205 @@
+# %% [markdown]
+# # Chapter 4 — Entity-aware self-attention
+#
+# Words and entities enter the encoder as **one** sequence of n = words + entities vectors.
+# Self-attention lets every token look at every other. LUKE changes one thing: the *query*
+# projection depends on which kinds of tokens meet. There are four query matrices,
+#
+# |                | keys of words | keys of entities |
+# | --- | --- | --- |
+# | word queries   | `query` (w2w) | `w2e_query` |
+# | entity queries | `e2w_query`   | `e2e_query` |
+#
+# while keys and values are shared by all tokens. So each head's (n, n) score matrix is made
+# of four blocks. The code is `numpy_luke/attention.py`; the equations with all shapes are in
+# `docs/entity-aware-attention.md`.
+
+# %%
+import math
+
+import _common
+import numpy as np
+from _common import show, title
+
+from numpy_luke import LukeModel, LukeTokenizer
+from numpy_luke.attention import (
+    entity_aware_self_attention,
+    extended_attention_mask,
+    merge_heads,
+    split_heads,
+)
+from numpy_luke.state_dict import scope
+
+model_name = _common.model_name()
+tokenizer = LukeTokenizer.from_pretrained(model_name)
+model = LukeModel.from_pretrained(model_name)
+config = model.config
+print(model)
+
+text = "Lionel Messi plays for Inter Miami CF."
+spans = [(0, 12), (23, 37)]
+encoding = tokenizer(text, entity_spans=spans, entities=["Lionel Messi", "Inter Miami CF"],
+                     return_tensors="np")
+out = model(**encoding, output_attentions=True, output_hidden_states=True)
+
+# The input of layer 0 is the embeddings of chapter 3.
+words_in = out.hidden_states[0]  # (batch, words, hidden)
+entities_in = out.entity_hidden_states[0]  # (batch, entities, hidden)
+W, E = words_in.shape[1], entities_in.shape[1]
+heads = config.num_attention_heads
+head_size = config.hidden_size // heads
+show("words, entities, heads, head size", (W, E, heads, head_size))
+
+# %% [markdown]
+# ## The projections of layer 0
+#
+# Six linear maps of size (hidden, hidden): key, value, and the four queries.
+
+# %%
+p = scope(model.params, "encoder.layer.0.attention.self.")
+for name in ("query", "w2e_query", "e2w_query", "e2e_query", "key", "value"):
+    print(f"  {name:10s} weight {p[name + '.weight'].shape}  bias {p[name + '.bias'].shape}")
+
+
+def project(x, name):
+    """(batch, m, hidden) -> (batch, heads, m, head_size): a linear map, then split heads."""
+    return split_heads(x @ p[name + ".weight"].T + p[name + ".bias"], heads)
+
+
+# %% [markdown]
+# ## The four blocks of the score matrix, by hand
+#
+# Keys are computed once for all n tokens and then split into word keys and entity keys.
+# Each block multiplies one kind of query with one kind of key.
+
+# %%
+both = np.concatenate([words_in, entities_in], axis=1)  # (batch, n, hidden)
+keys = project(both, "key")  # (batch, heads, n, head_size)
+values = project(both, "value")  # (batch, heads, n, head_size)
+word_keys, entity_keys = keys[:, :, :W], keys[:, :, W:]
+
+w2w = project(words_in, "query") @ word_keys.swapaxes(-1, -2)
+w2e = project(words_in, "w2e_query") @ entity_keys.swapaxes(-1, -2)
+e2w = project(entities_in, "e2w_query") @ word_keys.swapaxes(-1, -2)
+e2e = project(entities_in, "e2e_query") @ entity_keys.swapaxes(-1, -2)
+title("blocks (batch, heads, queries, keys)")
+for name, block in [("w2w", w2w), ("w2e", w2e), ("e2w", e2w), ("e2e", e2e)]:
+    print(f"  {name}: {block.shape}")
+
+scores = np.block([[w2w, w2e], [e2w, e2e]]) / math.sqrt(head_size)  # (batch, heads, n, n)
+show("scores of head 0, rows of the two entities, first 6 keys", scores[0, 0, W:, :6])
+
+# %% [markdown]
+# ## Softmax and the weighted sum of values
+#
+# Each row of scores becomes probabilities with a softmax *over all n keys at once*: a word
+# spreads its attention over words and entities together. The context vectors are the
+# probability-weighted sums of the shared values; heads are joined again.
+
+# %%
+probs = np.exp(scores - scores.max(axis=-1, keepdims=True))
+probs /= probs.sum(axis=-1, keepdims=True)  # (batch, heads, n, n)
+context = merge_heads(probs @ values)  # (batch, n, hidden)
+show("row sums of the probabilities (head 0)", probs[0, 0].sum(axis=-1)[:5])
+show("attention that word 1 gives to the entities, per head", probs[0, :, 1, W:])
+
+library_words, library_entities, library_probs = entity_aware_self_attention(
+    p, words_in, entities_in, None, num_heads=heads)
+show("max |by hand - library| (probabilities)", float(np.abs(probs - library_probs).max()))
+show("max |by hand - model's attentions[0]|", float(np.abs(probs - out.attentions[0]).max()))
+show("max |by hand - library| (context)",
+     float(np.abs(context - np.concatenate([library_words, library_entities], 1)).max()))
+
+# %% [markdown]
+# ![attention maps](../docs/figures/attention_blocks.png)
+#
+# The picture (`docs/figures/attention_blocks.png`) shows head 0 of layer 0 of the fixture
+# model with the four blocks marked; its right half is the padded example below.
+
+# %%
+plt = _common.try_matplotlib()
+if plt is not None:
+    import make_figures
+
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    word_labels = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist())
+    make_figures.draw_attention(ax, probs[0, 0], word_labels, ["[Lionel Messi]",
+                                "[Inter Miami CF]"], "layer 0, head 0")
+    print("drew the attention map:", _common.save_figure(fig, "attention_layer0_head0"))
+
+# %% [markdown]
+# ## The mask
+#
+# In a batch, shorter texts are padded. The attention mask (1 = real, 0 = padding) of words
+# and of entities is joined into one mask over the n keys and turned into an *additive*
+# mask: 0 for real keys, the most negative float for padding. After the softmax, padded keys
+# get probability exactly 0, so padding cannot change what real tokens compute.
+
+# %%
+batch = tokenizer(["Messi plays in Miami.", text], entity_spans=[[(0, 5)], spans],
+                  entities=[["Lionel Messi"], ["Lionel Messi", "Inter Miami CF"]],
+                  padding=True, return_tensors="np")
+mask = extended_attention_mask(batch["attention_mask"], batch["entity_attention_mask"])
+show("attention_mask of the short text", batch["attention_mask"][0])
+show("entity_attention_mask of the short text", batch["entity_attention_mask"][0])
+show("additive mask shape (batch, 1, 1, n)", mask.shape)
+print("  the short text's row, with min = finfo(float32).min =", np.finfo(mask.dtype).min)
+print("  " + " ".join("0" if value == 0 else "min" for value in mask[0, 0, 0]))
+padded_out = model(**batch, output_attentions=True)
+padded_probs = padded_out.attentions[0][0]  # (heads, n, n) of the short text
+keep = np.concatenate([batch["attention_mask"][0], batch["entity_attention_mask"][0]]) == 1
+show("largest probability on a padded key", float(padded_probs[..., ~keep].max()))
+alone = model(**tokenizer("Messi plays in Miami.", entity_spans=[(0, 5)],
+                          entities=["Lionel Messi"], return_tensors="np"))
+words_short = int(batch["attention_mask"][0].sum())
+difference = np.abs(padded_out.last_hidden_state[0, :words_short]
+                    - alone.last_hidden_state[0]).max()
+show("max |padded - alone| of the short text's word outputs", float(difference))
+
+# %% [markdown]
+# ## With equal queries it is ordinary attention
+#
+# If the four query matrices were the same, every block would use the same queries, and the
+# score matrix would be the plain `Q K^T` of ordinary self-attention over the joint
+# sequence. (That is how LUKE's pre-training starts the three new matrices: as copies of
+# `query`.) We check it by copying `query` into the other three and comparing with the
+# plain path (`use_entity_aware_attention=False`, which uses `query` for every token).
+
+# %%
+equal = dict(p)
+for name in ("w2e_query", "e2w_query", "e2e_query"):
+    equal[name + ".weight"], equal[name + ".bias"] = p["query.weight"], p["query.bias"]
+aware = entity_aware_self_attention(equal, words_in, entities_in, None, num_heads=heads)
+plain = entity_aware_self_attention(equal, words_in, entities_in, None, num_heads=heads,
+                                    use_entity_aware_attention=False)
+gap_equal = max(float(np.abs(a - b).max()) for a, b in zip(aware, plain, strict=True))
+real_plain = entity_aware_self_attention(p, words_in, entities_in, None, num_heads=heads,
+                                         use_entity_aware_attention=False)
+gap_real = float(np.abs(real_plain[2] - library_probs).max())
+show("equal queries: max |entity-aware - plain|", gap_equal)
+show("the model's own queries: max |entity-aware - plain| (probabilities)", gap_real)
+
+# %% [markdown]
+# ## What this chapter claimed, checked
+
+# %%
+tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
+# The score matrix has the 2x2 block structure, n = words + entities.
+assert w2w.shape[-2:] == (W, W) and w2e.shape[-2:] == (W, E)
+assert e2w.shape[-2:] == (E, W) and e2e.shape[-2:] == (E, E)
+assert scores.shape == (1, heads, W + E, W + E)
+# The hand computation is the library's and the model's layer 0.
+assert np.abs(probs - library_probs).max() < tolerance
+assert np.abs(probs - out.attentions[0]).max() < tolerance
+assert np.abs(context[:, :W] - library_words).max() < tolerance
+assert np.abs(context[:, W:] - library_entities).max() < tolerance
+# One softmax over words and entities together: each row sums to 1 over all n keys.
+assert np.allclose(probs.sum(axis=-1), 1, atol=1e-6)
+# Padded keys get probability 0; padding does not change the real tokens' outputs.
+assert float(padded_probs[..., ~keep].max()) == 0.0
+assert mask[0, 0, 0, keep].max() == 0 and mask[0, 0, 0, ~keep].max() < -1e30
+assert difference < 1e-4
+# Equal queries: entity-aware attention is ordinary attention; the real queries differ.
+assert gap_equal < tolerance
+assert gap_real > 100 * tolerance
+print("\nchapter 4: all checks passed")
