@@ -216,6 +216,8 @@ def prepare_inputs(config: LukeConfig, dtype, **inputs) -> dict[str, np.ndarray 
         if positions is None:
             raise ValueError("entity_position_ids is required with entity_ids: it says where "
                              "each entity's mention is (the tokenizer makes it)")
+        if positions.size == 0 and positions.ndim == 2:  # no entities, as empty lists
+            positions = arrays["entity_position_ids"] = positions.reshape(*positions.shape, 1)
         if positions.ndim != 3 or positions.shape[:2] != entity_ids.shape:
             raise ValueError(f"entity_position_ids has shape {positions.shape}; expected "
                              f"{entity_ids.shape + ('max_mention_length',)}")

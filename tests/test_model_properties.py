@@ -395,3 +395,10 @@ def test_tiny_fixture_model_loads_and_fits_its_tokenizer():
     out = model(**encoding)
     assert out.logits.shape == (1, encoding["input_ids"].shape[1], 419)
     assert out.entity_logits.shape == (1, 1, 33)
+
+
+def test_empty_entity_lists_mean_no_entities(mlm):
+    ids = [0, 5, 6, 7, 2]
+    out = mlm(input_ids=ids, entity_ids=[], entity_position_ids=[], entity_attention_mask=[])
+    assert out.entity_logits.shape == (1, 0, 16)
+    np.testing.assert_allclose(out.logits, mlm(input_ids=[ids]).logits, atol=1e-6)
