@@ -137,7 +137,13 @@ def _check_inputs(cls_name: str, inputs: dict) -> None:
 
 
 class _Head(LukePreTrainedModel):
-    """Shared call plumbing: run the encoder, then ``_head`` maps its outputs to an output."""
+    """Shared call plumbing: run the encoder, then ``_head`` maps its outputs to an output.
+
+    ``model(**encoding)`` passes the encoder's inputs (``INPUT_NAMES``) on to the encoder
+    and the names in ``head_inputs`` (labels, span positions, ...) to ``_head``.
+    """
+
+    head_inputs: tuple[str, ...] = ("labels",)
 
     def __call__(self, input_ids=None, *, output_attentions=False, output_hidden_states=False,
                  **inputs):
@@ -148,8 +154,6 @@ class _Head(LukePreTrainedModel):
             output_hidden_states=output_hidden_states, **inputs,
         )
         return self._head(encoded, arrays, **head_inputs)
-
-    head_inputs: tuple[str, ...] = ("labels",)
 
     def _common(self, encoded):
         return dict(hidden_states=encoded.hidden_states,

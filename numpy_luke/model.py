@@ -153,7 +153,7 @@ INPUT_NAMES = (
 )
 
 
-def prepare_inputs(config: LukeConfig, dtype, **inputs) -> dict[str, np.ndarray | None]:
+def prepare_inputs(config: LukeConfig, **inputs) -> dict[str, np.ndarray | None]:
     """Turn a tokenizer's output (arrays or nested lists) into checked integer arrays.
 
     A single unbatched example (1-D ``input_ids``) gets a batch axis of 1. Ids outside the
@@ -297,7 +297,7 @@ class LukePreTrainedModel:
 
     def encode(self, output_attentions=False, output_hidden_states=False, **inputs):
         """Run the encoder on checked inputs; returns (outputs, prepared input arrays)."""
-        arrays = prepare_inputs(self.config, self.dtype, **inputs)
+        arrays = prepare_inputs(self.config, **inputs)
         outputs = luke_model(
             self.params, self.config, **arrays,
             output_attentions=bool(output_attentions),
