@@ -1,0 +1,185 @@
+# %% [markdown]
+# # Chapter 8 — End to end: `fill`
+#
+# `python -m numpy_luke fill` is the main job: given a text with a `<mask>` word and/or a
+# marked mention `[[...]]`, it predicts the missing word and the entity the mention refers
+# to. This chapter runs it, then rebuilds its answer step by step with the pieces of the
+# earlier chapters — BPE (1), entity inputs (2), embeddings (3), entity-aware attention and
+# the encoder (4, 5), the prediction heads (6), from weights read without torch (7) — and
+# checks that both give the same numbers.
+#
+# ![data flow](../docs/figures/data_flow.png)
+
+# %%
+import json
+import subprocess
+import sys
+
+import _common
+import numpy as np
+from _common import show, table, title
+
+import numpy_luke
+from numpy_luke import LukeForMaskedLM, LukeTokenizer
+from numpy_luke.attention import extended_attention_mask
+from numpy_luke.bpe import ByteLevelBPE
+from numpy_luke.embeddings import entity_embeddings, word_embeddings
+from numpy_luke.heads import entity_prediction_head, lm_head
+from numpy_luke.hub import resolve_file
+from numpy_luke.model import encoder_layer
+from numpy_luke.state_dict import scope
+
+model_name = _common.model_name()
+show("checkpoint", model_name)
+if _common.is_fixture(model_name):
+    print("(the fixture's weights are random: the answers are nonsense, but exactly computed)")
+marked = "[[Lionel Messi]] plays for <mask>."
+top_k = 3
+
+# %% [markdown]
+# ## The answer: the pipeline and the command line
+#
+# `numpy_luke.pipeline("fill-mask", model=...)` is what the command line calls; the two give
+# the same JSON.
+
+# %%
+fill = numpy_luke.pipeline("fill-mask", model=model_name, top_k=top_k)
+answer = fill(marked)
+title("pipeline answer")
+print("  text:", answer["text"])
+table([(m["token"], repr(m["token_str"]), f"{m['score']:.6f}", repr(m["sequence"]))
+       for m in answer["masks"]], header=("token", "token_str", "score", "sequence"))
+for entity in answer["entities"]:
+    print(f"  mention {entity['mention']!r} ({entity['start']}, {entity['end']}):")
+    table([(p["entity_id"], p["entity"], f"{p['score']:.6f}") for p in entity["predictions"]],
+          header=("entity_id", "entity", "score"))
+
+command = [sys.executable, "-m", "numpy_luke", "fill", marked, "--model", model_name,
+           "--top-k", str(top_k), "--json"]
+run = subprocess.run(command, capture_output=True, text=True, cwd=_common.ROOT)
+print("\n$ python -m numpy_luke fill", repr(marked), "--model ... --top-k", top_k, "--json")
+print("  " + run.stdout.strip()[:300] + " ...")
+from_cli = json.loads(run.stdout)
+
+# %% [markdown]
+# ## Step by step
+#
+# **Chapter 2: the input.** The `[[...]]` markers are removed and become a character span;
+# with no title given, the mention's entity is `[MASK]`: "which entity is this?".
+
+# %%
+text = marked.replace("[[", "").replace("]]", "")
+span = (marked.index("[["), marked.index("]]") - 2)  # the markers removed
+tokenizer = LukeTokenizer.from_pretrained(model_name)
+encoding = tokenizer(text, entity_spans=[span], return_tensors="np")
+input_ids = encoding["input_ids"]  # (1, words)
+show("text and span", (text, span, text[span[0]:span[1]]))
+show("tokens", tokenizer.convert_ids_to_tokens(input_ids[0].tolist()))
+show("entity_ids ([MASK])", encoding["entity_ids"])
+
+# %% [markdown]
+# **Chapter 1: the words are byte-level BPE.** Outside the special tokens, the tokenizer's
+# word tokens are exactly what BPE makes of the text (with `<mask>` taking the space before
+# it, as its `lstrip` flag says).
+
+# %%
+bpe = ByteLevelBPE.from_files(resolve_file(model_name, "vocab.json"),
+                              resolve_file(model_name, "merges.txt"))
+before, after = text.split("<mask>")
+by_bpe = bpe.encode(before.rstrip()) + [tokenizer.mask_token_id] + bpe.encode(after)
+show("BPE pieces", by_bpe)
+
+# %% [markdown]
+# **Chapters 3-5: the encoder, with the pure functions.** Embeddings, the additive mask,
+# and every layer in turn.
+
+# %%
+model = LukeForMaskedLM.from_pretrained(model_name)  # chapter 7: weights, keys, ties
+params, config = model.params, model.config
+words = word_embeddings(scope(params, "embeddings."), input_ids,
+                        pad_token_id=config.pad_token_id, layer_norm_eps=config.layer_norm_eps)
+entities = entity_embeddings(scope(params, "entity_embeddings."), encoding["entity_ids"],
+                             encoding["entity_position_ids"],
+                             layer_norm_eps=config.layer_norm_eps)
+mask = extended_attention_mask(encoding["attention_mask"], encoding["entity_attention_mask"],
+                               words.dtype)
+show("embeddings: words, entities", (words.shape, entities.shape))
+for i in range(config.num_hidden_layers):
+    words, entities, _ = encoder_layer(scope(params, f"encoder.layer.{i}."), words, entities,
+                                       mask, config)
+    print(f"  after layer {i}: words {words.shape}, entities {entities.shape}")
+
+# %% [markdown]
+# **Chapter 6: the heads.** Word scores at the `<mask>` position, entity scores for the
+# mention, softmax, and the best k (special entities left out).
+
+# %%
+word_logits = lm_head(params, words, config.layer_norm_eps)[0]  # (words, vocab)
+entity_logits = entity_prediction_head(params, entities, config.hidden_act,
+                                       config.layer_norm_eps)[0, 0]  # (entity vocab,)
+
+
+def softmax(x):
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+position = int(np.flatnonzero(input_ids[0] == tokenizer.mask_token_id)[0])
+word_probs = softmax(word_logits[position])
+best_words = np.argsort(-word_probs, kind="stable")[:top_k]
+entity_probs = softmax(entity_logits)
+special = [tokenizer.entity_vocab[t] for t in ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")]
+best_entities = [int(e) for e in np.argsort(-entity_probs, kind="stable")
+                 if e not in special][:top_k]
+titles = {i: t for t, i in tokenizer.entity_vocab.items()}
+
+title("by hand")
+for token in best_words:
+    ids = input_ids[0].copy()
+    ids[position] = token
+    print(f"  word   {int(token):6d} {word_probs[token]:.6f} "
+          f"{tokenizer.decode(ids, skip_special_tokens=True)!r}")
+for e in best_entities:
+    print(f"  entity {e:6d} {entity_probs[e]:.6f} {titles[e]}")
+
+# %% [markdown]
+# ## The seed example
+#
+# The README's first command, on the same checkpoint (on the fixture, the words are
+# nonsense; on `studio-ousia/luke-base` the best answer is a word like " energy").
+
+# %%
+seed = "Plants create <mask> through a process known as photosynthesis."
+seed_answer = fill(seed)
+table([(repr(m["token_str"]), f"{m['score']:.4f}") for m in seed_answer["masks"]],
+      header=("token_str", "score"))
+
+# %% [markdown]
+# ## What this chapter claimed, checked
+
+# %%
+# The command line prints exactly the pipeline's answer.
+assert run.returncode == 0, run.stderr
+assert from_cli == answer
+# Chapter 1 and 2: the tokenizer's words are BPE's; the mention is a [MASK] entity.
+assert input_ids[0, 1:-1].tolist() == by_bpe
+assert encoding["entity_ids"].tolist() == [[tokenizer.entity_mask_token_id]]
+assert answer["text"] == text and answer["entities"][0]["mention"] == "Lionel Messi"
+# Chapters 3-6: the step-by-step forward pass is the model's.
+tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
+out = model(**encoding)
+assert np.abs(word_logits - out.logits[0]).max() < tolerance
+assert np.abs(entity_logits - out.entity_logits[0, 0]).max() < tolerance
+# And fill's answer is the step-by-step answer: same tokens, entities, order and scores.
+assert [m["token"] for m in answer["masks"]] == [int(t) for t in best_words]
+assert [p["entity_id"] for p in answer["entities"][0]["predictions"]] == best_entities
+for m, t in zip(answer["masks"], best_words, strict=True):
+    assert abs(m["score"] - word_probs[t]) < 1e-6
+    ids = input_ids[0].copy()
+    ids[position] = t
+    assert m["sequence"] == tokenizer.decode(ids, skip_special_tokens=True)
+for p, e in zip(answer["entities"][0]["predictions"], best_entities, strict=True):
+    assert abs(p["score"] - entity_probs[e]) < 1e-6 and p["entity"] == titles[e]
+assert len(seed_answer["masks"]) == top_k and seed_answer["entities"] == []
+print("\nchapter 8: all checks passed")
