@@ -151,7 +151,7 @@ def read_vocab(path: str | os.PathLike) -> dict[str, int]:
     try:
         with open(path, encoding="utf-8") as f:
             vocab = json.load(f)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise TokenizerFileError(f"{name}: not valid JSON ({error})") from None
     if not isinstance(vocab, dict):
         raise TokenizerFileError(f"{name}: expected a JSON object {{token: id}}")

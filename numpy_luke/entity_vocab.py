@@ -71,6 +71,8 @@ class EntityVocab:
             raise TokenizerFileError(f"{name}: not UTF-8 text ({error})") from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise TokenizerFileError(f"{name}: JSON nested too deeply") from None
         except ValueError as error:
             data = _read_json_lines(text, name, error)
         if isinstance(data, list):
@@ -132,7 +134,7 @@ def _read_json_lines(text: str, name: str, first_error: ValueError) -> list:
             continue
         try:
             records.append(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TokenizerFileError(
                 f"{name}: neither JSON nor JSON Lines (line {number} fails; {first_error})"
             ) from None

@@ -926,7 +926,7 @@ def _read_json_object(path) -> dict:
         return {}
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise TokenizerFileError(f"{Path(path).name}: not valid JSON ({error})") from None
     if not isinstance(data, dict):
         raise TokenizerFileError(f"{Path(path).name}: expected a JSON object")
