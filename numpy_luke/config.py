@@ -27,6 +27,10 @@ KNOWN_ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
+# Without ``id2label``, ``num_labels`` names are made up (LABEL_0, ...); a larger count than
+# this is taken as a broken file rather than allocating a table the file does not justify.
+MAX_UNNAMED_LABELS = 100_000
+
 
 @dataclass
 class LukeConfig:
@@ -83,9 +87,12 @@ class LukeConfig:
         try:
             with open(path, encoding="utf-8") as file:
                 values = json.load(file)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:  # Recursion: absurd nesting
             raise ConfigError(f"cannot read {path} as a JSON config: {error}") from None
-        return cls.from_dict(values)
+        try:
+            return cls.from_dict(values)
+        except ConfigError as error:  # say which file holds the bad value
+            raise ConfigError(f"{path}: {error}") from None
 
     @classmethod
     def from_pretrained(
@@ -154,6 +161,12 @@ class LukeConfig:
         else:
             if self.num_labels is None:
                 self.num_labels = 2
+            if _is_int(self.num_labels) and self.num_labels > MAX_UNNAMED_LABELS:
+                raise ConfigError(
+                    f"config key 'num_labels' is {self.num_labels} and there is no 'id2label'; "
+                    f"more than {MAX_UNNAMED_LABELS:,} unnamed labels is taken for a broken "
+                    "config (give 'id2label' to name that many)"
+                )
             if _is_int(self.num_labels) and self.num_labels >= 0:
                 self.id2label = {i: f"LABEL_{i}" for i in range(self.num_labels)}
         if self.label2id is None and self.id2label is not None:
