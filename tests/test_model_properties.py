@@ -402,3 +402,20 @@ def test_empty_entity_lists_mean_no_entities(mlm):
     out = mlm(input_ids=ids, entity_ids=[], entity_position_ids=[], entity_attention_mask=[])
     assert out.entity_logits.shape == (1, 0, 16)
     np.testing.assert_allclose(out.logits, mlm(input_ids=[ids]).logits, atol=1e-6)
+
+
+def test_span_head_takes_the_tokenizer_output_with_its_extra_keys():
+    folder = TINY_LUKE.parent / "tiny-luke-ner"
+    tokenizer = numpy_luke.LukeTokenizer.from_pretrained(folder)
+    model = numpy_luke.LukeForEntitySpanClassification.from_pretrained(folder)
+    text = "Lionel Messi plays for Inter Miami CF."
+    spans = [(0, 6), (0, 12), (23, 37)]
+    encoding = tokenizer([text, "Hi there"], entity_spans=[spans, [(0, 2)]], padding=True,
+                         return_tensors="np")
+    assert "entity_start_positions" in encoding
+    batch = model(**encoding)
+    alone = model(**tokenizer(text, entity_spans=spans))  # lists, one example
+    assert batch.logits.shape == (2, 3, model.config.num_labels)
+    np.testing.assert_allclose(batch.logits[0], alone.logits[0], atol=ATOL)
+    with pytest.raises(TypeError, match="entity_start_positions"):
+        LukeModel.from_pretrained(folder)(**encoding)  # the bare encoder takes no spans
