@@ -37,6 +37,8 @@ ENTITY_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
 HEAD_NAMESPACES = ("lm_head.", "entity_predictions.", "classifier.", "qa_outputs.")
 # Non-parameter buffers that older checkpoints carry.
 BUFFER_PATTERN = re.compile(r"(^|\.)(position_ids|token_type_ids)$")
+# The layer number in a key such as `luke.encoder.layer.11.output.dense.bias`.
+LAYER_PATTERN = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
 
 
 def encoder_shapes(config: LukeConfig, *, with_pooler: bool = True) -> dict[str, tuple]:
@@ -100,6 +102,7 @@ def prepare_state_dict(
     every missing, unexpected or misshapen tensor.
     """
     head_shapes = dict(head_shapes or {})
+    _check_layer_count(state_dict, config, source)
     expected = {**encoder_shapes(config, with_pooler=with_pooler), **head_shapes}
 
     # 1. Names: drop the `luke.` prefix.
@@ -156,6 +159,17 @@ def prepare_state_dict(
             "matches the checkpoint's head."
         )
     return {name: _as_dtype(value, dtype, name) for name, value in params.items()}
+
+
+def _check_layer_count(state_dict: dict, config: LukeConfig, source: str) -> None:
+    """Refuse a config that asks for more layers than the checkpoint holds, before listing
+    the expected tensors of every layer (a broken config.json may ask for billions)."""
+    held = {int(m.group(1)) for key in state_dict if (m := LAYER_PATTERN.search(key))}
+    if config.num_hidden_layers > len(held):
+        raise CheckpointError(
+            f"{source}: the config asks for num_hidden_layers={config.num_hidden_layers} but "
+            f"the weights hold {len(held)} layer(s); check that config.json belongs to them"
+        )
 
 
 def _harmless(name: str, with_pooler: bool) -> bool:
