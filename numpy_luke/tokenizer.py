@@ -45,8 +45,10 @@ inputs they were trained and evaluated with.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
+import math
 import numbers
 import os
 from dataclasses import asdict, dataclass
@@ -66,6 +68,9 @@ TASKS = (None, "entity_classification", "entity_pair_classification", "entity_sp
 # transformers' stand-in for "no maximum length"
 VERY_LARGE_INTEGER = int(1e30)
 LARGE_INTEGER = int(1e20)
+# A tokenizer file asking for more entities per text or tokens per mention than this is
+# taken as broken: padding allocates max_entity_length x max_mention_length per text.
+MAX_FILE_LENGTH = 4096
 
 _PADDING = {False: "do_not_pad", "do_not_pad": "do_not_pad", True: "longest",
             "longest": "longest", "max_length": "max_length"}
@@ -199,6 +204,7 @@ class LukeTokenizer:
             self._add_token(token, _int_id(i, "added_tokens_decoder"))
         for token in [*self._special.values(), *additional]:
             self._add_token(token, None, override_flags=True)
+        _check_added_ids(self._added_ids, self.bpe.ids_to_tokens)
         self._ids_to_added = {i: content for content, i in self._added_ids.items()}
         self._added_pattern = regex.compile(
             "(" + "|".join(regex.escape(content) for content in
@@ -242,6 +248,8 @@ class LukeTokenizer:
                                                   "entity_vocab.json")}
         config = _read_json_object(resolve("tokenizer_config.json", required=False))
         special_map = _read_json_object(resolve("special_tokens_map.json", required=False))
+        _check_file_settings(config, "tokenizer_config.json")
+        _check_file_settings(special_map, "special_tokens_map.json")
         added_tokens = _read_json_object(resolve("added_tokens.json", required=False))
         for name, i in added_tokens.items():
             _int_id(i, f"added_tokens.json ({name!r})")
@@ -931,6 +939,58 @@ def _read_json_object(path) -> dict:
     if not isinstance(data, dict):
         raise TokenizerFileError(f"{Path(path).name}: expected a JSON object")
     return data
+
+
+def _check_file_settings(settings: dict, name: str) -> None:
+    """Refuse a value of the wrong type or an absurd size in tokenizer_config.json or
+    special_tokens_map.json, naming the file and the key (the constructor's own checks
+    cannot tell which file a value came from)."""
+
+    def is_int(value):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    def is_error_handler(value):
+        try:
+            return isinstance(value, str) and codecs.lookup_error(value) is not None
+        except LookupError:
+            return False
+
+    checks = {  # key: (test, what the value must be)
+        "add_prefix_space": (lambda v: isinstance(v, bool), "true or false"),
+        "clean_up_tokenization_spaces": (lambda v: isinstance(v, bool), "true or false"),
+        "max_entity_length": (lambda v: is_int(v) and 0 < v <= MAX_FILE_LENGTH,
+                              f"an integer in 1..{MAX_FILE_LENGTH}"),
+        "max_mention_length": (lambda v: is_int(v) and 0 < v <= MAX_FILE_LENGTH,
+                               f"an integer in 1..{MAX_FILE_LENGTH}"),
+        "model_max_length": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and math.isfinite(v) and v > 0, "a positive number"),
+        "task": (lambda v: v in TASKS, f"one of {', '.join(map(str, TASKS[1:]))} or null"),
+        "errors": (is_error_handler, "a Python codec error handler such as \"replace\""),
+        "additional_special_tokens": (lambda v: v is None or isinstance(v, list),
+                                      "a list of tokens"),
+        "added_tokens_decoder": (lambda v: isinstance(v, dict), "an object {id: token}"),
+    }
+    for key, value in settings.items():
+        if key in checks and not checks[key][0](value):
+            raise TokenizerFileError(f"{name}: {key!r} must be {checks[key][1]}, "
+                                     f"got {_short(value)}")
+        if key.endswith("_token") or key in ("entity_token_1", "entity_token_2"):
+            AddedToken.parse(value, f"{name}: {key!r}")
+        if key == "additional_special_tokens":
+            for token in value or ():
+                AddedToken.parse(token, f"{name}: {key!r}")
+
+
+def _check_added_ids(added: dict[str, int], vocab_tokens: dict[int, str]) -> None:
+    """No added token may take the id of another token, in vocab.json or added."""
+    owner: dict[int, str] = {}
+    for content, i in added.items():
+        other = owner.setdefault(i, vocab_tokens.get(i, content))
+        if other != content:
+            raise TokenizerFileError(
+                f"added_tokens.json / tokenizer_config.json (added_tokens_decoder): the token "
+                f"{content!r} is given the id {i}, which already belongs to {other!r}"
+            )
 
 
 def _int_id(value, name: str) -> int:
