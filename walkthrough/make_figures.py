@@ -50,8 +50,8 @@ FLOW_BOXES = {
     "files": (0.0, 0.12, 0.15, 0.26, "checkpoint", "model.safetensors\nor pytorch_model.bin\n"
               "+ config.json", PARAM_COLOR),
     "hub": (0.2, 0.12, 0.15, 0.26, "hub.py", "folder or Hub id\n-> local files", PARAM_COLOR),
-    "weights": (0.4, 0.12, 0.19, 0.26, "weights.py", "parameter dict\nkey -> array\n"
-                "(no torch, no pickle code)", PARAM_COLOR),
+    "weights": (0.4, 0.12, 0.19, 0.26, "weights.py\nstate_dict.py", "parameter dict\n"
+                "key -> array\n(no torch)", PARAM_COLOR),
     "embeddings": (0.64, 0.62, 0.16, 0.26, "embeddings.py", "words (B, W, H)\nentities (B, E, H)\n"
                    "mention positions\naveraged", ENTITY_COLOR),
     "encoder": (0.64, 0.12, 0.16, 0.36, "attention.py\nmodel.py", "N layers of\nentity-aware\n"
