@@ -172,10 +172,11 @@ def read_merges(path: str | os.PathLike) -> list[tuple[str, str]]:
             lines = f.read().split("\n")
     except UnicodeDecodeError as error:
         raise TokenizerFileError(f"{name}: not UTF-8 text ({error})") from None
+    first = 1  # the number of the first line read as a pair
     if lines and lines[0].startswith("#version"):
-        lines = lines[1:]
+        lines, first = lines[1:], 2
     merges = []
-    for number, line in enumerate(lines, start=2):
+    for number, line in enumerate(lines, start=first):
         if not line:
             continue
         parts = line.split()

@@ -53,6 +53,12 @@ class EntityVocab:
                 f"{name}: the special entities {', '.join(missing)} are missing; an entity "
                 "vocabulary for LUKE must contain [PAD], [UNK], [MASK] and [MASK2]"
             )
+        special_ids = {token: vocab[token] for token in SPECIAL_ENTITIES}
+        if len(set(special_ids.values())) < len(special_ids):
+            raise TokenizerFileError(
+                f"{name}: the special entities must have distinct ids, got "
+                + ", ".join(f"{token}={i}" for token, i in special_ids.items())
+            )
         self.vocab = vocab  # title -> id, the same dict transformers calls `entity_vocab`
         self._titles: dict[int, str] | None = None  # id -> title, built on first use
         self.pad_id = vocab[PAD]
