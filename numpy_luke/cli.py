@@ -294,9 +294,14 @@ def emit(results: list, as_json: bool, format_one) -> None:
             print(format_one(result))
 
 
+def _printable(text: str) -> str:
+    """Text for a terminal: control characters shown as escapes (\\x14), not sent raw."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def _shown(token: str) -> str:
-    """A token as printed in a table: without its leading space, visible if blank."""
-    return token.strip() or repr(token)
+    """A token as printed in a table: without its leading space; quoted if blank."""
+    return _printable(token.strip()) or repr(token)
 
 
 def format_fill(result: dict) -> str:
@@ -307,7 +312,8 @@ def format_fill(result: dict) -> str:
         lines.append(f"  <mask> {number} of {len(per_mask)}:   score  token -> sequence")
         for rank, p in enumerate(predictions, start=1):
             lines.append(
-                f"    {rank:>2}  {p['score']:.4f}  {_shown(p['token_str']):<14} {p['sequence']}"
+                f"    {rank:>2}  {p['score']:.4f}  {_shown(p['token_str']):<14} "
+                + _printable(p["sequence"])
             )
     for entity in result["entities"]:
         where = f"{entity['start']}:{entity['end']}"
@@ -353,7 +359,7 @@ def format_ner(result: dict) -> str:
 def format_tokenize(result: dict) -> str:
     lines = [result["text"], "     #  token                  id"]
     for i, (token, token_id) in enumerate(zip(result["tokens"], result["input_ids"], strict=True)):
-        lines.append(f"  {i:>4}  {token:<20} {token_id:>6}")
+        lines.append(f"  {i:>4}  {_printable(token):<20} {token_id:>6}")
     if "entities" in result:
         lines.append("  entity  mention              entity        id  word positions")
         for k, e in enumerate(result["entities"]):
