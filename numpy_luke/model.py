@@ -156,26 +156,13 @@ INPUT_NAMES = (
 def prepare_inputs(config: LukeConfig, **inputs) -> dict[str, np.ndarray | None]:
     """Turn a tokenizer's output (arrays or nested lists) into checked integer arrays.
 
-    A single unbatched example (1-D ``input_ids``) gets a batch axis of 1. Ids outside the
-    vocabularies or the position table raise ``ValueError`` naming the input.
+    A single unbatched example (1-D ``input_ids``) gets a batch axis of 1. Ragged lists,
+    shapes that do not fit together, ids outside the vocabularies and more words than the
+    position table numbers raise ``ValueError`` naming the input (``TypeError`` for ids that
+    are not numbers), never an index error deep inside or a silently wrapped index.
     """
-    arrays: dict[str, np.ndarray | None] = {}
-    for name in INPUT_NAMES:
-        value = inputs.get(name)
-        if value is None:
-            arrays[name] = None
-            continue
-        array = np.asarray(value)
-        if array.dtype == object or not (
-            np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-            or array.dtype == bool
-        ):
-            raise ValueError(f"{name} must be an array of numbers; got dtype {array.dtype} "
-                             "(ragged lists? pad the batch with padding=True)")
-        if array.size and np.issubdtype(array.dtype, np.floating) and "mask" not in name:
-            if not np.all(array == np.round(array)):
-                raise ValueError(f"{name} must hold integers")
-        arrays[name] = array if "mask" in name else array.astype(np.int64, copy=False)
+    arrays = {name: None if inputs.get(name) is None else _number_array(name, inputs[name])
+              for name in INPUT_NAMES}
 
     input_ids = arrays["input_ids"]
     if input_ids is None:
@@ -188,6 +175,12 @@ def prepare_inputs(config: LukeConfig, **inputs) -> dict[str, np.ndarray | None]
     if input_ids.ndim != 2:
         raise ValueError(f"input_ids must have shape (batch, words); got {input_ids.shape}")
     batch, words = input_ids.shape
+    if batch == 0 or words == 0:
+        raise ValueError(f"input_ids has shape {input_ids.shape}: no examples or no tokens; "
+                         "give at least one example of at least one token (the tokenizer "
+                         "adds <s> and </s>)")
+    if arrays["position_ids"] is None:
+        _check_text_fits(input_ids, config)
 
     def check_range(name, high, low=0):
         array = arrays[name]
@@ -233,6 +226,48 @@ def prepare_inputs(config: LukeConfig, **inputs) -> dict[str, np.ndarray | None]
         arrays["entity_token_type_ids"] = None
         arrays["entity_position_ids"] = None
     return arrays
+
+
+def _number_array(name: str, value) -> np.ndarray:
+    """One input as an array: masks keep their dtype, ids become int64 (exactly)."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # NumPy refuses nested lists of different lengths
+        array = np.empty(0, dtype=object)
+    if array.dtype == object:
+        raise ValueError(f"{name} is ragged (rows of different lengths) or holds non-numbers; "
+                         "pad the batch, e.g. tokenizer(..., padding=True)")
+    is_number = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    if "mask" in name:
+        if not (is_number or array.dtype == bool):
+            raise TypeError(f"{name} must hold numbers (1 = attend, 0 = padding); "
+                            f"got dtype {array.dtype}")
+        return array
+    if not is_number:  # bool ids would silently read as the tokens 0 and 1
+        raise TypeError(f"{name} must hold integer ids; got dtype {array.dtype}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        if not np.all(np.isfinite(array) & (array == np.round(array))):
+            raise ValueError(f"{name} must hold integers; got non-integral or non-finite values")
+    if array.size and (array.max() >= 2**63 or array.min() < -(2**63)):
+        raise ValueError(f"{name} holds values beyond the int64 range ({array.max()}); "
+                         "these are no ids of any vocabulary")
+    return array.astype(np.int64, copy=False)
+
+
+def _check_text_fits(input_ids: np.ndarray, config: LukeConfig) -> None:
+    """The word positions RoBERTa counts (pad_token_id + 1, + 2, ...) must fit the
+    position table; a longer text would index past its end."""
+    pad, table = config.pad_token_id, config.max_position_embeddings
+    if pad is None or not 0 <= pad < table:
+        raise ValueError(f"the config's pad_token_id ({pad}) cannot number word positions "
+                         f"(it must lie in 0..{table - 1}); pass position_ids explicitly")
+    longest = int((input_ids != pad).sum(axis=1).max())  # tokens of the longest example
+    if pad + longest >= table:
+        raise ValueError(
+            f"input_ids has {longest} tokens (besides padding) in one example, but this model "
+            f"reads at most {table - pad - 1} (max_position_embeddings={table}); truncate "
+            "the text, e.g. tokenizer(..., truncation=True, max_length=...)"
+        )
 
 
 # ------------------------------------------------------------------------- the classes
