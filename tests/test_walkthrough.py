@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import helpers
 import pytest
 from helpers import ROOT
 
@@ -34,11 +35,11 @@ def fixture_env() -> dict:
     return env
 
 
-def run(args) -> tuple[subprocess.CompletedProcess, float]:
+def run(args, env=None) -> tuple[subprocess.CompletedProcess, float]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=fixture_env(),
-        timeout=120,
+        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT,
+        env=fixture_env() if env is None else env, timeout=600,
     )
     return result, time.perf_counter() - start
 
@@ -66,6 +67,43 @@ def test_chapter_with_pictures_runs_without_matplotlib(chapter):
     result, _ = run(["-c", WITHOUT_MATPLOTLIB, str(chapter)])
     assert result.returncode == 0, f"{chapter.name} needs matplotlib:\n{result.stderr[-3000:]}"
     assert "matplotlib is not installed" in result.stdout
+
+
+def test_chapter_1_on_the_fixture_vocabulary_and_the_real_one():
+    # Chapter 1 switches to RoBERTa's real BPE files when NUMPY_LUKE_TEST_DATA provides them
+    # (as in CI); both paths must run.
+    chapter = WALKTHROUGH / "01_bytes_and_bpe.py"
+    env = fixture_env()
+    env.pop("NUMPY_LUKE_TEST_DATA", None)
+    result, _ = run([str(chapter)], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "tests/fixtures/tiny-luke/vocab.json" in result.stdout
+    if helpers.roberta_dir() is None:
+        pytest.skip("real RoBERTa vocabulary not available (set NUMPY_LUKE_TEST_DATA)")
+    env["NUMPY_LUKE_TEST_DATA"] = str(helpers.roberta_dir().parent)
+    result, _ = run([str(chapter)], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "roberta-base/vocab.json" in result.stdout
+    assert "Ġphotos ynthesis" in result.stdout  # real merges: two tokens, not eight
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_on_luke_base(chapter):
+    # The chapters also run on the real model when it is in the Hugging Face cache
+    # (`pytest -m slow`); no download is attempted.
+    from numpy_luke.errors import CheckpointNotFoundError
+    from numpy_luke.hub import resolve_weight_files
+
+    try:
+        resolve_weight_files("studio-ousia/luke-base", local_files_only=True)
+    except CheckpointNotFoundError:
+        pytest.skip("studio-ousia/luke-base is not in the local Hugging Face cache")
+    env = fixture_env()
+    env["HF_HUB_OFFLINE"] = "1"
+    result, _ = run([str(chapter), "--model", "studio-ousia/luke-base"], env)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert "all checks passed" in result.stdout
 
 
 def test_run_all_reports_a_failing_chapter(tmp_path):
