@@ -59,7 +59,7 @@ import regex
 
 from .bpe import ByteLevelBPE, pretokenize, read_merges, read_vocab
 from .entity_vocab import EntityVocab
-from .errors import TokenizerFileError
+from .errors import InputError, TokenizerFileError
 from .hub import resolve_file
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ LARGE_INTEGER = int(1e20)
 # A tokenizer file asking for more entities per text or tokens per mention than this is
 # taken as broken: padding allocates max_entity_length x max_mention_length per text.
 MAX_FILE_LENGTH = 4096
+# UTF-16 surrogate code points: a str may hold them alone, but they have no UTF-8 encoding.
+LONE_SURROGATE = regex.compile("[\ud800-\udfff]")
 
 _PADDING = {False: "do_not_pad", "do_not_pad": "do_not_pad", True: "longest",
             "longest": "longest", "max_length": "max_length"}
@@ -211,6 +213,7 @@ class LukeTokenizer:
                            sorted(self._added_ids, key=len, reverse=True)) + ")"
         )
         self._word_cache: dict[str, tuple[int, ...]] = {}  # pre-tokenised piece -> ids
+        self._warned_too_long = False  # the too-long warning is given once, as transformers
 
     def _add_token(self, token: AddedToken, i: int | None, override_flags: bool = False):
         if token.content in self._added_ids and not override_flags:
@@ -415,6 +418,7 @@ class LukeTokenizer:
 
     def tokenize(self, text: str, add_prefix_space: bool | None = None) -> list[str]:
         """Text -> token strings, added tokens (``<mask>``, ``<s>``...) kept whole."""
+        _check_text(text, "text")
         tokens: list[str] = []
         for piece, is_added in self._split_added_tokens(text, add_prefix_space):
             tokens.extend([piece] if is_added else self.bpe.tokenize(piece))
@@ -555,6 +559,7 @@ class LukeTokenizer:
             max_mention_length=max_mention_length or self.max_mention_length,
             add_prefix_space=add_prefix_space,
             return_token_type_ids=bool(return_token_type_ids),
+            verbose=bool(verbose),
         )
         if return_attention_mask is None:
             return_attention_mask = True  # "attention_mask" is in model_input_names
@@ -633,8 +638,21 @@ class LukeTokenizer:
         words, pair_words, entity_ids, pair_entity_ids, spans, pair_spans = (
             self._words_and_entities(text, text_pair, entity_spans, entity_spans_pair,
                                      entities, entities_pair, options))
-        return self._prepare(words, pair_words, entity_ids, pair_entity_ids, spans,
-                             pair_spans, options)
+        example = self._prepare(words, pair_words, entity_ids, pair_entity_ids, spans,
+                                pair_spans, options)
+        self._warn_if_too_long(example["input_ids"], options)
+        return example
+
+    def _warn_if_too_long(self, input_ids: list[int], options: _Options) -> None:
+        """Once per tokenizer, as transformers: an untruncated text longer than the model
+        reads (``model_max_length``) is encoded, with a warning; the model will refuse it."""
+        if (options.verbose and options.max_length is None and not self._warned_too_long
+                and len(input_ids) > self.model_max_length > 0):
+            logger.warning(
+                "a text has %d tokens, more than this model reads (model_max_length=%d); the "
+                "model will refuse it: pass truncation=True to cut it", len(input_ids),
+                self.model_max_length)
+            self._warned_too_long = True
 
     def _words_and_entities(self, text, text_pair, entity_spans, entity_spans_pair, entities,
                             entities_pair, options):
@@ -645,6 +663,13 @@ class LukeTokenizer:
         pair_words = pair_entity_ids = pair_spans = None
         if task is None:
             entity_ids = spans = None
+            # transformers ignores titles without spans; we say so rather than drop them
+            if entities is not None and entity_spans is None:
+                raise ValueError("entities were given without entity_spans; say where each "
+                                 "entity is mentioned with entity_spans=[(start, end), ...]")
+            if entities_pair is not None and entity_spans_pair is None:
+                raise ValueError("entities_pair was given without entity_spans_pair; say where "
+                                 "each entity is mentioned with entity_spans_pair")
             if entity_spans is None:
                 words = to_ids(text, prefix)
             else:
@@ -840,6 +865,7 @@ class _Options:
     max_mention_length: int
     add_prefix_space: bool | None
     return_token_type_ids: bool
+    verbose: bool = True
 
 
 def _truncate(first: list, second: list | None, remove: int, strategy: str, what: str):
@@ -874,12 +900,23 @@ def _truncate(first: list, second: list | None, remove: int, strategy: str, what
 
 
 def _check_text(text, name: str) -> None:
+    """A string or a list of strings, each encodable as UTF-8 (byte-level BPE reads bytes)."""
     if isinstance(text, str):
-        return
-    if isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
-        return
-    raise ValueError(f"{name} must be a string (one example) or a list of strings (a batch), "
-                     f"got {_short(text)}")
+        texts = [text]
+    elif isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
+        texts = text
+    else:
+        raise ValueError(f"{name} must be a string (one example) or a list of strings (a "
+                         f"batch), got {_short(text)}")
+    for k, one in enumerate(texts):
+        found = LONE_SURROGATE.search(one)
+        if found:
+            where = name if isinstance(text, str) else f"{name}[{k}]"
+            raise InputError(
+                f"{where} holds a lone surrogate {found.group()!r} at character "
+                f"{found.start()}, which has no UTF-8 encoding; fix the text (if it was "
+                "decoded from bytes with errors='surrogateescape', decode with "
+                "errors='replace' instead)")
 
 
 def _check_spans(spans: list, text: str, name: str) -> list[tuple[int, int]]:
