@@ -19,6 +19,23 @@ FIGURES = ROOT / "docs" / "figures"
 SCRIPT = ROOT / "walkthrough" / "make_figures.py"
 
 
+def drawn_with() -> str:
+    """MATPLOTLIB_VERSION of make_figures.py: the release that drew the committed files."""
+    for line in SCRIPT.read_text(encoding="utf-8").splitlines():
+        if line.startswith("MATPLOTLIB_VERSION = "):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise AssertionError("make_figures.py does not say which matplotlib drew the figures")
+
+
+if matplotlib.__version__ != drawn_with():
+    pytest.skip(
+        f"the committed figures were drawn with matplotlib {drawn_with()}; this is "
+        f"{matplotlib.__version__}, whose text rendering may differ (pip install "
+        f"matplotlib=={drawn_with()} to compare)",
+        allow_module_level=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")

@@ -21,6 +21,9 @@ ROOT = WALKTHROUGH.parent
 FIGURES = ROOT / "docs" / "figures"
 FIXTURE = ROOT / "tests" / "fixtures" / "tiny-luke"
 DPI = 100
+# The matplotlib release that drew the committed files. Text rendering may change between
+# releases, so tests/test_figures.py compares pixels only under this version.
+MATPLOTLIB_VERSION = "3.11.2"
 # No software version or date in the files: regenerating must not change them.
 METADATA = {"Software": None, "Title": None, "Author": None, "Description": None}
 
