@@ -360,7 +360,9 @@ class Pipeline:
         """Encode texts (and their mentions) as one padded batch; refuse texts too long
         for the model. ``numbers`` name the texts in error messages (None: "the text")."""
         texts = [text for text, _ in items]
-        options = dict(task=self.tokenizer_task, padding=True, return_tensors="np")
+        # verbose=False: a text too long for the model is refused just below, in one
+        # message, instead of being warned about by the tokenizer first.
+        options = dict(task=self.tokenizer_task, padding=True, return_tensors="np", verbose=False)
         if has_entities:
             options["entity_spans"] = [spans for _, spans in items]
         encoding = self.tokenizer(texts, **options)

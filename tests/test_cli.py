@@ -18,7 +18,7 @@ import pytest
 
 from numpy_luke.pipelines import DEFAULT_MODELS, pipeline
 
-FILL = helpers.TINY_LUKE  # a tiny random LukeForMaskedLM  # a tiny random LukeForMaskedLM
+FILL = helpers.TINY_LUKE  # a tiny random LukeForMaskedLM
 HEADS = {
     "entity-typing": helpers.FIXTURES / "tiny-luke-typing",
     "relation-classification": helpers.FIXTURES / "tiny-luke-tacred",
@@ -357,6 +357,7 @@ def test_errors_from_the_real_command(default_models):
         "or mark a mention as [[Lionel Messi]] to predict its entity"
     )
     assert fails("fill", SEED, "--top-k", "-1", status=2).startswith("numpy_luke fill: error:")
+    assert fails("fill", LONG).endswith("but the model reads at most 512; shorten it")
     # undecodable bytes on standard input
     result = subprocess.run(
         [sys.executable, "-m", "numpy_luke", "fill", "-"],
