@@ -41,7 +41,9 @@ import io
 import math
 import mmap
 import pickle
+import pickletools
 import re
+import reprlib
 import struct
 import zipfile
 from collections import OrderedDict
@@ -147,16 +149,17 @@ def _rebuild_tensor_v2(
         raise BadRecord(f"a tensor's storage is a {type(storage).__name__}")
     if not _is_int(storage_offset) or not _is_int_tuple(size) or not _is_int_tuple(stride):
         raise BadRecord(
-            f"a tensor has a malformed offset/size/stride: {storage_offset!r}, {size!r}, {stride!r}"
+            "a tensor has a malformed offset/size/stride: "
+            f"{_short(storage_offset)}, {_short(size)}, {_short(stride)}"
         )
     if len(size) != len(stride):
         raise BadRecord(f"a tensor has size {size} but stride {stride}")
     if not isinstance(requires_grad, bool):
-        raise BadRecord(f"a tensor has requires_grad={requires_grad!r}")
+        raise BadRecord(f"a tensor has requires_grad={_short(requires_grad)}")
     if backward_hooks:  # torch never saves hooks; a non-empty value is not a state dict
         raise BadRecord("a tensor carries backward hooks")
     if metadata and any(metadata.values()):  # the conjugate / negative bits
-        raise BadRecord(f"a tensor carries metadata {metadata!r} (conj/neg views)")
+        raise BadRecord(f"a tensor carries metadata {_short(metadata)} (conj/neg views)")
     return TensorRef(storage, storage_offset, tuple(size), tuple(stride))
 
 
@@ -214,13 +217,40 @@ class RestrictedUnpickler(pickle.Unpickler):
             and isinstance(pid[3], str)
             and _is_int(pid[4])
         ):
-            raise CheckpointError(f"{self.source}: unexpected persistent id {pid!r:.200}")
+            raise CheckpointError(f"{self.source}: unexpected persistent id {_short(pid)}")
         _, storage_type, key, _location, numel = pid
         return StorageRef(storage_type, key, numel)
 
 
+def check_opcode_arguments(data: bytes) -> None:
+    """Walk the opcodes once, without running them, and refuse absurd arguments.
+
+    The C unpickler trusts two numbers it reads: the length of a counted string and the
+    index of a memo slot (BINPUT / LONG_BINPUT), for which it grows and zero-fills its memo
+    table. A 5-byte LONG_BINPUT can thus make it touch gigabytes. Every real memo index is
+    smaller than the pickle itself (each memoised object costs at least one byte), and
+    ``pickletools.genops`` refuses counted lengths that run past the data.
+    """
+    for opcode, argument, _ in pickletools.genops(data):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
+            raise BadRecord(f"memo index {argument} in a {len(data)}-byte pickle")
+
+
 def _is_int(value) -> bool:
-    return type(value) is int and value >= 0
+    """A non-negative int64, as torch stores sizes, strides, offsets and counts."""
+    return type(value) is int and 0 <= value < 2**63
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def _short(value) -> str:
+    """A bounded repr of a value from the file (a plain repr can be huge or fail)."""
+    try:
+        return _REPR.repr(value)
+    except Exception:  # e.g. an int with more digits than Python will print
+        return f"<{type(value).__name__}>"
 
 
 def _is_int_tuple(value) -> bool:
@@ -290,7 +320,7 @@ class _ArchiveReader:
         for name, tensor in state.items():
             if not isinstance(name, str) or not isinstance(tensor, TensorRef):
                 raise CheckpointError(
-                    f"{self.path}: entry {name!r:.100} is a {type(tensor).__name__}, not a "
+                    f"{self.path}: entry {_short(name)} is a {type(tensor).__name__}, not a "
                     "tensor; expected a flat state dict (names -> tensors)"
                 )
             arrays[name] = self._tensor(name, tensor)
@@ -319,6 +349,7 @@ class _ArchiveReader:
         source = f"{self.path}"
         data = self._read_member(self.prefix + "data.pkl")
         try:
+            check_opcode_arguments(data)
             return RestrictedUnpickler(io.BytesIO(data), source).load()
         except CheckpointError:
             raise

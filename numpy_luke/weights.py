@@ -200,7 +200,7 @@ def _check_safetensors_entries(path: Path, header: dict, data_size: int) -> dict
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise bad("expected exactly the fields dtype, shape, data_offsets")
         dtype_name, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype_name not in SAFETENSORS_DTYPES:
+        if not isinstance(dtype_name, str) or dtype_name not in SAFETENSORS_DTYPES:
             raise bad(f"unsupported dtype {dtype_name!r}")
         if not isinstance(shape, list) or not all(_is_size(n) for n in shape):
             raise bad(f"shape must be a list of non-negative integers, got {shape!r:.100}")
