@@ -86,6 +86,13 @@ def random_inputs(rng, config, class_name, batch, words, entities, mention):
             * entity_mask,
             entity_position_ids=positions,
         )
+    # Optional inputs: sometimes left to their defaults, sometimes given explicitly.
+    for name in ("attention_mask", "token_type_ids", "entity_attention_mask",
+                 "entity_token_type_ids"):
+        if name in out and rng.random() < 0.25:
+            del out[name]
+    if rng.random() < 0.25:
+        out["position_ids"] = rng.integers(0, config["max_position_embeddings"], (batch, words))
     if class_name == "LukeForEntitySpanClassification":
         starts = rng.integers(0, words, (batch, entities))
         out["entity_start_positions"] = starts
@@ -119,7 +126,7 @@ def random_labels(rng, config, class_name, inputs, multi):
         return {"labels": rng.integers(0, n, batch)}
     if class_name == "LukeForTokenClassification":
         labels = rng.integers(0, n, (batch, words))
-        labels[inputs["attention_mask"] == 0] = -100
+        labels[inputs["input_ids"] == 1] = -100  # padding
         return {"labels": labels}
     if class_name == "LukeForQuestionAnswering":
         return {"start_positions": rng.integers(0, words + 3, batch),
@@ -173,7 +180,8 @@ def compare(class_name, config_values, seed, shape, with_labels, multi, flags):
         choices = int(rng.integers(2, 4))
         parts = [random_inputs(rng, config_values, class_name, batch, words, entities, mention)
                  for _ in range(choices)]
-        inputs = {k: np.stack([p[k] for p in parts], axis=1) for k in parts[0]}
+        common = set.intersection(*(set(p) for p in parts))
+        inputs = {k: np.stack([p[k] for p in parts], axis=1) for k in sorted(common)}
     else:
         inputs = random_inputs(rng, config_values, class_name, batch, words, entities, mention)
     if entities == 0 and class_name == "LukeForMaskedLM":
