@@ -419,3 +419,16 @@ def test_span_head_takes_the_tokenizer_output_with_its_extra_keys():
     np.testing.assert_allclose(batch.logits[0], alone.logits[0], atol=ATOL)
     with pytest.raises(TypeError, match="entity_start_positions"):
         LukeModel.from_pretrained(folder)(**encoding)  # the bare encoder takes no spans
+
+
+def test_from_pretrained_reads_a_hub_repository_from_the_cache_offline(tmp_path):
+    from helpers import place_in_hf_cache
+
+    cache = tmp_path / "hub"
+    place_in_hf_cache(TINY_LUKE, cache, "studio-ousia/luke-tiny")
+    model = LukeForMaskedLM.from_pretrained("studio-ousia/luke-tiny", cache_dir=cache,
+                                            local_files_only=True, dtype=np.float64)
+    assert model.config.vocab_size == 419 and model.dtype == np.float64
+    with pytest.raises(numpy_luke.CheckpointNotFoundError, match="not in the Hugging Face cache"):
+        LukeModel.from_pretrained("studio-ousia/not-there", cache_dir=cache,
+                                  local_files_only=True)
