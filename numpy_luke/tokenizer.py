@@ -255,7 +255,9 @@ class LukeTokenizer:
         _check_file_settings(special_map, "special_tokens_map.json")
         added_tokens = _read_json_object(resolve("added_tokens.json", required=False))
         for name, i in added_tokens.items():
-            _int_id(i, f"added_tokens.json ({name!r})")
+            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < 2**63:
+                raise TokenizerFileError(f"added_tokens.json: the id of {name!r} is {i!r}, "
+                                         "not an int in 0..2**63-1")
 
         settings = dict(config)
         if "added_tokens_decoder" not in config:
@@ -572,8 +574,13 @@ class LukeTokenizer:
                 raise ValueError("text is a single string, so text_pair must be one too")
             example = self._encode_example(text, text_pair, entity_spans, entity_spans_pair,
                                            entities, entities_pair, options)
-            encoded = self._pad([example], padding, max_length, options.max_entity_length,
-                                options, return_attention_mask)
+            if example["input_ids"]:
+                encoded = self._pad([example], padding, max_length, options.max_entity_length,
+                                    options, return_attention_mask)
+            else:  # as transformers: no word tokens at all -> no padding, no entity mask
+                encoded = {key: [value] for key, value in example.items()}
+                if return_attention_mask:
+                    encoded["attention_mask"] = [[]]
             if return_tensors is None:
                 return BatchEncoding({key: value[0] for key, value in encoded.items()})
             return _to_arrays(encoded, options.max_mention_length)
@@ -1016,6 +1023,10 @@ def _check_file_settings(settings: dict, name: str) -> None:
         if key == "additional_special_tokens":
             for token in value or ():
                 AddedToken.parse(token, f"{name}: {key!r}")
+        if key == "added_tokens_decoder":
+            for i, token in value.items():
+                _int_id(i, f"{name}: {key!r}")
+                AddedToken.parse(token, f"{name}: {key!r}")
 
 
 def _check_added_ids(added: dict[str, int], vocab_tokens: dict[int, str]) -> None:
@@ -1035,8 +1046,8 @@ def _int_id(value, name: str) -> int:
         i = int(value)
     except (TypeError, ValueError):
         raise TokenizerFileError(f"{name}: token id {value!r} is not an int") from None
-    if isinstance(value, (bool, float)) or i < 0:
-        raise TokenizerFileError(f"{name}: token id {value!r} is not an int >= 0")
+    if isinstance(value, (bool, float)) or not 0 <= i < 2**63:  # ids become int64 arrays
+        raise TokenizerFileError(f"{name}: token id {value!r} is not an int in 0..2**63-1")
     return i
 
 
