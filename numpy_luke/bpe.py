@@ -156,8 +156,9 @@ def read_vocab(path: str | os.PathLike) -> dict[str, int]:
     if not isinstance(vocab, dict):
         raise TokenizerFileError(f"{name}: expected a JSON object {{token: id}}")
     for token, i in vocab.items():
-        if type(i) is not int or i < 0:
-            raise TokenizerFileError(f"{name}: id of {token!r} is {i!r}, not an int >= 0")
+        if type(i) is not int or not 0 <= i < 2**63:  # ids become int64 arrays
+            raise TokenizerFileError(f"{name}: id of {token!r} is {i!r}, not an int >= 0 "
+                                     "and < 2**63")
     if len(set(vocab.values())) != len(vocab):
         raise TokenizerFileError(f"{name}: two tokens share an id")
     return vocab

@@ -126,10 +126,11 @@ class EntityVocab:
 
 
 def _check_ids(vocab: dict, name: str) -> None:
-    """Every key a string, every id an int >= 0 (one pass, fast enough for 500k entries)."""
+    """Every id an int >= 0 and < 2**63 (one pass, fast enough for 500k entries)."""
     for title, i in vocab.items():
-        if type(i) is not int or i < 0:
-            raise TokenizerFileError(f"{name}: id of {title!r} is {i!r}, not an int >= 0")
+        if type(i) is not int or not 0 <= i < 2**63:  # ids become int64 arrays
+            raise TokenizerFileError(f"{name}: id of {title!r} is {i!r}, not an int >= 0 "
+                                     "and < 2**63")
 
 
 def _read_json_lines(text: str, name: str, first_error: ValueError) -> list:

@@ -257,7 +257,7 @@ class LukeTokenizer:
         for name, i in added_tokens.items():
             if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < 2**63:
                 raise TokenizerFileError(f"added_tokens.json: the id of {name!r} is {i!r}, "
-                                         "not an int in 0..2**63-1")
+                                         "not an int >= 0 and < 2**63")
 
         settings = dict(config)
         if "added_tokens_decoder" not in config:
@@ -1047,7 +1047,7 @@ def _int_id(value, name: str) -> int:
     except (TypeError, ValueError):
         raise TokenizerFileError(f"{name}: token id {value!r} is not an int") from None
     if isinstance(value, (bool, float)) or not 0 <= i < 2**63:  # ids become int64 arrays
-        raise TokenizerFileError(f"{name}: token id {value!r} is not an int in 0..2**63-1")
+        raise TokenizerFileError(f"{name}: token id {value!r} is not an int >= 0 and < 2**63")
     return i
 
 
