@@ -92,3 +92,10 @@ def test_broken_json_file(tmp_path):
     (tmp_path / "config.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         LukeConfig.from_pretrained(tmp_path)
+
+
+def test_every_accepted_activation_has_a_function():
+    from numpy_luke.config import KNOWN_ACTIVATIONS
+    from numpy_luke.functional import ACTIVATIONS
+
+    assert set(KNOWN_ACTIVATIONS) == set(ACTIVATIONS)
