@@ -67,7 +67,7 @@ def pretokenize(text: str) -> list[str]:
 
 def get_pairs(symbols: tuple[str, ...]) -> set[tuple[str, str]]:
     """All adjacent pairs in a sequence of symbols: (a, b, c) -> {(a, b), (b, c)}."""
-    return set(zip(symbols, symbols[1:]))
+    return set(zip(symbols, symbols[1:], strict=False))
 
 
 def merge_pair(symbols: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
