@@ -1,0 +1,283 @@
+"""Cold start of ``fill``: a fresh process that loads a luke-base-size checkpoint and fills
+one mask, numpy_luke against transformers' fill-mask pipeline (issue 4, acceptance 4).
+
+    numpy_luke:    python -m numpy_luke fill TEXT --model FOLDER --json
+    transformers:  python -c "pipeline('fill-mask', model=FOLDER)(TEXT)"  (torch, CPU)
+
+Both read the same folder: the real RoBERTa BPE files (50,265 tokens, from
+$NUMPY_LUKE_TEST_DATA/roberta-base), a generated 500,000-entry entity vocabulary, and random
+weights of luke-base's shapes (253M parameters, about 1 GB in float32), once as
+``model.safetensors`` and once as ``pytorch_model.bin`` (the format the published LUKE
+checkpoints ship). The scratch folders live in ``benchmarks/_work/`` (git-ignored).
+
+Each measurement is the wall time of the whole process, from ``exec`` to exit, and its
+peak resident memory (``wait4``), with the files in the page cache (a warm-up run of each
+command comes first, so disk speed is not measured). The two libraries alternate run by
+run; the table shows medians. A second table splits one run of each into phases
+(import, load, first prediction), timed inside the process.
+
+    python benchmarks/bench_fill.py [--runs 5] [--threads 2] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work"
+TEXT = "Plants create <mask> through a process known as photosynthesis."
+ENTITIES = 500_000
+
+# Timed inside a fresh process: import, load, first prediction. argv: folder, text.
+NUMPY_LUKE_PHASES = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from numpy_luke import pipeline
+t1 = time.perf_counter()
+fill = pipeline("fill-mask", model=sys.argv[1])
+t2 = time.perf_counter()
+answer = fill(sys.argv[2])
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "predict": t3 - t2,
+                  "top": answer["masks"][0]["token"],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+TRANSFORMERS_PHASES = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from transformers import pipeline
+t1 = time.perf_counter()
+fill = pipeline("fill-mask", model=sys.argv[1], device="cpu")
+t2 = time.perf_counter()
+answer = fill(sys.argv[2])
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "predict": t3 - t2,
+                  "top": answer[0]["token"],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+TRANSFORMERS_COMMAND = (
+    "import sys; from transformers import pipeline; "
+    "print(pipeline('fill-mask', model=sys.argv[1], device='cpu')(sys.argv[2]))"
+)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def write_tokenizer_files(folder: Path) -> None:
+    """luke-base's tokenizer layout: real RoBERTa BPE files, <ent>/<ent2>, 500,000 entities."""
+    data = os.environ.get("NUMPY_LUKE_TEST_DATA")
+    roberta = Path(data) / "roberta-base" if data else None
+    if roberta is None or not (roberta / "vocab.json").is_file():
+        sys.exit("set NUMPY_LUKE_TEST_DATA to the folder holding roberta-base/vocab.json")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copyfile(roberta / name, folder / name)
+    (folder / "added_tokens.json").write_text(json.dumps({"<ent>": 50265, "<ent2>": 50266}))
+    titles = {"[PAD]": 0, "[UNK]": 1, "[MASK]": 2}
+    titles.update({f"Entity number {i}": i for i in range(3, ENTITIES - 1)})
+    titles["[MASK2]"] = ENTITIES - 1
+    (folder / "entity_vocab.json").write_text(json.dumps(titles, ensure_ascii=False))
+    mask = {"content": "<mask>", "single_word": False, "lstrip": True, "rstrip": False,
+            "normalized": True, "__type": "AddedToken"}  # fmt: skip
+    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+               "sep_token": "</s>", "pad_token": "<pad>", "cls_token": "<s>",
+               "mask_token": mask}  # fmt: skip
+    (folder / "special_tokens_map.json").write_text(
+        json.dumps({**special, "additional_special_tokens": ["<ent>", "<ent2>"]}, indent=1)
+    )
+    config = {**special, "add_prefix_space": False, "errors": "replace", "task": None,
+              "max_entity_length": 32, "max_mention_length": 30, "entity_token_1": "<ent>",
+              "entity_token_2": "<ent2>", "model_max_length": 512,
+              "tokenizer_class": "LukeTokenizer"}  # fmt: skip
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
+
+
+FOLDERS = {"safetensors": WORK / "fill-luke-base-safetensors",
+           "pytorch_model.bin": WORK / "fill-luke-base-bin"}  # fmt: skip
+
+
+def make_checkpoints() -> dict[str, Path]:
+    """The two luke-base-size folders (safetensors, pytorch .bin), built once and reused."""
+    folders = FOLDERS
+    weight_file = {"safetensors": "model.safetensors", "pytorch_model.bin": "pytorch_model.bin"}
+    if all((f / weight_file[k]).is_file() and (f / "entity_vocab.json").is_file()
+           for k, f in folders.items()):  # fmt: skip
+        return folders
+    print("building luke-base-size checkpoints in benchmarks/_work (once) ...", flush=True)
+    # In a child process: the peak memory wait4 reports for a child includes what its
+    # parent held when it forked, so this process must stay small.
+    subprocess.run([sys.executable, __file__, "--build"], check=True)
+    return folders
+
+
+def build(folders: dict[str, Path]) -> None:
+    state = random_state_dict()
+    for file_format, folder in folders.items():
+        write_tokenizer_files(folder)
+        write_weights(folder, state, file_format)
+
+
+# luke-base's config.json (studio-ousia/luke-base)
+LUKE_BASE = dict(
+    architectures=["LukeForMaskedLM"], model_type="luke", vocab_size=50267,
+    entity_vocab_size=ENTITIES, hidden_size=768, entity_emb_size=256, num_hidden_layers=12,
+    num_attention_heads=12, intermediate_size=3072, hidden_act="gelu",
+    max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+    use_entity_aware_attention=True, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+    tie_word_embeddings=True,
+)  # fmt: skip
+
+
+def random_state_dict() -> dict:
+    """Random float32 weights with luke-base's names and shapes (about 1 GB). The two
+    decoders are left out, as tied weights: both libraries tie them to the embeddings."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from numpy_luke.config import LukeConfig
+    from numpy_luke.heads import LukeForMaskedLM
+    from numpy_luke.state_dict import encoder_shapes
+
+    config = LukeConfig(**{k: v for k, v in LUKE_BASE.items()
+                           if k not in ("architectures", "model_type")})  # fmt: skip
+    shapes = {f"luke.{k}": v for k, v in encoder_shapes(config).items()}
+    shapes.update(LukeForMaskedLM.head_shapes(config))
+    rng = np.random.default_rng(0)
+    state = {}
+    for name, shape in shapes.items():
+        if name.endswith(("decoder.weight",)):
+            continue
+        if "LayerNorm" in name or "layer_norm" in name:
+            value = np.ones(shape, np.float32) if name.endswith("weight") else np.zeros(shape,
+                                                                                     np.float32)
+        else:
+            value = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
+        state[name] = value
+    return state
+
+
+def write_weights(folder: Path, state: dict, file_format: str) -> None:
+    (folder / "config.json").write_text(json.dumps(LUKE_BASE, indent=1))
+    if file_format == "safetensors":
+        from safetensors.numpy import save_file
+
+        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    else:
+        import torch
+
+        torch.save({k: torch.from_numpy(v) for k, v in state.items()},
+                   folder / "pytorch_model.bin")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def run_once(command: list[str], env: dict) -> tuple[float, float, bytes]:
+    """Wall time (s) and peak resident memory (MB) of one process; its stdout."""
+    out = WORK / "bench_fill.out"
+    with open(out, "wb") as stdout:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, env=env,
+                                   cwd=ROOT)  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+    stderr = process.stderr.read()
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:4]} failed: {stderr.decode(errors='replace')[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out.read_bytes()
+
+
+def environment(threads: int) -> dict:
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TRANSFORMERS_VERBOSITY"] = "error"
+    env.pop("NUMPY_LUKE_DEBUG", None)
+    return env
+
+
+def bench(folders: dict[str, Path], runs: int, threads: int) -> dict:
+    env = environment(threads)
+    python = sys.executable
+    rows, notes, phases = [], [], {}
+    for file_format, folder in folders.items():
+        commands = {
+            "numpy_luke": [python, "-m", "numpy_luke", "fill", TEXT, "--model", str(folder),
+                           "--json"],
+            "transformers": [python, "-c", TRANSFORMERS_COMMAND, str(folder), TEXT],
+        }  # fmt: skip
+        times = {name: [] for name in commands}
+        memory = {name: [] for name in commands}
+        for command in commands.values():  # warm-up: page cache, .pyc files
+            run_once(command, env)
+        for _ in range(runs):
+            for name, command in commands.items():
+                seconds, rss, _ = run_once(command, env)
+                times[name].append(seconds)
+                memory[name].append(rss)
+        for name, script in (("numpy_luke", NUMPY_LUKE_PHASES),
+                             ("transformers", TRANSFORMERS_PHASES)):  # fmt: skip
+            _, _, out = run_once([python, "-c", script, str(folder), TEXT], env)
+            phases[(file_format, name)] = json.loads(out.decode().strip().splitlines()[-1])
+        top = {phases[(file_format, n)]["top"] for n in commands}
+        if len(top) != 1:
+            notes.append(f"{file_format}: the two libraries disagree on the top token {top}")
+        rows.append({"what": f"cold fill, luke-base size, {file_format}", "unit": "s",
+                     "numpy_luke": statistics.median(times["numpy_luke"]),
+                     "transformers": statistics.median(times["transformers"]),
+                     "better": "lower", "note": f"median of {runs}, whole process"})  # fmt: skip
+        rows.append({"what": f"cold fill peak memory, {file_format}", "unit": "MB",
+                     "numpy_luke": statistics.median(memory["numpy_luke"]),
+                     "transformers": statistics.median(memory["transformers"]),
+                     "better": "lower", "note": "max resident set size"})  # fmt: skip
+    notes.append(f"{threads} threads (OMP/OpenBLAS/MKL); files in the page cache; "
+                 "same folder read by both libraries")  # fmt: skip
+    return {"rows": rows, "notes": notes, "phases": {f"{k[0]} / {k[1]}": v
+                                                      for k, v in phases.items()}}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{'what':<42} {'numpy_luke':>11} {'transformers':>13} {'ratio':>7}"]
+    for row in report["rows"]:
+        unit = row["unit"]
+        ratio = row["numpy_luke"] / row["transformers"]
+        lines.append(f"{row['what']:<42} {row['numpy_luke']:>9.2f} {unit:<2}"
+                     f"{row['transformers']:>10.2f} {unit:<2} {ratio:>7.2f}")  # fmt: skip
+    lines.append("")
+    lines.append(f"{'phases of one run (s)':<42} {'import':>7} {'load':>7} {'predict':>8}")
+    for name, p in report["phases"].items():
+        lines.append(f"{name:<42} {p['import']:>7.2f} {p['load']:>7.2f} {p['predict']:>8.2f}")
+    lines += [f"note: {n}" for n in report["notes"]]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per command")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.build:
+        return build(FOLDERS)
+    report = bench(make_checkpoints(), args.runs, args.threads)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
