@@ -266,7 +266,7 @@ class LukeTokenizer:
             for key, value in special_map.items():
                 if key == "additional_special_tokens":
                     merged = list(settings.get(key) or [])
-                    merged += [v for v in value if v not in merged]
+                    merged += [v for v in value or [] if v not in merged]
                     value = merged
                 settings[key] = value
         if task is not None:
