@@ -1,0 +1,159 @@
+"""Load time and peak memory for a luke-base-size checkpoint, numpy_luke next to torch.
+
+    python benchmarks/make_lukebase_checkpoint.py     # once (needs torch + transformers)
+    python benchmarks/bench_load.py [--repeat 3] [--work benchmarks/_work]
+
+Each measurement runs in a fresh Python process, which imports what it needs, records its
+resident memory (VmRSS), then loads and reports the wall time of the load and its peak
+resident memory (``ru_maxrss``; memory-mapped file pages count once they are read). The
+table gives the median time and the largest peak over ``--repeat`` runs. The files are in
+the page cache (warm), as after a first use. "touch" rows also read every weight once
+(a sum over each array), which is what a first forward pass does with a mapped file.
+Rows whose library is missing (transformers, torch, numpy_luke's model classes) are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+PRELUDE = """
+import json, resource, sys, time
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+def touch(arrays):
+    import numpy as np
+    for array in arrays:
+        np.asarray(array).sum()
+"""
+
+# name -> (folder kind, imports, the load statement(s); `folder` and `file` are defined)
+CASES = {
+    "numpy_luke load_state_dict": (
+        "both",
+        "from numpy_luke.weights import load_state_dict",
+        "state = load_state_dict([file])",
+    ),
+    "numpy_luke load_state_dict + touch": (
+        "both",
+        "from numpy_luke.weights import load_state_dict",
+        "state = load_state_dict([file]); touch(state.values())",
+    ),
+    "numpy_luke LukeForMaskedLM.from_pretrained": (
+        "both",
+        "from numpy_luke import LukeForMaskedLM",
+        "model = LukeForMaskedLM.from_pretrained(folder)",
+    ),
+    "numpy_luke LukeForMaskedLM.from_pretrained + touch": (
+        "both",
+        "from numpy_luke import LukeForMaskedLM",
+        "model = LukeForMaskedLM.from_pretrained(folder); touch(model.params.values())",
+    ),
+    "safetensors.numpy.load_file": (
+        "safetensors",
+        "from safetensors.numpy import load_file",
+        "state = load_file(file)",
+    ),
+    "torch.load(weights_only=True)": (
+        "bin",
+        "import torch",
+        "state = torch.load(file, weights_only=True)",
+    ),
+    "torch.load(weights_only=True, mmap=True)": (
+        "bin",
+        "import torch",
+        "state = torch.load(file, weights_only=True, mmap=True)",
+    ),
+    "transformers LukeForMaskedLM.from_pretrained": (
+        "both",
+        "import torch; from transformers import LukeForMaskedLM",
+        "model = LukeForMaskedLM.from_pretrained(folder)",
+    ),
+    "transformers LukeForMaskedLM.from_pretrained + touch": (
+        "both",
+        "import torch; from transformers import LukeForMaskedLM",
+        "model = LukeForMaskedLM.from_pretrained(folder)\n"
+        "with torch.no_grad():\n"
+        "    sums = [p.sum() for p in model.parameters()]",
+    ),
+}
+
+FILES = {"bin": "pytorch_model.bin", "safetensors": "model.safetensors"}
+
+
+def child_code(imports: str, statement: str, folder: Path, filename: str) -> str:
+    return f"""{PRELUDE}
+{imports}
+folder = {str(folder)!r}
+file = folder + "/" + {filename!r}
+before = rss_mb()
+start = time.perf_counter()
+{statement}
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak}}))
+"""
+
+
+def measure(code: str) -> dict | None:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"    skipped: {last}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=HERE / "_work")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", help="run only cases whose name contains this text")
+    args = parser.parse_args()
+    folders = {kind: args.work / f"luke-base-{kind}" for kind in FILES}
+    for kind, folder in folders.items():
+        if not (folder / FILES[kind]).is_file():
+            sys.exit(f"{folder / FILES[kind]} is missing: run make_lukebase_checkpoint.py")
+    weight_mb = (folders["bin"] / FILES["bin"]).stat().st_size / 2**20
+
+    rows = []
+    for name, (kinds, imports, statement) in CASES.items():
+        if args.only and args.only not in name:
+            continue
+        for kind in FILES if kinds == "both" else [kinds]:
+            print(f"  {name} ({kind}) ...", file=sys.stderr)
+            code = child_code(imports, statement, folders[kind], FILES[kind])
+            runs = [measure(code) for _ in range(args.repeat)]
+            if any(run is None for run in runs):
+                continue
+            rows.append(
+                (
+                    name,
+                    kind,
+                    statistics.median(r["seconds"] for r in runs),
+                    max(r["rss_before_mb"] for r in runs),
+                    max(r["peak_rss_mb"] for r in runs),
+                )
+            )
+
+    print(f"\nweights: {weight_mb:.0f} MiB (pytorch_model.bin; model.safetensors is the same)")
+    print(f"runs per row: {args.repeat} (median time, largest peak)\n")
+    print("| what | file | load time (s) | RSS before (MiB) | peak RSS (MiB) | peak / weights |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for name, kind, seconds, before, peak in rows:
+        print(
+            f"| {name} | {FILES[kind]} | {seconds:.3f} | {before:.0f} | {peak:.0f} | "
+            f"{peak / weight_mb:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
