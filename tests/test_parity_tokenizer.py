@@ -50,7 +50,7 @@ def example(draw, task):
     out = {"text": text}
     if task is not None or draw(st.booleans()):
         out["entity_spans"] = draw(spans_for(text, task))
-        if task is None and draw(st.booleans()):
+        if draw(st.booleans()):  # tasks ignore titles
             out["entities"] = [draw(titles) for _ in out["entity_spans"]]
     if task is None and draw(st.booleans()):
         pair = draw(texts)
@@ -70,12 +70,15 @@ def calls(draw):
         options["truncation"] = draw(st.sampled_from(
             [True, "longest_first", "only_first", "only_second"]))
     if draw(st.booleans()) or options.get("padding") == "max_length":
-        options["max_length"] = draw(st.integers(4, 40))
+        # None (with padding="max_length") pads to model_max_length, 512
+        options["max_length"] = draw(st.one_of(st.integers(4, 40), st.just(None)))
     if draw(st.booleans()):
         options["max_entity_length"] = draw(st.integers(1, 6))
     for flag in ("add_prefix_space", "return_token_type_ids"):
         if draw(st.booleans()):
             options[flag] = True
+    if draw(st.integers(0, 3)) == 0:
+        options["return_attention_mask"] = False
     if not options.get("return_token_type_ids") and draw(st.booleans()):
         options["add_special_tokens"] = False
     if draw(st.booleans()):  # a single example
