@@ -165,3 +165,16 @@ def _tiny_ours(folder):
     if "ours" not in _CACHE:
         _CACHE["ours"] = LukeTokenizer.from_pretrained(folder)
     return _CACHE["ours"]
+
+
+def test_saved_folder_reads_the_same_in_transformers(pair_of_tokenizers, tmp_path):
+    """save_pretrained writes files transformers loads into the same tokenizer."""
+    ours, _ = pair_of_tokenizers
+    ours.save_pretrained(tmp_path)
+    for task in TASKS:
+        theirs = transformers.LukeTokenizer.from_pretrained(tmp_path, task=task)
+        text = "Top seed Ana Ivanovic said <mask> Thursday she could hardly believe her luck."
+        spans = [(9, 21), (30, 38)][: 1 if task == "entity_classification" else 2]
+        assert ours(text, entity_spans=spans, task=task) == dict(
+            theirs(text, entity_spans=spans))
+        assert theirs.tokenize(" a <mask> b <ent2>") == ours.tokenize(" a <mask> b <ent2>")
