@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the types of one mention (multi-label: every type with probability >= threshold)",
         "studio-ousia/luke-large-finetuned-open-entity",
     )
-    typing.add_argument("--entity-span", metavar="START:END", help="the mention, if not marked")
+    typing.add_argument(
+        "--entity-span", action="append", metavar="START:END", help="the mention, if not marked"
+    )
     typing.add_argument("--threshold", type=float, default=0.5, help="minimum probability")
     typing.set_defaults(run=run_typing)
 
@@ -143,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the relation between a head and a tail mention (top-k relations)",
         "studio-ousia/luke-large-finetuned-tacred",
     )
-    relation.add_argument("--head", metavar="START:END", help="the head mention, if not marked")
-    relation.add_argument("--tail", metavar="START:END", help="the tail mention, if not marked")
+    for end in ("head", "tail"):
+        relation.add_argument(
+            f"--{end}", action="append", metavar="START:END",
+            help=f"the {end} mention, if not marked",
+        )  # fmt: skip
     relation.add_argument("--top-k", type=positive_int, default=5, help="relations to print")
     relation.set_defaults(run=run_relation)
 
@@ -214,7 +219,7 @@ def run_fill(args) -> int:
 
 def run_typing(args) -> int:
     texts = read_texts(args.texts)
-    spans = spans_for(texts, [args.entity_span])
+    spans = spans_for(texts, args.entity_span)
     typing = make_pipeline("entity-typing", args, threshold=args.threshold)
     emit(typing(texts, entity_spans=spans), args.json, format_typing)
     return 0
@@ -222,9 +227,14 @@ def run_typing(args) -> int:
 
 def run_relation(args) -> int:
     texts = read_texts(args.texts)
-    if (args.head is None) != (args.tail is None):
-        raise InputError("give both --head and --tail, or mark both mentions with [[...]]")
-    spans = spans_for(texts, [args.head, args.tail])
+    if args.head or args.tail:
+        if len(args.head or []) != 1 or len(args.tail or []) != 1:
+            raise InputError(
+                "give both --head and --tail, once each, or mark both mentions with [[...]]"
+            )
+        spans = spans_for(texts, args.head + args.tail)
+    else:
+        spans = None
     relation = make_pipeline("relation-classification", args, top_k=args.top_k)
     emit(relation(texts, entity_spans=spans), args.json, format_relation)
     return 0

@@ -401,6 +401,10 @@ def test_model_folder_without_weights(hf_cache, tmp_path, main_fails):
     [
         (["typing", "Beyoncé lives in New Orleans."], "exactly one mention, got 0"),
         (["typing", "[[Beyoncé]] lives in [[New Orleans]]."], "exactly one mention, got 2"),
+        (["typing", "Beyoncé lives.", "--entity-span", "0:7", "--entity-span", "8:13"],
+         "exactly one mention, got 2"),
+        (["relation", "Beyoncé lives.", "--head", "0:7", "--tail", "8:13", "--head", "0:3"],
+         "give both --head and --tail, once each"),
         (["relation", "[[Beyoncé]] lives in New Orleans."], "exactly two mentions (head"),
         (["relation", "Beyoncé lives.", "--head", "0:7"], "give both --head and --tail"),
         (["relation", "Beyoncé lives.", "--head", "0:7", "--tail", "8"], "malformed span '8'"),
