@@ -339,6 +339,23 @@ def test_huge_declared_storage_is_refused_before_any_allocation(tmp_path):
     assert peak < 2**20  # well under a megabyte: nothing near 2**62 bytes was requested
 
 
+@pytest.mark.parametrize("opcode", [b"r", b"p"])  # LONG_BINPUT, PUT
+def test_huge_memo_index_is_refused_before_unpickling(tmp_path, opcode):
+    """CPython's unpickler zero-fills its memo table up to the index it is given: a 5-byte
+    LONG_BINPUT 2**31 - 1 would touch 16 GB. Found by the fuzz tests below."""
+    index = struct.pack("<I", 2**31 - 1) if opcode == b"r" else b"2147483647\n"
+    path = write_zip(
+        tmp_path / "memo.bin", {"archive/data.pkl": b"\x80\x02N" + opcode + index + b"."}
+    )
+    tracemalloc.start()
+    try:
+        refused(path, "memo index 2147483647")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
 @pytest.mark.parametrize("numel", [5, 7])
 def test_storage_size_must_match_its_record(tmp_path, numel):
     path = archive(
