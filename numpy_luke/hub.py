@@ -141,7 +141,7 @@ def _shard_names(index_path: Path) -> list[str]:
     try:
         weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
         names = list(dict.fromkeys(weight_map.values()))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise CheckpointError(f"{index_path.name}: not a valid shard index ({error})") from None
     for name in names:
         if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):

@@ -410,3 +410,38 @@ def test_config_json_pad_token_id_that_cannot_number_positions(folder):
     model = LukeForMaskedLM.from_pretrained(folder)
     with pytest.raises(ValueError, match="pad_token_id"):
         model(input_ids=np.array([[0, 5, 2]]))
+
+
+# ---------------------------------------------------------------------------- shard index
+
+@pytest.mark.parametrize("content", [b"[" * 100_000, b"{}", b'{"weight_map": [1]}',
+                                     b'{"weight_map": {"a": ["x"]}}', b"\xff",
+                                     b'{"weight_map": {"a": "../model.safetensors"}}'])
+def test_broken_shard_index_json(folder, content):
+    (folder / "model.safetensors").unlink()
+    write(folder, "model.safetensors.index.json", content)
+    with pytest.raises(NumpyLukeError) as caught:
+        LukeForMaskedLM.from_pretrained(folder)
+    assert type(caught.value).__name__ == "CheckpointError"
+    assert "model.safetensors.index.json" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------- huge files
+
+@pytest.mark.parametrize("name", ["vocab.json", "entity_vocab.json", "tokenizer_config.json",
+                                  "config.json"])
+def test_big_json_files_cost_memory_in_proportion_to_their_size(folder, name):
+    """A big file may cost memory, but only in proportion to its size (Python's JSON
+    objects are at most a few dozen times bigger than their text): 1 MB of small JSON
+    objects stays under 16 MB + 64x the file size."""
+    content = b"[" + b",".join([b"{}"] * 350_000) + b"]"  # ~1 MB
+    write(folder, name, content)
+    tracemalloc.start()
+    with pytest.raises(NumpyLukeError):
+        if name == "config.json":
+            LukeConfig.from_pretrained(folder)
+        else:
+            LukeTokenizer.from_pretrained(folder)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16_000_000 + 64 * len(content)
