@@ -461,8 +461,7 @@ class _ArchiveReader:
                     f"{tensor.stride}, offset {tensor.offset}) reaches element {last} of a "
                     f"storage holding {storage.size}"
                 )
-        elif tensor.offset > storage.size:
-            raise CheckpointError(f"{self.path}: tensor {name!r} starts past its storage")
+        # (An empty tensor reads nothing; torch lets its offset lie anywhere.)
         # Each element stored once: a tensor never has more elements than its storage, so
         # broadcast (stride 0) views cannot turn a small file into a huge array.
         if numel > storage.size:
@@ -471,7 +470,9 @@ class _ArchiveReader:
                 f"only {storage.size}"
             )
         try:
-            if tensor.stride == _contiguous_strides(tensor.size) or numel <= 1:
+            if numel == 0:
+                view = storage[:0].reshape(tensor.size)
+            elif tensor.stride == _contiguous_strides(tensor.size) or numel == 1:
                 view = storage[tensor.offset : tensor.offset + numel].reshape(tensor.size)
             else:
                 view = np.lib.stride_tricks.as_strided(
