@@ -553,6 +553,11 @@ class LukeTokenizer:
         if return_token_type_ids and not add_special_tokens:
             raise ValueError("return_token_type_ids=True needs add_special_tokens=True "
                              "(as in transformers, the token types are undefined without them)")
+        lengths = dict(max_length=max_length, max_entity_length=max_entity_length,
+                       max_mention_length=max_mention_length)
+        for name, value in lengths.items():  # 0 or -1 would silently mean "the default"
+            if value is not None:
+                _positive_int(value, name)
         padding, truncation, max_length = self._strategies(padding, truncation, max_length)
         options = _Options(
             task=task, add_special_tokens=add_special_tokens, truncation=truncation,

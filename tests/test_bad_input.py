@@ -157,6 +157,15 @@ def test_more_spans_than_max_entity_length(tokenizer, model):
     assert outputs.entity_logits.shape[1] == 40
 
 
+@pytest.mark.parametrize("name", ["max_length", "max_entity_length", "max_mention_length"])
+@pytest.mark.parametrize("value", [0, -1, 2.5, "3", True])
+def test_length_arguments_must_be_positive_ints(tokenizer, name, value):
+    """0 or -1 used to mean "the default" silently, and max_mention_length=-5 gave entities
+    without any position."""
+    with pytest.raises(ValueError, match=f"{name} must be a positive int"):
+        tokenizer(TEXT, entity_spans=[MESSI], truncation=True, **{name: value})
+
+
 # ---------------------------------------------------------------------------- long texts
 
 LONG = "Messi " * 600  # 600 words: beyond model_max_length (512)
