@@ -146,8 +146,8 @@ for e in best_entities:
 # %% [markdown]
 # ## The seed example
 #
-# The README's first command, on the same checkpoint (on the fixture, the words are
-# nonsense; on `studio-ousia/luke-base` the best answer is a word like " energy").
+# The README's first command, on the same checkpoint (on the fixture the words are
+# nonsense; run the chapter with `--model studio-ousia/luke-base` for real ones).
 
 # %%
 seed = "Plants create <mask> through a process known as photosynthesis."
