@@ -193,9 +193,13 @@ def prepare_inputs(config: LukeConfig, **inputs) -> dict[str, np.ndarray | None]
     for name in ("attention_mask", "token_type_ids", "position_ids"):
         array = arrays[name]
         if array is not None and array.shape != (batch, words) and not (
-            name == "attention_mask" and array.ndim == 3  # a full (batch, n, n) mask
+            name == "attention_mask" and array.shape == (batch, words, words)  # query x key
         ):
             raise ValueError(f"{name} has shape {array.shape}; expected {(batch, words)}")
+    if arrays["attention_mask"] is not None and arrays["attention_mask"].ndim == 3 and \
+            arrays["entity_ids"] is not None:
+        raise ValueError("a 3-D (batch, words, words) attention_mask works without entities "
+                         "only (as in transformers); give a (batch, words) mask")
     check_range("input_ids", config.vocab_size)
     check_range("token_type_ids", config.type_vocab_size)
     check_range("position_ids", config.max_position_embeddings)

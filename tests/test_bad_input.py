@@ -282,6 +282,18 @@ def test_mismatched_shapes_between_inputs(tokenizer, model):
             model(**inputs)
 
 
+def test_three_dimensional_attention_masks(model):
+    """A (batch, words, words) mask is allowed without entities (as in transformers); any
+    other 3-D shape used to reach the softmax and fail there (found by test_fuzz.py)."""
+    full = np.ones((1, 3, 3))
+    assert model(input_ids=[[0, 5, 2]], attention_mask=full).logits.shape == (1, 3, 419)
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 1, 0\)"):
+        model(input_ids=[0], attention_mask=np.ones((1, 0)))
+    with pytest.raises(ValueError, match="without entities only"):
+        model(input_ids=[[0, 5, 2]], attention_mask=full, entity_ids=[[2]],
+              entity_position_ids=[[[1]]])
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("input_ids", [[0, 419, 2]], r"input_ids holds values in \[0, 419\] .* \[0, 418\]"),
     ("input_ids", [[0, -1, 2]], r"input_ids holds values in \[-1, 2\]"),

@@ -316,3 +316,57 @@ def _model() -> LukeForMaskedLM:
     if not _MODEL:
         _MODEL.append(LukeForMaskedLM.from_pretrained(TINY_LUKE))
     return _MODEL[0]
+
+
+# ---------------------------------------------------------------------------- the model's inputs
+
+@st.composite
+def model_inputs(draw):
+    """Arrays of random shapes, dtypes and values, often almost right (the tokenizer's
+    shapes with a value or a dimension off)."""
+    batch, words, entities, mention = (draw(st.integers(0, 3)), draw(st.integers(0, 6)),
+                                       draw(st.integers(0, 3)), draw(st.integers(1, 4)))
+    ids = st.integers(-2, 421) | st.sampled_from([0, 2, 5, 2**40])
+
+    def array(shape, values):
+        shape = draw(st.sampled_from([shape, shape, shape, shape[:-1], (*shape[:-1], 1)]))
+        flat = draw(st.lists(values, min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+        dtype = draw(st.sampled_from([np.int64, np.int32, np.float64, object]))
+        if dtype is object:  # a nested list, sometimes ragged
+            nested = np.array(flat, dtype=np.int64).reshape(shape).tolist()
+            if nested and isinstance(nested[0], list) and nested[0] and draw(st.booleans()):
+                nested[0] = nested[0][:-1]
+            return nested
+        return np.array(flat, dtype=np.int64).reshape(shape).astype(dtype)
+
+    inputs = {"input_ids": array((batch, words), ids)}
+    if draw(st.booleans()):
+        inputs["attention_mask"] = array((batch, words), st.integers(0, 1))
+    if draw(st.booleans()):
+        inputs["entity_ids"] = array((batch, entities), st.integers(-1, 34))
+        inputs["entity_position_ids"] = array((batch, entities, mention),
+                                              st.integers(-2, 515))
+        if draw(st.booleans()):
+            inputs["entity_attention_mask"] = array((batch, entities), st.integers(0, 1))
+    if draw(st.booleans()):
+        inputs["token_type_ids"] = array((batch, words), st.integers(0, 2))
+    return inputs
+
+
+@FUZZ
+@given(inputs=model_inputs())
+def test_fuzz_model_inputs(inputs):
+    """Random arrays into the model: finite outputs of the right shape, or a ValueError /
+    TypeError raised by numpy_luke's own input checks."""
+    model = _model()
+    try:
+        outputs = model(**inputs)
+    except (ValueError, TypeError) as error:
+        assert raised_by_numpy_luke(error), traceback.format_exc()
+        event(f"refused with {type(error).__name__}")
+        return
+    event("ran")
+    batch, words = np.asarray(inputs["input_ids"]).reshape(-1, np.shape(
+        inputs["input_ids"])[-1]).shape
+    assert outputs.logits.shape == (batch, words, model.config.vocab_size)
+    assert np.all(np.isfinite(outputs.logits))
