@@ -251,8 +251,10 @@ def text_and_spans(draw):
         max_size=8))
     text = "".join(pieces)
     offsets = st.integers(-2, len(text) + 2)
-    spans = draw(st.lists(st.tuples(offsets, offsets) | st.sampled_from(
-        [(0.0, 1), (True, 1), (np.int64(0), np.int32(1)), (1, 2, 3), "ab"]), max_size=5))
+    inside = st.lists(st.integers(0, len(text)), min_size=2, max_size=2).map(sorted)
+    spans = draw(st.lists(inside.map(tuple) | inside.map(tuple) | st.tuples(offsets, offsets)
+                          | st.sampled_from([(0.0, 1), (True, 1), (np.int64(0), np.int32(1)),
+                                             (1, 2, 3), "ab"]), max_size=5))
     return text, spans
 
 
