@@ -18,6 +18,11 @@ size, stride, ...)``: a view of ``size`` elements with ``stride`` (in elements) 
 ``data/0``. Several tensors may view one storage (tied weights); they then share memory
 here too.
 
+Files written by torch < 1.6 (``_use_new_zipfile_serialization=False``) are one stream
+instead: five pickles in a row (magic number, protocol version, system info, the state
+dict with the same tensor calls, the list of storage keys), then each storage's element
+count and bytes. They are read the same way, storages mapped from the stream.
+
 Why a restricted unpickler. A pickle is a small program: its GLOBAL opcodes import any
 ``module.name`` and its REDUCE opcode calls it with arguments, so ``pickle.load`` of a
 hostile file can run ``os.system("...")``. Our unpickler resolves a global only through a
@@ -40,11 +45,13 @@ from __future__ import annotations
 import io
 import math
 import mmap
+import os
 import pickle
 import pickletools
 import re
 import reprlib
 import struct
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -194,6 +201,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file, source: str):
         super().__init__(file)
         self.source = source
+        self.storage_refs: list[StorageRef] = []  # every storage named, in order
 
     def find_class(self, module, name):
         # Called for every way a pickle can name a global (GLOBAL, STACK_GLOBAL, INST, EXT*).
@@ -208,18 +216,22 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
     def persistent_load(self, pid):
+        # zip format: ("storage", type, key, location, numel); the legacy format adds a
+        # sixth field, view_metadata, which is None unless the storage is a view (torch < 1.0).
         if not (
             isinstance(pid, tuple)
-            and len(pid) == 5
+            and len(pid) in (5, 6)
             and pid[0] == "storage"
             and isinstance(pid[1], StorageType)
             and isinstance(pid[2], str)
             and isinstance(pid[3], str)
             and _is_int(pid[4])
+            and (len(pid) == 5 or pid[5] is None)
         ):
             raise CheckpointError(f"{self.source}: unexpected persistent id {_short(pid)}")
-        _, storage_type, key, _location, numel = pid
-        return StorageRef(storage_type, key, numel)
+        ref = StorageRef(pid[1], pid[2], pid[4])
+        self.storage_refs.append(ref)
+        return ref
 
 
 def check_opcode_arguments(data: bytes) -> None:
@@ -231,9 +243,11 @@ def check_opcode_arguments(data: bytes) -> None:
     smaller than the pickle itself (each memoised object costs at least one byte), and
     ``pickletools.genops`` refuses counted lengths that run past the data.
     """
-    for opcode, argument, _ in pickletools.genops(data):
-        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
-            raise BadRecord(f"memo index {argument} in a {len(data)}-byte pickle")
+    with warnings.catch_warnings():  # genops warns about bad escapes in text strings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for opcode, argument, _ in pickletools.genops(data):
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
+                raise BadRecord(f"memo index {argument} in a {len(data)}-byte pickle")
 
 
 def _is_int(value) -> bool:
@@ -258,7 +272,7 @@ def _is_int_tuple(value) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
-# The archive.
+# The files: the zip archive (torch >= 1.6) and the legacy stream (torch < 1.6).
 
 
 def is_legacy_torch_file(head: bytes) -> bool:
@@ -266,28 +280,18 @@ def is_legacy_torch_file(head: bytes) -> bool:
     return head.startswith(LEGACY_MAGIC)
 
 
-def legacy_format_error(path: Path) -> CheckpointError:
-    return CheckpointError(
-        f"{path}: this is PyTorch's legacy (pre-1.6, non-zip) checkpoint format, which "
-        "numpy_luke does not read. Convert it once with torch installed, e.g. "
-        "`torch.save(torch.load(path, weights_only=True), path)` (the zip format is "
-        "torch.save's default), or load it with transformers and call "
-        "`model.save_pretrained(folder, safe_serialization=True)` to write model.safetensors."
-    )
-
-
 def load_torch_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a ``pytorch_model.bin`` zip archive into arrays of the stored dtypes.
+    """Read a ``pytorch_model.bin`` (zip archive or legacy stream) into arrays of the stored
+    dtypes.
 
-    Storages are memory-mapped read-only views of the file when stored uncompressed.
-    bfloat16 tensors come back as float32 (NumPy has no bfloat16). Raises
+    Storages are read-only views of the memory-mapped file (unless a zip stores them
+    compressed). bfloat16 tensors come back as float32 (NumPy has no bfloat16). Raises
     ``CheckpointError`` for anything malformed or outside the allow-list.
     """
     path = Path(path)
     with open(path, "rb") as file:
-        head = file.read(len(LEGACY_MAGIC))
-        if is_legacy_torch_file(head):
-            raise legacy_format_error(path)
+        if is_legacy_torch_file(file.read(len(LEGACY_MAGIC))):
+            return _LegacyReader(path, file).read()
         try:
             archive = zipfile.ZipFile(file)
         except Exception as error:  # BadZipFile, OSError, ValueError, ... on broken archives
@@ -295,25 +299,25 @@ def load_torch_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
                 f"{path}: not a readable zip archive ({type(error).__name__}: {error})"
             ) from None
         with archive:
-            return _ArchiveReader(path, file, archive).read()
+            return _ZipReader(path, file, archive).read()
 
 
-class _ArchiveReader:
-    """One open ``pytorch_model.bin``: finds the records, unpickles, builds the arrays."""
+class _Reader:
+    """What both formats share: unpickling, storages as arrays, tensors as views."""
 
-    def __init__(self, path: Path, file, archive: zipfile.ZipFile):
-        self.path, self.file, self.archive = path, file, archive
-        self.file_size = path.stat().st_size
+    byteorder = "<"
+
+    def __init__(self, path: Path, file):
+        self.path, self.file = path, file
+        self.file_size = os.fstat(file.fileno()).st_size
         self.mapped: np.ndarray | None = None  # the whole file as uint8, mapped on demand
         self.storages: dict[str, tuple[np.ndarray, StorageType]] = {}
 
     def read(self) -> dict[str, np.ndarray]:
-        self.prefix = self._find_prefix()
-        self.byteorder = self._byteorder()
-        state = self._unpickle()
+        state = self.read_state()
         if not isinstance(state, dict):
             raise CheckpointError(
-                f"{self.path}: data.pkl holds a {type(state).__name__}, not a state dict "
+                f"{self.path}: the pickle holds a {type(state).__name__}, not a state dict "
                 "(a mapping from names to tensors)"
             )
         arrays = {}
@@ -325,6 +329,112 @@ class _ArchiveReader:
                 )
             arrays[name] = self._tensor(name, tensor)
         return arrays
+
+    def read_state(self):
+        """Unpickle the state dict (of TensorRef records). Format specific."""
+        raise NotImplementedError
+
+    def storage_bytes(self, ref: StorageRef, nbytes: int) -> np.ndarray:
+        """The ``nbytes`` bytes of a storage, as uint8, after checking them. Format specific."""
+        raise NotImplementedError
+
+    def unpickle(self, data: bytes, what: str):
+        """Run ``data`` through the restricted unpickler; every failure a CheckpointError."""
+        source = str(self.path)
+        unpickler = RestrictedUnpickler(io.BytesIO(data), source)
+        try:
+            check_opcode_arguments(data)
+            return unpickler.load()
+        except CheckpointError:
+            raise
+        except BadRecord as error:
+            raise CheckpointError(f"{source}: {what}: {error}") from None
+        except RecursionError:
+            raise CheckpointError(f"{source}: {what} nests too deeply") from None
+        except MemoryError:
+            raise CheckpointError(f"{source}: {what} asks for too much memory") from None
+        except Exception as error:  # a malformed pickle: any of a dozen exception types
+            raise CheckpointError(
+                f"{source}: {what} is not a valid state-dict pickle "
+                f"({type(error).__name__}: {str(error)[:200]})"
+            ) from None
+        finally:
+            self.storage_refs = unpickler.storage_refs
+
+    def map(self) -> np.ndarray:
+        if self.mapped is None:
+            mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+            self.mapped = np.frombuffer(mapping, dtype=np.uint8)
+        return self.mapped
+
+    def _storage(self, ref: StorageRef) -> np.ndarray:
+        """The 1-D array of a storage's elements; one shared array per storage key."""
+        dtype = np.dtype(self.byteorder + STORAGE_DTYPES[ref.storage_type.name])
+        if ref.key in self.storages:
+            array, storage_type = self.storages[ref.key]
+            if storage_type is not ref.storage_type or array.size != ref.numel:
+                raise CheckpointError(
+                    f"{self.path}: storage {ref.key} is declared twice with different "
+                    f"types or sizes"
+                )
+            return array
+        nbytes = ref.numel * dtype.itemsize  # exact (Python ints): checked before any use
+        array = self.storage_bytes(ref, nbytes).view(dtype)
+        self.storages[ref.key] = (array, ref.storage_type)
+        return array
+
+    def _tensor(self, name: str, tensor: TensorRef) -> np.ndarray:
+        """A (read-only) view of the tensor's elements, after checking it fits its storage."""
+        storage = self._storage(tensor.storage)
+        numel = math.prod(tensor.size)
+        if numel > 0:  # (an empty tensor reads nothing; torch lets its offset lie anywhere)
+            extent = zip(tensor.size, tensor.stride, strict=True)
+            last = tensor.offset + sum((n - 1) * s for n, s in extent)
+            if last >= storage.size:
+                raise CheckpointError(
+                    f"{self.path}: tensor {name!r} (size {tensor.size}, stride "
+                    f"{tensor.stride}, offset {tensor.offset}) reaches element {last} of a "
+                    f"storage holding {storage.size}"
+                )
+        # Each element stored once: a tensor never has more elements than its storage, so
+        # broadcast (stride 0) views cannot turn a small file into a huge array.
+        if numel > storage.size:
+            raise CheckpointError(
+                f"{self.path}: tensor {name!r} has {numel} elements but its storage holds "
+                f"only {storage.size}"
+            )
+        try:
+            if numel == 0:
+                view = storage[:0].reshape(tensor.size)
+            elif tensor.stride == _contiguous_strides(tensor.size) or numel == 1:
+                view = storage[tensor.offset : tensor.offset + numel].reshape(tensor.size)
+            else:
+                view = np.lib.stride_tricks.as_strided(
+                    storage[tensor.offset :],
+                    shape=tensor.size,
+                    strides=[s * storage.itemsize for s in tensor.stride],
+                    writeable=False,
+                )
+        except (ValueError, OverflowError) as error:  # e.g. a dimension beyond 2**63
+            raise CheckpointError(
+                f"{self.path}: tensor {name!r} has an impossible shape {tensor.size} ({error})"
+            ) from None
+        if tensor.storage.storage_type.name == "BFloat16Storage":
+            view = bfloat16_to_float32(view)
+        return view
+
+
+class _ZipReader(_Reader):
+    """torch >= 1.6: ``<folder>/data.pkl`` and one record ``<folder>/data/<key>`` per storage."""
+
+    def __init__(self, path: Path, file, archive: zipfile.ZipFile):
+        super().__init__(path, file)
+        self.archive = archive
+
+    def read_state(self):
+        self.prefix = self._find_prefix()
+        self.byteorder = self._byteorder()
+        return self.unpickle(self._read_member(self.prefix + "data.pkl"), "data.pkl")
 
     def _find_prefix(self) -> str:
         pickles = [n for n in self.archive.namelist() if re.fullmatch(r"[^/]+/data\.pkl", n)]
@@ -344,28 +454,6 @@ class _ArchiveReader:
         if order not in (b"little", b"big"):
             raise CheckpointError(f"{self.path}: unknown byte order {order[:16]!r}")
         return "<" if order == b"little" else ">"
-
-    def _unpickle(self):
-        source = f"{self.path}"
-        data = self._read_member(self.prefix + "data.pkl")
-        try:
-            check_opcode_arguments(data)
-            return RestrictedUnpickler(io.BytesIO(data), source).load()
-        except CheckpointError:
-            raise
-        except BadRecord as error:
-            raise CheckpointError(f"{source}: data.pkl: {error}") from None
-        except RecursionError:
-            raise CheckpointError(f"{source}: data.pkl nests too deeply") from None
-        except MemoryError:
-            raise CheckpointError(f"{source}: data.pkl asks for too much memory") from None
-        except Exception as error:  # a malformed pickle: any of a dozen exception types
-            raise CheckpointError(
-                f"{source}: data.pkl is not a valid state-dict pickle "
-                f"({type(error).__name__}: {str(error)[:200]})"
-            ) from None
-
-    # -- members ---------------------------------------------------------------------------
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         try:
@@ -412,19 +500,8 @@ class _ArchiveReader:
             )
         return start, stop
 
-    def _storage(self, ref: StorageRef) -> np.ndarray:
-        """The 1-D array of a storage's elements; one shared array per storage key."""
-        dtype = np.dtype(self.byteorder + STORAGE_DTYPES[ref.storage_type.name])
-        if ref.key in self.storages:
-            array, storage_type = self.storages[ref.key]
-            if storage_type is not ref.storage_type or array.size != ref.numel:
-                raise CheckpointError(
-                    f"{self.path}: storage {ref.key} is declared twice with different "
-                    f"types or sizes"
-                )
-            return array
+    def storage_bytes(self, ref: StorageRef, nbytes: int) -> np.ndarray:
         info = self._info(f"{self.prefix}data/{ref.key}")
-        nbytes = ref.numel * dtype.itemsize  # exact (Python ints): checked before any use
         if nbytes != info.file_size:
             raise CheckpointError(
                 f"{self.path}: storage {ref.key} declares {ref.numel} elements of "
@@ -433,61 +510,83 @@ class _ArchiveReader:
             )
         if info.compress_type == zipfile.ZIP_STORED:
             start, stop = self._stored_range(info)
-            raw = self._map()[start:stop]
-        else:
-            raw = np.frombuffer(self._read_member(info.filename), dtype=np.uint8)
-        array = raw.view(dtype)
-        self.storages[ref.key] = (array, ref.storage_type)
-        return array
+            return self.map()[start:stop]
+        return np.frombuffer(self._read_member(info.filename), dtype=np.uint8)
 
-    def _map(self) -> np.ndarray:
-        if self.mapped is None:
-            mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
-            self.mapped = np.frombuffer(mapping, dtype=np.uint8)
-        return self.mapped
 
-    # -- tensors ---------------------------------------------------------------------------
+class _LegacyReader(_Reader):
+    """torch < 1.6: five pickles back to back (magic number, protocol version 1001, system
+    info, the state dict, the list of storage keys), then each storage in the order of
+    that list: its element count as 8 little-endian bytes, then its elements."""
 
-    def _tensor(self, name: str, tensor: TensorRef) -> np.ndarray:
-        """A (read-only) view of the tensor's elements, after checking it fits its storage."""
-        storage = self._storage(tensor.storage)
-        numel = math.prod(tensor.size)
-        if numel > 0:
-            extent = zip(tensor.size, tensor.stride, strict=True)
-            last = tensor.offset + sum((n - 1) * s for n, s in extent)
-            if last >= storage.size:
-                raise CheckpointError(
-                    f"{self.path}: tensor {name!r} (size {tensor.size}, stride "
-                    f"{tensor.stride}, offset {tensor.offset}) reaches element {last} of a "
-                    f"storage holding {storage.size}"
-                )
-        # (An empty tensor reads nothing; torch lets its offset lie anywhere.)
-        # Each element stored once: a tensor never has more elements than its storage, so
-        # broadcast (stride 0) views cannot turn a small file into a huge array.
-        if numel > storage.size:
-            raise CheckpointError(
-                f"{self.path}: tensor {name!r} has {numel} elements but its storage holds "
-                f"only {storage.size}"
-            )
+    def read_state(self):
+        mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            if numel == 0:
-                view = storage[:0].reshape(tensor.size)
-            elif tensor.stride == _contiguous_strides(tensor.size) or numel == 1:
-                view = storage[tensor.offset : tensor.offset + numel].reshape(tensor.size)
-            else:
-                view = np.lib.stride_tricks.as_strided(
-                    storage[tensor.offset :],
-                    shape=tensor.size,
-                    strides=[s * storage.itemsize for s in tensor.stride],
-                    writeable=False,
+            self._next_pickle(mapping, "the magic number")  # checked by the caller
+            if self._next_pickle(mapping, "the protocol version") != 1001:
+                raise CheckpointError(f"{self.path}: unknown legacy protocol version")
+            info = self._next_pickle(mapping, "the system info")
+            if not isinstance(info, dict) or info.get("little_endian") is not True:
+                raise CheckpointError(
+                    f"{self.path}: a legacy file from a big-endian machine (or without system "
+                    "info); not supported. Re-save it with torch in the zip format."
                 )
-        except (ValueError, OverflowError) as error:  # e.g. a dimension beyond 2**63
+            state = self._next_pickle(mapping, "the state dict")
+            refs = self.storage_refs
+            keys = self._next_pickle(mapping, "the storage keys")
+            self.locations = self._locate_storages(keys, refs, mapping.tell())
+        finally:
+            mapping.close()
+        return state
+
+    def _next_pickle(self, mapping: mmap.mmap, what: str):
+        """Unpickle the pickle that starts at the mapping's position; move past it."""
+        start = mapping.tell()
+        try:
+            for _ in pickletools.genops(mapping):  # walks to the STOP opcode, runs nothing
+                pass
+        except Exception as error:
             raise CheckpointError(
-                f"{self.path}: tensor {name!r} has an impossible shape {tensor.size} ({error})"
+                f"{self.path}: {what} is not a valid pickle ({type(error).__name__}: "
+                f"{str(error)[:200]})"
             ) from None
-        if tensor.storage.storage_type.name == "BFloat16Storage":
-            view = bfloat16_to_float32(view)
-        return view
+        return self.unpickle(mapping[start : mapping.tell()], what)
+
+    def _locate_storages(self, keys, refs: list[StorageRef], start: int) -> dict:
+        """key -> (first byte, byte count) of each storage, checked against the file."""
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise CheckpointError(f"{self.path}: the storage keys are not a list of strings")
+        declared = {}
+        for ref in refs:
+            declared.setdefault(ref.key, ref)
+        if len(set(keys)) != len(keys) or set(keys) != set(declared):
+            raise CheckpointError(
+                f"{self.path}: the storage keys do not match the storages the tensors use"
+            )
+        locations, offset = {}, start
+        for key in keys:
+            ref = declared[key]
+            if offset + 8 > self.file_size:
+                raise CheckpointError(f"{self.path}: storage {key} lies past the end (truncated?)")
+            self.file.seek(offset)
+            (numel,) = struct.unpack("<q", self.file.read(8))
+            itemsize = np.dtype(STORAGE_DTYPES[ref.storage_type.name]).itemsize
+            nbytes = ref.numel * itemsize
+            if numel != ref.numel or offset + 8 + nbytes > self.file_size:
+                raise CheckpointError(
+                    f"{self.path}: storage {key} declares {ref.numel} elements of "
+                    f"{ref.storage_type.name} but the file holds {numel} there, in "
+                    f"{self.file_size - offset - 8} remaining bytes"
+                )
+            locations[key] = (offset + 8, nbytes)
+            offset += 8 + nbytes
+        return locations
+
+    def storage_bytes(self, ref: StorageRef, nbytes: int) -> np.ndarray:
+        start, stored = self.locations[ref.key]
+        if stored != nbytes:  # the same key declared with another element type
+            raise CheckpointError(f"{self.path}: storage {ref.key} is declared twice")
+        return self.map()[start : start + nbytes]
 
 
 def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...]:

@@ -12,7 +12,8 @@ are read, told apart by their first bytes, not by their file names:
   used. (``safetensors.safe_open(..., framework="numpy")`` would hand back copies: each
   ``get_tensor`` reads the bytes into new memory, so loading would hold the weights twice
   while the file's page cache holds them once more.)
-* PyTorch zip archives (``pytorch_model.bin``), read without torch by ``torch_checkpoint``.
+* PyTorch's ``pytorch_model.bin`` (the zip archive of torch >= 1.6, or the legacy stream of
+  older versions), read without torch by ``torch_checkpoint``.
 
 Floating tensors are cast to ``dtype`` (float32 by default; ``None`` keeps what the file
 stores, with bfloat16 widened to float32 since NumPy has no bfloat16). A tensor already of
@@ -42,7 +43,6 @@ from .torch_checkpoint import (
     LEGACY_MAGIC,
     bfloat16_to_float32,
     is_legacy_torch_file,
-    legacy_format_error,
     load_torch_checkpoint,
 )
 
@@ -103,10 +103,8 @@ def read_weight_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
             head = file.read(max(len(LEGACY_MAGIC), 9))
     except OSError as error:
         raise CheckpointError(f"{path}: cannot read the file ({error})") from None
-    if head.startswith(ZIP_MAGIC):
+    if head.startswith(ZIP_MAGIC) or is_legacy_torch_file(head):
         return load_torch_checkpoint(path)
-    if is_legacy_torch_file(head):
-        raise legacy_format_error(path)
     if len(head) >= 9 and head[8:9] == b"{":
         return load_safetensors(path)
     raise CheckpointError(

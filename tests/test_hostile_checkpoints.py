@@ -478,7 +478,7 @@ def test_bad_local_header(tmp_path):
 
 
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.99])
-@pytest.mark.parametrize("name", ["tied.bin", "strided.bin", "dtypes.safetensors"])
+@pytest.mark.parametrize("name", ["tied.bin", "strided.bin", "dtypes.safetensors", "legacy.bin"])
 def test_truncated_files(tmp_path, name, keep):
     data = (WEIGHTS / name).read_bytes()
     path = tmp_path / name
@@ -500,6 +500,95 @@ def test_wrong_magic_numbers(tmp_path, head):
     path = tmp_path / "weights.bin"
     path.write_bytes(head)
     refused(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Broken legacy (torch < 1.6) streams: five pickles, then count + bytes per storage.
+
+SYS_INFO = {"protocol_version": 1001, "little_endian": True, "type_sizes": {"int": 4}}
+
+
+def legacy_storage(key="0", numel=6, kind="FloatStorage"):
+    return PersistentId(("storage", Global("torch", kind), key, "cpu", numel, None))
+
+
+VALUE_BYTES = VALUES.tobytes()
+
+
+def legacy_stream(
+    tmp_path, term, keys=("0",), counts=(6,), data=VALUE_BYTES, sys_info=None, version=1001
+) -> Path:
+    parts = [
+        pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2),
+        pickle.dumps(version, protocol=2),
+        dumps(SYS_INFO if sys_info is None else sys_info),
+        dumps(term),
+        dumps(list(keys) if isinstance(keys, tuple) else keys),
+    ]
+    for count in counts:
+        parts.append(struct.pack("<q", count) + data)
+    path = tmp_path / "legacy.bin"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_the_hand_made_legacy_stream_is_readable(tmp_path):
+    w = tensor(store=legacy_storage())
+    t = tensor(store=legacy_storage(), size=(3, 2), stride=(1, 3))
+    got = load_state_dict([legacy_stream(tmp_path, state_dict(w=w, t=t))])
+    np.testing.assert_array_equal(got["w"], VALUES.reshape(2, 3))
+    np.testing.assert_array_equal(got["t"], VALUES.reshape(2, 3).T)
+    assert np.shares_memory(got["w"], got["t"])
+
+
+@pytest.mark.parametrize("where", ["state dict", "system info"])
+def test_code_reaching_legacy_pickles_are_refused(tmp_path, where):
+    marker = tmp_path / "pwned"
+    payload = payloads(marker)["os.system"]
+    valid = state_dict(w=tensor(store=legacy_storage()))
+    if where == "state dict":
+        path = legacy_stream(tmp_path, state_dict(w=tensor(store=legacy_storage()), x=payload))
+    else:
+        path = legacy_stream(tmp_path, valid, sys_info=payload)
+    refused(path, "refusing to load the global os.system")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"sys_info": {**SYS_INFO, "little_endian": False}}, "big-endian"),
+        ({"sys_info": [1]}, "big-endian"),
+        ({"version": 1002}, "unknown legacy protocol version"),
+        ({"counts": (5,)}, "declares 6 elements of FloatStorage but the file holds 5"),
+        ({"data": VALUE_BYTES[:20]}, "declares 6 elements"),
+        ({"counts": ()}, "lies past the end"),
+        ({"keys": ("0", "1")}, "storage keys do not match"),
+        ({"keys": ()}, "storage keys do not match"),
+        ({"keys": ("0", "0")}, "storage keys do not match"),
+        ({"keys": 7}, "not a list of strings"),
+    ],
+)
+def test_broken_legacy_streams(tmp_path, changes, problem):
+    term = state_dict(w=tensor(store=legacy_storage()))
+    refused(legacy_stream(tmp_path, term, **changes), problem)
+
+
+def test_huge_legacy_storage_is_refused_before_any_allocation(tmp_path):
+    term = state_dict(w=tensor(store=legacy_storage(numel=2**60)))
+    path = legacy_stream(tmp_path, term, counts=(2**60,))
+    tracemalloc.start()
+    try:
+        refused(path, "declares 1152921504606846976 elements")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_legacy_storage_views_are_refused(tmp_path):
+    view = PersistentId(("storage", Global("torch", "FloatStorage"), "0", "cpu", 6, ("1", 0, 3)))
+    refused(legacy_stream(tmp_path, state_dict(w=tensor(store=view))), "persistent id")
 
 
 # ---------------------------------------------------------------------------------------
@@ -669,7 +758,9 @@ def test_fuzz_random_bytes(tmp_path, data, suffix):
 
 @FUZZ
 @given(
-    name=st.sampled_from(["tied.bin", "strided.bin", "dtypes.safetensors", "dtypes.bin"]),
+    name=st.sampled_from(
+        ["tied.bin", "strided.bin", "dtypes.safetensors", "dtypes.bin", "legacy.bin"]
+    ),
     edits=mutations,
     truncate_at=st.none() | st.integers(0, 10**6),
 )

@@ -108,6 +108,14 @@ def test_torch_save_round_trip(tmp_path, state, protocol):
 
 @SETTINGS
 @given(state=state_dicts())
+def test_legacy_format_round_trip(tmp_path, state):
+    path = tmp_path / f"legacy-{next(_counter)}.bin"
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    check(state, load_state_dict([path], dtype=None))
+
+
+@SETTINGS
+@given(state=state_dicts())
 def test_parameters_and_no_byteorder_record(tmp_path, state):
     params = {
         k: torch.nn.Parameter(v, requires_grad=v.is_floating_point()) for k, v in state.items()

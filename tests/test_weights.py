@@ -18,7 +18,7 @@ from numpy_luke.hub import resolve_weight_files
 from numpy_luke.weights import load_state_dict
 
 WEIGHTS = FIXTURES / "weights"
-SINGLE_FILES = ["dtypes.bin", "dtypes.safetensors", "tied.bin", "strided.bin"]
+SINGLE_FILES = ["dtypes.bin", "dtypes.safetensors", "tied.bin", "strided.bin", "legacy.bin"]
 SHARDED = {
     "sharded-bin": ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"],
     "sharded-safetensors": [
@@ -60,7 +60,7 @@ def test_stored_dtypes_and_values(expected, filename):
         np.testing.assert_array_equal(array, want[name], err_msg=name)
 
 
-@pytest.mark.parametrize("filename", ["dtypes.bin", "dtypes.safetensors"])
+@pytest.mark.parametrize("filename", ["dtypes.bin", "dtypes.safetensors", "legacy.bin"])
 def test_default_casts_floats_to_float32_and_keeps_integers(expected, filename):
     want = expected_for(expected, filename)
     got = load_state_dict([WEIGHTS / filename])
@@ -80,7 +80,7 @@ def test_float64_request_widens_every_float(expected):
     np.testing.assert_array_equal(got["float16"], expected["dtypes.bin:float16"])
 
 
-@pytest.mark.parametrize("filename", ["dtypes.bin", "dtypes.safetensors"])
+@pytest.mark.parametrize("filename", ["dtypes.bin", "dtypes.safetensors", "legacy.bin"])
 def test_float32_tensors_are_read_only_views_of_the_file(filename):
     got = load_state_dict([WEIGHTS / filename])
     assert is_memory_mapped(got["float32"])
@@ -90,14 +90,16 @@ def test_float32_tensors_are_read_only_views_of_the_file(filename):
     assert not is_memory_mapped(got["float16"])
 
 
-def test_tied_weights_share_one_buffer():
-    got = load_state_dict([WEIGHTS / "tied.bin"])
+@pytest.mark.parametrize("filename", ["tied.bin", "legacy.bin"])
+def test_tied_weights_share_one_buffer(filename):
+    got = load_state_dict([WEIGHTS / filename])
     assert np.shares_memory(got["embeddings.weight"], got["decoder.weight"])
     assert not np.shares_memory(got["embeddings.weight"], got["decoder.bias"])
 
 
-def test_strided_views_alias_their_base():
-    got = load_state_dict([WEIGHTS / "strided.bin"])
+@pytest.mark.parametrize("filename", ["strided.bin", "legacy.bin"])
+def test_strided_views_alias_their_base(filename):
+    got = load_state_dict([WEIGHTS / filename])
     base = got["base"]
     np.testing.assert_array_equal(got["transposed"], base.T)
     np.testing.assert_array_equal(got["offset"], base[2:, 3:])
@@ -175,13 +177,6 @@ def test_any_top_folder_name(tmp_path, expected):
     renamed = {"pytorch_model/" + name.split("/", 1)[1]: data for name, data in members.items()}
     got = load_state_dict([write_zip(tmp_path / "renamed.bin", renamed)])
     np.testing.assert_array_equal(got["decoder.bias"], expected["tied.bin:decoder.bias"])
-
-
-def test_legacy_format_is_refused_with_advice():
-    with pytest.raises(CheckpointError, match="legacy") as error:
-        load_state_dict([WEIGHTS / "legacy.bin"])
-    assert "legacy.bin" in str(error.value)
-    assert "save_pretrained" in str(error.value) and "torch.save" in str(error.value)
 
 
 def test_unknown_file_type_is_refused(tmp_path):

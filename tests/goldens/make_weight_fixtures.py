@@ -107,8 +107,10 @@ def main() -> None:
         index = {"metadata": {"total_size": 0}, "weight_map": weight_map}
         (folder / index_name).write_text(json.dumps(index, indent=2) + "\n")
 
-    # 5. The legacy format (torch < 1.6), which numpy_luke refuses with advice.
-    torch.save({"w": randn(2)}, OUT / "legacy.bin", _use_new_zipfile_serialization=False)
+    # 5. The legacy format (torch < 1.6): every dtype, tied weights and views in one stream.
+    legacy = {**dtypes, **tied, **strided}
+    torch.save(legacy, OUT / "legacy.bin", _use_new_zipfile_serialization=False)
+    record("legacy.bin", legacy)
 
     np.savez_compressed(OUT / "expected.npz", **expected)
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
