@@ -109,6 +109,13 @@ def test_fill_model_folder_equals_default_model(default_models):
     assert by_name == by_folder
 
 
+def test_fill_revision_from_the_offline_cache(default_models):
+    by_commit = json_lines(ok("fill", SEED, "--json", "--revision", helpers.FAKE_COMMIT))
+    assert by_commit == json_lines(ok("fill", SEED, "--json", "--revision", "main"))
+    line = fails("fill", SEED, "--revision", "v9")  # a revision the cache does not hold
+    assert line.startswith("numpy_luke fill: error: ") and "--model FOLDER" in line
+
+
 def test_fill_model_folder_without_cache(hf_cache):
     (result,) = json_lines(ok("fill", SEED, "--json", "--model", FILL, "--top-k", "2"))
     assert len(result["masks"]) == 2
