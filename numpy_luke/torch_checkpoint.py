@@ -1,7 +1,6 @@
 """Reading PyTorch's ``pytorch_model.bin`` without torch, and without trusting it.
 
-``torch.save(state_dict, "pytorch_model.bin")`` writes a zip archive (the format of
-torch >= 1.6, and of the published LUKE checkpoints):
+``torch.save(state_dict, "pytorch_model.bin")`` writes a zip archive (torch >= 1.6):
 
     archive/data.pkl        a pickle of the state dict: names -> tensor descriptions
     archive/data/0          raw bytes of storage "0" (little-endian, C order)

@@ -69,13 +69,17 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def load_state_dict(
-    files: Iterable[str | os.PathLike], dtype: np.dtype | type | None = np.float32
+    files: Iterable[str | os.PathLike] | str | os.PathLike,
+    dtype: np.dtype | type | None = np.float32,
 ) -> dict[str, np.ndarray]:
-    """Read every tensor of the given weight files (the shards of one checkpoint).
+    """Read every tensor of the given weight files (the shards of one checkpoint, or one
+    file).
 
     Returns ``{name: array}`` in file order. A name found in two files is an error.
     Arrays that view the file (no cast needed) are read-only; copy one to change it.
     """
+    if isinstance(files, (str, os.PathLike)):  # one file given on its own
+        files = [files]
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":

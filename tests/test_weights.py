@@ -197,5 +197,11 @@ def test_non_float_dtype_is_a_type_error(dtype):
         load_state_dict([WEIGHTS / "tied.bin"], dtype=dtype)
 
 
+def test_a_single_path_is_one_file():
+    as_list = load_state_dict([WEIGHTS / "tied.bin"])
+    for single in (WEIGHTS / "tied.bin", str(WEIGHTS / "tied.bin")):
+        assert load_state_dict(single).keys() == as_list.keys()
+
+
 def test_no_files_give_an_empty_dict():
     assert load_state_dict([]) == {}
