@@ -38,22 +38,22 @@ def touch(arrays):
 # name -> (folder kind, imports, the load statement(s); `folder` and `file` are defined)
 CASES = {
     "numpy_luke load_state_dict": (
-        "both",
+        "all",
         "from numpy_luke.weights import load_state_dict",
         "state = load_state_dict([file])",
     ),
     "numpy_luke load_state_dict + touch": (
-        "both",
+        "all",
         "from numpy_luke.weights import load_state_dict",
         "state = load_state_dict([file]); touch(state.values())",
     ),
     "numpy_luke LukeForMaskedLM.from_pretrained": (
-        "both",
+        "all",
         "from numpy_luke import LukeForMaskedLM",
         "model = LukeForMaskedLM.from_pretrained(folder)",
     ),
     "numpy_luke LukeForMaskedLM.from_pretrained + touch": (
-        "both",
+        "all",
         "from numpy_luke import LukeForMaskedLM",
         "model = LukeForMaskedLM.from_pretrained(folder); touch(model.params.values())",
     ),
@@ -63,7 +63,7 @@ CASES = {
         "state = load_file(file)",
     ),
     "torch.load(weights_only=True)": (
-        "bin",
+        "bin+legacy",
         "import torch",
         "state = torch.load(file, weights_only=True)",
     ),
@@ -73,12 +73,12 @@ CASES = {
         "state = torch.load(file, weights_only=True, mmap=True)",
     ),
     "transformers LukeForMaskedLM.from_pretrained": (
-        "both",
+        "all",
         "import torch; from transformers import LukeForMaskedLM",
         "model = LukeForMaskedLM.from_pretrained(folder)",
     ),
     "transformers LukeForMaskedLM.from_pretrained + touch": (
-        "both",
+        "all",
         "import torch; from transformers import LukeForMaskedLM",
         "model = LukeForMaskedLM.from_pretrained(folder)\n"
         "with torch.no_grad():\n"
@@ -86,7 +86,12 @@ CASES = {
     ),
 }
 
-FILES = {"bin": "pytorch_model.bin", "safetensors": "model.safetensors"}
+FILES = {
+    "bin": "pytorch_model.bin",
+    "safetensors": "model.safetensors",
+    "legacy": "pytorch_model.bin",
+}
+LABELS = {"bin": "pytorch_model.bin", "safetensors": "model.safetensors", "legacy": "legacy .bin"}
 
 
 def child_code(imports: str, statement: str, folder: Path, filename: str) -> str:
@@ -128,7 +133,7 @@ def main() -> None:
     for name, (kinds, imports, statement) in CASES.items():
         if args.only and args.only not in name:
             continue
-        for kind in FILES if kinds == "both" else [kinds]:
+        for kind in FILES if kinds == "all" else kinds.split("+"):
             print(f"  {name} ({kind}) ...", file=sys.stderr)
             code = child_code(imports, statement, folders[kind], FILES[kind])
             runs = [measure(code) for _ in range(args.repeat)]
@@ -150,7 +155,7 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for name, kind, seconds, before, peak in rows:
         print(
-            f"| {name} | {FILES[kind]} | {seconds:.3f} | {before:.0f} | {peak:.0f} | "
+            f"| {name} | {LABELS[kind]} | {seconds:.3f} | {before:.0f} | {peak:.0f} | "
             f"{peak / weight_mb:.2f} |"
         )
 

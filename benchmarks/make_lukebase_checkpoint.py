@@ -11,6 +11,8 @@ intermediate 3,072, 514 positions, 2 token types), so the files look like the pu
                                      state dict: the published layout, tied weights share
                                      one storage)
     WORK_DIR/luke-base-safetensors/  config.json + model.safetensors (save_pretrained)
+    WORK_DIR/luke-base-legacy/       config.json + pytorch_model.bin in torch's legacy
+                                     (pre-1.6, non-zip) format
 
 About 1.1 GB each. Nothing here is committed; benchmarks/_work/ is git-ignored.
 """
@@ -43,11 +45,17 @@ def lukebase_config() -> LukeConfig:
     )
 
 
-def make(work: Path) -> tuple[Path, Path]:
+def make(work: Path) -> list[Path]:
     bin_dir, st_dir = work / "luke-base-bin", work / "luke-base-safetensors"
-    if (bin_dir / "pytorch_model.bin").is_file() and (st_dir / "model.safetensors").is_file():
-        print(f"already there: {bin_dir}, {st_dir}")
-        return bin_dir, st_dir
+    legacy_dir = work / "luke-base-legacy"
+    files = [
+        bin_dir / "pytorch_model.bin",
+        st_dir / "model.safetensors",
+        legacy_dir / "pytorch_model.bin",
+    ]
+    if all(file.is_file() for file in files):
+        print(f"already there: {', '.join(str(file) for file in files)}")
+        return [file.parent for file in files]
     start = time.perf_counter()
     torch.manual_seed(0)
     model = LukeForMaskedLM(lukebase_config()).eval()
@@ -55,13 +63,20 @@ def make(work: Path) -> tuple[Path, Path]:
     model.save_pretrained(st_dir, safe_serialization=True)  # config.json + model.safetensors
     bin_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), bin_dir / "pytorch_model.bin")
+    legacy_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        model.state_dict(),
+        legacy_dir / "pytorch_model.bin",
+        _use_new_zipfile_serialization=False,
+    )
     config = json.loads((st_dir / "config.json").read_text())
-    (bin_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    for folder in (bin_dir, legacy_dir):
+        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     elapsed = time.perf_counter() - start
-    for path in (bin_dir / "pytorch_model.bin", st_dir / "model.safetensors"):
+    for path in files:
         print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
     print(f"made in {elapsed:.0f} s")
-    return bin_dir, st_dir
+    return [file.parent for file in files]
 
 
 if __name__ == "__main__":

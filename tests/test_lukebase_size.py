@@ -1,11 +1,13 @@
-"""A checkpoint of luke-base size (random weights, 500,000 entities, the published
-``pytorch_model.bin`` layout) in a temporary Hugging Face cache as "studio-ousia/luke-base"
-loads through ``from_pretrained("studio-ousia/luke-base")`` with HF_HUB_OFFLINE=1, runs, and
-stays within 1.2x the weight bytes of resident memory (issue 3, acceptance 5).
+"""A checkpoint of luke-base size (random weights, 500,000 entities) placed in a temporary
+Hugging Face cache as "studio-ousia/luke-base" loads through
+``from_pretrained("studio-ousia/luke-base")`` with HF_HUB_OFFLINE=1, runs, and stays within
+1.2x the weight bytes of resident memory (issue 3, acceptance 5). Three layouts: the
+published ``pytorch_model.bin`` (torch's zip archive), the legacy .bin, and safetensors.
 
-Slow (about a minute): ``pytest -m slow tests/test_lukebase_size.py``. It uses the files of
-``benchmarks/make_lukebase_checkpoint.py`` in benchmarks/_work when they are there, and
-otherwise makes them (which needs torch + transformers) in a temporary folder.
+Slow (about 10 s once the files exist): ``pytest -m slow tests/test_lukebase_size.py``. It
+uses the files of ``benchmarks/make_lukebase_checkpoint.py`` in benchmarks/_work when they
+are there, and otherwise makes them (which needs torch + transformers) in a temporary
+folder.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def lukebase_bin_folder(tmp_path_factory) -> Path:
-    folder = WORK / "luke-base-bin"
-    if (folder / "pytorch_model.bin").is_file() and (folder / "config.json").is_file():
-        return folder
+def lukebase_work(tmp_path_factory) -> Path:
+    """The folder holding luke-base-{bin,legacy,safetensors}/ (made when missing)."""
+    kinds = ["bin", "legacy", "safetensors"]
+    if all((WORK / f"luke-base-{kind}" / "config.json").is_file() for kind in kinds):
+        return WORK
     pytest.importorskip("torch", reason="making a luke-base-size checkpoint needs torch")
     pytest.importorskip("transformers")
     work = tmp_path_factory.mktemp("lukebase")
@@ -58,18 +61,25 @@ def lukebase_bin_folder(tmp_path_factory) -> Path:
         check=True,
         timeout=900,
     )
-    return work / "luke-base-bin"
+    return work
 
 
-def test_lukebase_size_checkpoint_from_an_offline_hf_cache(tmp_path, lukebase_bin_folder):
+@pytest.mark.parametrize(
+    "kind, weights",
+    [
+        ("bin", "pytorch_model.bin"),  # the published layout: torch's zip archive
+        ("legacy", "pytorch_model.bin"),  # torch < 1.6
+        ("safetensors", "model.safetensors"),
+    ],
+)
+def test_lukebase_size_checkpoint_from_an_offline_hf_cache(tmp_path, lukebase_work, kind, weights):
+    folder = lukebase_work / f"luke-base-{kind}"
     cache = tmp_path / "hf-cache"
     try:
-        snapshot = place_in_hf_cache(
-            lukebase_bin_folder, cache, "studio-ousia/luke-base", link=True
-        )
+        snapshot = place_in_hf_cache(folder, cache, "studio-ousia/luke-base", link=True)
     except OSError:  # another file system: copy instead of linking
-        snapshot = place_in_hf_cache(lukebase_bin_folder, cache, "studio-ousia/luke-base")
-    weight_bytes = (snapshot / "pytorch_model.bin").stat().st_size
+        snapshot = place_in_hf_cache(folder, cache, "studio-ousia/luke-base")
+    weight_bytes = (snapshot / weights).stat().st_size
     assert weight_bytes > 1_000_000_000  # luke-base size: 275 M float32 parameters
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
