@@ -62,6 +62,12 @@ CASES = {
         "from safetensors.numpy import load_file",
         "state = load_file(file)",
     ),
+    "safetensors safe_open + get_tensor": (
+        "safetensors",
+        "from safetensors import safe_open",
+        "with safe_open(file, framework='numpy') as f:\n"
+        "    state = {name: f.get_tensor(name) for name in f.keys()}",
+    ),
     "torch.load(weights_only=True)": (
         "bin+legacy",
         "import torch",
