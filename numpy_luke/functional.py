@@ -56,6 +56,24 @@ def erf(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
+    if x.size <= ERF_BLOCK:
+        return _erf_chebyshev(x)
+    # Large arrays go in blocks (see ERF_BLOCK), written into one output array.
+    out = np.empty(x.shape, x.dtype)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for start in range(0, x.size, ERF_BLOCK):
+        flat_out[start:start + ERF_BLOCK] = _erf_chebyshev(flat_x[start:start + ERF_BLOCK])
+    return out
+
+
+# erf makes about 40 passes over its array. On a block of 32768 values (128 kB in float32)
+# the temporaries stay in the CPU's cache; on a whole (1088, 3072) GELU input they would
+# stream from memory on every pass, which measured twice as slow.
+ERF_BLOCK = 32_768
+
+
+def _erf_chebyshev(x: np.ndarray) -> np.ndarray:
+    """erf of a floating array, as described in ``erf``."""
     # In float32 the terms from c_12 on (all below 1e-8) are below its resolution: skip them.
     coefficients = ERFC_CHEBYSHEV[:12] if x.dtype == np.float32 else ERFC_CHEBYSHEV
     z = np.abs(x)
