@@ -6,9 +6,10 @@ one mask, numpy_luke against transformers' fill-mask pipeline (issue 4, acceptan
 
 Both read the same folder: the real RoBERTa BPE files (50,265 tokens, from
 $NUMPY_LUKE_TEST_DATA/roberta-base), a generated 500,000-entry entity vocabulary, and random
-weights of luke-base's shapes (253M parameters, about 1 GB in float32), once as
-``model.safetensors`` and once as ``pytorch_model.bin`` (the format the published LUKE
-checkpoints ship). The scratch folders live in ``benchmarks/_work/`` (git-ignored).
+weights of luke-base's shapes (253M parameters, about 1.1 GB in float32) made by
+``make_lukebase_checkpoint.py``: ``model.safetensors``, ``pytorch_model.bin`` as a zip (the
+format the published LUKE checkpoints ship) and in torch's legacy format. The scratch
+folders live in ``benchmarks/_work/`` (git-ignored).
 
 Each measurement is the wall time of the whole process, from ``exec`` to exit, and its
 peak resident memory (``wait4``), with the files in the page cache (a warm-up run of each
@@ -101,81 +102,34 @@ def write_tokenizer_files(folder: Path) -> None:
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
 
 
-FOLDERS = {"safetensors": WORK / "fill-luke-base-safetensors",
-           "pytorch_model.bin": WORK / "fill-luke-base-bin"}  # fmt: skip
+# scratch folder of make_lukebase_checkpoint.py -> ours (its files hard-linked + tokenizer)
+SOURCES = {"safetensors": "luke-base-safetensors", "pytorch_model.bin (zip)": "luke-base-bin",
+           "pytorch_model.bin (legacy)": "luke-base-legacy"}  # fmt: skip
 
 
 def make_checkpoints() -> dict[str, Path]:
-    """The two luke-base-size folders (safetensors, pytorch .bin), built once and reused."""
-    folders = FOLDERS
-    weight_file = {"safetensors": "model.safetensors", "pytorch_model.bin": "pytorch_model.bin"}
-    if all((f / weight_file[k]).is_file() and (f / "entity_vocab.json").is_file()
-           for k, f in folders.items()):  # fmt: skip
-        return folders
-    print("building luke-base-size checkpoints in benchmarks/_work (once) ...", flush=True)
-    # In a child process: the peak memory wait4 reports for a child includes what its
-    # parent held when it forked, so this process must stay small.
-    subprocess.run([sys.executable, __file__, "--build"], check=True)
+    """Folders with luke-base-size weights and tokenizer files, one per file format.
+
+    The weights come from ``make_lukebase_checkpoint.py`` (random ``LukeForMaskedLM``
+    weights written by transformers in the published layouts); it runs in a child process,
+    which also keeps this process small: the peak memory wait4 reports for a child
+    includes what its parent held when it forked.
+    """
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_lukebase_checkpoint.py"),
+                    str(WORK)], check=True)  # fmt: skip
+    folders = {}
+    for file_format, source in SOURCES.items():
+        folder = WORK / f"fill-{source}"
+        folder.mkdir(exist_ok=True)
+        for file in (WORK / source).iterdir():
+            target = folder / file.name
+            if not target.exists() or not target.samefile(file):
+                target.unlink(missing_ok=True)
+                os.link(file, target)  # no copy of 1 GB
+        if not (folder / "entity_vocab.json").is_file():
+            write_tokenizer_files(folder)
+        folders[file_format] = folder
     return folders
-
-
-def build(folders: dict[str, Path]) -> None:
-    state = random_state_dict()
-    for file_format, folder in folders.items():
-        write_tokenizer_files(folder)
-        write_weights(folder, state, file_format)
-
-
-# luke-base's config.json (studio-ousia/luke-base)
-LUKE_BASE = dict(
-    architectures=["LukeForMaskedLM"], model_type="luke", vocab_size=50267,
-    entity_vocab_size=ENTITIES, hidden_size=768, entity_emb_size=256, num_hidden_layers=12,
-    num_attention_heads=12, intermediate_size=3072, hidden_act="gelu",
-    max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
-    use_entity_aware_attention=True, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-    tie_word_embeddings=True,
-)  # fmt: skip
-
-
-def random_state_dict() -> dict:
-    """Random float32 weights with luke-base's names and shapes (about 1 GB). The two
-    decoders are left out, as tied weights: both libraries tie them to the embeddings."""
-    import numpy as np
-
-    sys.path.insert(0, str(ROOT))
-    from numpy_luke.config import LukeConfig
-    from numpy_luke.heads import LukeForMaskedLM
-    from numpy_luke.state_dict import encoder_shapes
-
-    config = LukeConfig(**{k: v for k, v in LUKE_BASE.items()
-                           if k not in ("architectures", "model_type")})  # fmt: skip
-    shapes = {f"luke.{k}": v for k, v in encoder_shapes(config).items()}
-    shapes.update(LukeForMaskedLM.head_shapes(config))
-    rng = np.random.default_rng(0)
-    state = {}
-    for name, shape in shapes.items():
-        if name.endswith(("decoder.weight",)):
-            continue
-        if "LayerNorm" in name or "layer_norm" in name:
-            value = np.ones(shape, np.float32) if name.endswith("weight") else np.zeros(shape,
-                                                                                     np.float32)
-        else:
-            value = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
-        state[name] = value
-    return state
-
-
-def write_weights(folder: Path, state: dict, file_format: str) -> None:
-    (folder / "config.json").write_text(json.dumps(LUKE_BASE, indent=1))
-    if file_format == "safetensors":
-        from safetensors.numpy import save_file
-
-        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    else:
-        import torch
-
-        torch.save({k: torch.from_numpy(v) for k, v in state.items()},
-                   folder / "pytorch_model.bin")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- measuring
@@ -259,16 +213,16 @@ def bench(folders: dict[str, Path], runs: int, threads: int) -> dict:
 
 
 def format_report(report: dict) -> str:
-    lines = [f"{'what':<42} {'numpy_luke':>11} {'transformers':>13} {'ratio':>7}"]
+    lines = [f"{'what':<54} {'numpy_luke':>11} {'transformers':>13} {'ratio':>7}"]
     for row in report["rows"]:
         unit = row["unit"]
         ratio = row["numpy_luke"] / row["transformers"]
-        lines.append(f"{row['what']:<42} {row['numpy_luke']:>9.2f} {unit:<2}"
+        lines.append(f"{row['what']:<54} {row['numpy_luke']:>9.2f} {unit:<2}"
                      f"{row['transformers']:>10.2f} {unit:<2} {ratio:>7.2f}")  # fmt: skip
     lines.append("")
-    lines.append(f"{'phases, medians (s)':<42} {'import':>7} {'load':>7} {'predict':>8}")
+    lines.append(f"{'phases, medians (s)':<54} {'import':>7} {'load':>7} {'predict':>8}")
     for name, p in report["phases"].items():
-        lines.append(f"{name:<42} {p['import']:>7.2f} {p['load']:>7.2f} {p['predict']:>8.2f}")
+        lines.append(f"{name:<54} {p['import']:>7.2f} {p['load']:>7.2f} {p['predict']:>8.2f}")
     lines += [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines)
 
@@ -278,11 +232,8 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="measured runs per command")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
-    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    if args.build:
-        return build(FOLDERS)
     report = bench(make_checkpoints(), args.runs, args.threads)
     print(format_report(report))
     if args.json:
