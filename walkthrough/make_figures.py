@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 WALKTHROUGH = Path(__file__).resolve().parent
 ROOT = WALKTHROUGH.parent
 FIGURES = ROOT / "docs" / "figures"
@@ -142,8 +144,6 @@ def draw_mention_averaging(plt, tokens, entity_titles, entity_position_ids, posi
     tokens: word tokens; entity_position_ids (entities, max_mention_length);
     position_table (max_positions, hidden), the entity position embeddings.
     """
-    import numpy as np
-
     shown_columns = min(entity_position_ids.shape[1], 12)
     ids = entity_position_ids[:, :shown_columns]
     row = entity_position_ids[entity]
@@ -219,6 +219,8 @@ def attention_figure(plt, model: str | Path = FIXTURE):
                       entities=[["Lionel Messi"], TITLES], padding=True, return_tensors="np")
     alone = luke(**encoding, output_attentions=True).attentions[0][0, 0]  # (n, n)
     padded = luke(**batch, output_attentions=True).attentions[0][0, 0]  # (n', n')
+    # Rounded, so that the last-bit differences of another BLAS cannot change a pixel.
+    alone, padded = np.round(alone, 3), np.round(padded, 3)
     fig, axes = plt.subplots(1, 2, figsize=(15, 7.6))
     fig.subplots_adjust(left=0.09, right=0.95, bottom=0.16, top=0.86, wspace=0.42)
     for ax, ids, entity_ids, probs, heading in [
@@ -248,7 +250,7 @@ def tokenizer_title(tokenizer, entity_id: int) -> str:
 def mention_averaging_figure(plt, model: str | Path = FIXTURE):
     tokenizer, luke, encoding = load_example(model)
     tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist())
-    table = luke.params["entity_embeddings.position_embeddings.weight"]
+    table = np.round(luke.params["entity_embeddings.position_embeddings.weight"], 3)
     return draw_mention_averaging(plt, tokens, TITLES, encoding["entity_position_ids"][0], table)
 
 
