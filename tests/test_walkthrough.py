@@ -59,6 +59,18 @@ def test_chapter_runs_and_its_checks_pass(chapter):
     assert seconds < TIME_LIMIT, f"{chapter.name} took {seconds:.1f} s (limit {TIME_LIMIT} s)"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_opens_as_a_notebook(chapter):
+    # jupytext's "percent" format: prose cells first and between the code, a title first.
+    jupytext = pytest.importorskip("jupytext")
+    notebook = jupytext.read(chapter)
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds[0] == "markdown" and notebook.cells[0].source.startswith("# Chapter ")
+    assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3
+    assert notebook.cells[-1].cell_type == "code" and "all checks passed" in (
+        notebook.cells[-1].source), "a chapter ends with the cell that checks its claims"
+
+
 PICTURE_CHAPTERS = [c for c in CHAPTERS if "try_matplotlib" in c.read_text(encoding="utf-8")]
 
 
