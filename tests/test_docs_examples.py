@@ -154,3 +154,35 @@ def test_harness_reports_the_failing_block():
     wrong_output = "```python\n>>> 1 + 1\n3\n```\n"
     with pytest.raises(AssertionError, match="doctest failed"):
         run_blocks(python_blocks(wrong_output), "bad.md")
+
+
+# Links between the pages (and to figures) must point at files that exist.
+
+LINKED_FILES = DOC_FILES + [ROOT / "walkthrough" / "README.md"] + sorted(
+    (ROOT / "walkthrough").glob("[0-9][0-9]_*.py"))
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def broken_links(path) -> list[str]:
+    """Relative link targets of a Markdown (or chapter) file that do not exist."""
+    broken = []
+    for target in LINK.findall(path.read_text("utf-8")):
+        target = target.split("#", 1)[0]
+        if not target or "://" in target or target.startswith("mailto:"):
+            continue
+        if not (path.parent / target).exists():
+            broken.append(target)
+    return broken
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=[str(p.relative_to(ROOT)) for p in LINKED_FILES])
+def test_relative_links_point_at_files(path):
+    assert not broken_links(path), f"{path.relative_to(ROOT)} links to missing files"
+
+
+def test_link_check_finds_a_missing_file(tmp_path):
+    (tmp_path / "there.md").write_text("x")
+    page = tmp_path / "page.md"
+    page.write_text("[ok](there.md#part) [web](https://example.org/x) [gone](missing.md)\n"
+                    "![picture](figures/none.png)")
+    assert broken_links(page) == ["missing.md", "figures/none.png"]
