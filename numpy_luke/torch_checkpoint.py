@@ -542,8 +542,10 @@ class _LegacyReader(_Reader):
         """Unpickle the pickle that starts at the mapping's position; move past it."""
         start = mapping.tell()
         try:
-            for _ in pickletools.genops(mapping):  # walks to the STOP opcode, runs nothing
-                pass
+            with warnings.catch_warnings():  # genops warns about bad escapes in strings
+                warnings.simplefilter("ignore", DeprecationWarning)
+                for _ in pickletools.genops(mapping):  # walks to the STOP opcode, runs nothing
+                    pass
         except Exception as error:
             raise CheckpointError(
                 f"{self.path}: {what} is not a valid pickle ({type(error).__name__}: "
