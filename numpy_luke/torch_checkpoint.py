@@ -360,10 +360,15 @@ class _Reader:
         finally:
             self.storage_refs = unpickler.storage_refs
 
+    def open_map(self) -> mmap.mmap:
+        try:
+            return mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as error:  # e.g. a file system that cannot map files
+            raise CheckpointError(f"{self.path}: cannot memory-map the file ({error})") from None
+
     def map(self) -> np.ndarray:
         if self.mapped is None:
-            mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
-            self.mapped = np.frombuffer(mapping, dtype=np.uint8)
+            self.mapped = np.frombuffer(self.open_map(), dtype=np.uint8)
         return self.mapped
 
     def _storage(self, ref: StorageRef) -> np.ndarray:
@@ -519,7 +524,7 @@ class _LegacyReader(_Reader):
     that list: its element count as 8 little-endian bytes, then its elements."""
 
     def read_state(self):
-        mapping = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+        mapping = self.open_map()
         try:
             self._next_pickle(mapping, "the magic number")  # checked by the caller
             if self._next_pickle(mapping, "the protocol version") != 1001:

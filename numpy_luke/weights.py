@@ -113,7 +113,8 @@ def read_weight_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return load_safetensors(path)
     raise CheckpointError(
         f"{path}: not a weights file numpy_luke reads (expected safetensors, whose header "
-        f"starts with '{{' at byte 8, or a PyTorch zip archive); it starts with {head[:9]!r}"
+        "starts with '{' at byte 8, or a PyTorch checkpoint: a zip archive or the legacy "
+        f"stream); it starts with {head[:9]!r}"
     )
 
 
@@ -142,8 +143,11 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     entries = _check_safetensors_entries(path, header, file_size - data_start)
     if not entries:
         return {}
-    with open(path, "rb") as file:
-        mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        with open(path, "rb") as file:
+            mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as error:  # e.g. a file system that cannot map files
+        raise CheckpointError(f"{path}: cannot memory-map the file ({error})") from None
     data = np.frombuffer(mapping, dtype=np.uint8)  # (file bytes,) read-only
     arrays = {}
     for name, (dtype_name, shape, begin, end) in entries.items():
