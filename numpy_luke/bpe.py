@@ -138,11 +138,20 @@ class ByteLevelBPE:
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """Undo step 1: byte-characters -> bytes -> text (invalid UTF-8 becomes U+FFFD)."""
-        data = bytes(self.byte_decoder[c] for c in "".join(tokens))
-        return data.decode("utf-8", errors="replace")
+        return chars_to_bytes("".join(tokens), self.byte_decoder).decode("utf-8", "replace")
 
     def decode(self, ids: list[int]) -> str:
         return self.convert_tokens_to_string([self.ids_to_tokens[i] for i in ids])
+
+
+def chars_to_bytes(chars: str, byte_decoder: dict[str, int]) -> bytes:
+    """Undo step 1: each byte-character becomes its byte. A character outside the 256 (only
+    in hand-written tokens, e.g. a special token " ") stands for its own UTF-8 bytes."""
+    try:
+        return bytes(byte_decoder[c] for c in chars)
+    except KeyError:
+        return b"".join(bytes((byte_decoder[c],)) if c in byte_decoder
+                        else c.encode("utf-8", "surrogatepass") for c in chars)
 
 
 def read_vocab(path: str | os.PathLike) -> dict[str, int]:

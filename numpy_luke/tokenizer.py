@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import regex
 
-from .bpe import ByteLevelBPE, pretokenize, read_merges, read_vocab
+from .bpe import ByteLevelBPE, chars_to_bytes, pretokenize, read_merges, read_vocab
 from .entity_vocab import EntityVocab
 from .errors import InputError, TokenizerFileError
 from .hub import resolve_file
@@ -474,7 +474,7 @@ class LukeTokenizer:
     # Ids -> text
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
-        data = bytes(self.bpe.byte_decoder[c] for c in "".join(tokens))
+        data = chars_to_bytes("".join(tokens), self.bpe.byte_decoder)
         return data.decode("utf-8", errors=self.errors)
 
     def decode(self, token_ids, skip_special_tokens: bool = False,
@@ -1040,9 +1040,10 @@ def _check_added_ids(added: dict[str, int], vocab_tokens: dict[int, str]) -> Non
     for content, i in added.items():
         other = owner.setdefault(i, vocab_tokens.get(i, content))
         if other != content:
+            where = "vocab.json's" if vocab_tokens.get(i) == other else "the added token"
             raise TokenizerFileError(
                 f"added_tokens.json / tokenizer_config.json (added_tokens_decoder): the token "
-                f"{content!r} is given the id {i}, which already belongs to {other!r}"
+                f"{content!r} is given the id {i}, which already belongs to {where} {other!r}"
             )
 
 

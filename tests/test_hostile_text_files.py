@@ -344,12 +344,32 @@ def test_special_tokens_map_json_bad_values(folder, key, value):
     ({"<ent>": -1, "<ent2>": 418}, ["-1"]),
     ({"<ent>": "417", "<ent2>": 418}, ["'417'"]),
     ({"<ent>": 417.0, "<ent2>": 418}, ["417.0"]),
-    ({"<ent>": 5, "<ent2>": 418}, ["'<ent>'", "id 5", "already belongs"]),  # vocab.json's
-    ({"<ent>": 417, "<ent2>": 417}, ["id 417", "already belongs to '<ent>'"]),
+    ({"<ent>": 5, "<ent2>": 418}, ["'<ent>'", "id 5", "already belongs to vocab.json's"]),
+    ({"<ent>": 417, "<ent2>": 417}, ["id 417", "already belongs to the added token '<ent>'"]),
 ])
 def test_added_tokens_json_bad_or_duplicate_ids(folder, added, words):
     write(folder, "added_tokens.json", added)
     load_tokenizer_fails(folder, "added_tokens.json", *words)
+
+
+def test_vocab_json_token_taking_an_added_tokens_id_names_vocab_json(folder):
+    """Found by test_fuzz.py: the clash was reported against added_tokens.json only."""
+    vocab = read_json(folder, "vocab.json")
+    vocab["!"] = 417  # the id added_tokens.json gives <ent>
+    write(folder, "vocab.json", vocab)
+    load_tokenizer_fails(folder, "vocab.json", "'<ent>'", "vocab.json's '!'")
+
+
+@pytest.mark.parametrize("token", [" ", "😀", "<日本>", "\t"])
+def test_special_tokens_outside_the_byte_alphabet_decode(folder, token):
+    """Found by test_fuzz.py: a special token with characters outside BPE's byte alphabet
+    (a space, an emoji) made decode() fail with KeyError (transformers fails alike)."""
+    special = read_json(folder, "special_tokens_map.json")
+    special["bos_token"] = special["cls_token"] = token
+    write(folder, "special_tokens_map.json", special)
+    tokenizer = LukeTokenizer.from_pretrained(folder)
+    ids = tokenizer("Messi plays")["input_ids"]
+    assert tokenizer.decode(ids) == token + "Messi plays</s>"
 
 
 # ---------------------------------------------------------------------------- config.json
