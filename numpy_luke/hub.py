@@ -130,9 +130,16 @@ def resolve_weight_files(
             return [path]
         shards = _shard_names(path)
         return [resolve_file(name_or_path, shard, **options) for shard in shards]
+    where = (
+        "in that folder"
+        if is_local(name_or_path)
+        else "in the Hugging Face cache or on the Hub. If you are offline, connect to the "
+        "internet and unset HF_HUB_OFFLINE, or pass a local checkpoint folder "
+        "(--model FOLDER on the command line)"
+    )
     raise CheckpointNotFoundError(
-        f"no weights found for {name_or_path!r}: expected one of {', '.join(WEIGHT_FILES)}"
-        + ("" if is_local(name_or_path) else " (in the Hugging Face cache or on the Hub)")
+        f"no weights found for {name_or_path!r}: expected one of "
+        f"{', '.join(WEIGHT_FILES)} {where}"
     )
 
 

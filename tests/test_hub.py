@@ -214,3 +214,4 @@ def test_offline_cache_miss_in_a_fresh_process(cached_repo):
     assert done.returncode == 3, done.stderr
     assert "no weights found for 'studio-ousia/not-cached'" in done.stdout
     assert "Hugging Face cache" in done.stdout
+    assert "unset HF_HUB_OFFLINE" in done.stdout and "local checkpoint folder" in done.stdout
