@@ -104,19 +104,21 @@ def entity_aware_self_attention(
     if use_entity_aware_attention and entity_hidden_states is not None:
         word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
         entity_keys = keys[:, :, words:].swapaxes(-1, -2)  # (batch, heads, head_size, entities)
-        w2w = project(word_hidden_states, "query") @ word_keys  # (b, heads, words, words)
-        w2e = project(word_hidden_states, "w2e_query") @ entity_keys  # (b, heads, words, ents)
-        e2w = project(entity_hidden_states, "e2w_query") @ word_keys  # (b, heads, ents, words)
-        e2e = project(entity_hidden_states, "e2e_query") @ entity_keys  # (b, heads, ents, ents)
-        scores = np.concatenate(
-            [np.concatenate([w2w, w2e], axis=3), np.concatenate([e2w, e2e], axis=3)], axis=2
-        )  # (batch, heads, n, n)
+        # The four blocks go straight into their places in one score array (out=), rather
+        # than being made apart and concatenated: two fewer copies of the (n, n) scores.
+        batch, heads, n = keys.shape[:3]
+        scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
+        w, e = slice(None, words), slice(words, None)  # word rows/columns, entity rows/columns
+        np.matmul(project(word_hidden_states, "query"), word_keys, out=scores[..., w, w])
+        np.matmul(project(word_hidden_states, "w2e_query"), entity_keys, out=scores[..., w, e])
+        np.matmul(project(entity_hidden_states, "e2w_query"), word_keys, out=scores[..., e, w])
+        np.matmul(project(entity_hidden_states, "e2e_query"), entity_keys, out=scores[..., e, e])
     else:
         scores = project(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
 
-    scores = scores / math.sqrt(keys.shape[-1])
+    scores /= math.sqrt(keys.shape[-1])  # in place: scores is this function's own new array
     if attention_mask is not None:
-        scores = scores + attention_mask
+        scores += attention_mask
     probs = softmax(scores, axis=-1)  # (batch, heads, n, n)
     context = merge_heads(probs @ values)  # (batch, n, hidden)
 

@@ -223,9 +223,10 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     exponent is <= 0, so exp never overflows, and the largest term is exp(0) = 1, so the sum
     never underflows to 0.
     """
-    shifted = x - x.max(axis=axis, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=axis, keepdims=True)
+    exps = x - x.max(axis=axis, keepdims=True)  # a new array; x itself is left unchanged
+    np.exp(exps, out=exps)  # in place, like the division below: no more (n, n) temporaries
+    exps /= exps.sum(axis=axis, keepdims=True)
+    return exps
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
