@@ -196,7 +196,13 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
     """
     # One 2-D product over all leading axes: (rows, in) @ (in, out). A 3-D x @ W.T would
     # run one BLAS call per batch row instead, measurably slower for batches > 1.
-    y = x.reshape(-1, x.shape[-1]) @ weight.T  # (rows, out)
+    rows = x.reshape(-1, x.shape[-1])  # (rows, in)
+    if len(rows) <= 64:
+        # Few rows (entity vectors, the pooler, the entity decoder): OpenBLAS is up to 2x
+        # faster with the weight as the left operand, y = (W x^T)^T, even with the copy.
+        y = np.ascontiguousarray((weight @ rows.T).T)  # (rows, out)
+    else:
+        y = rows @ weight.T  # (rows, out)
     if bias is not None:
         y += bias
     return y.reshape(*x.shape[:-1], weight.shape[0])
