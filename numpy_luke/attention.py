@@ -100,6 +100,15 @@ def entity_aware_self_attention(
 
     keys = project(hidden, "key")  # (batch, heads, n, head_size)
     values = project(hidden, "value")  # (batch, heads, n, head_size)
+    scale = 1 / math.sqrt(keys.shape[-1])
+
+    def query(x, name):  # projected queries, already divided by sqrt(head_size)
+        # (q / sqrt(d)) k^T = q k^T / sqrt(d): scaling q touches fewer numbers than the
+        # (n, n) scores, and for power-of-two head sizes (64 in luke-base) it is exact.
+        q = project(x, name)
+        q *= scale
+        return q
+
 
     if use_entity_aware_attention and entity_hidden_states is not None:
         word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
@@ -109,16 +118,15 @@ def entity_aware_self_attention(
         batch, heads, n = keys.shape[:3]
         scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
         w, e = slice(None, words), slice(words, None)  # word rows/columns, entity rows/columns
-        np.matmul(project(word_hidden_states, "query"), word_keys, out=scores[..., w, w])
-        np.matmul(project(word_hidden_states, "w2e_query"), entity_keys, out=scores[..., w, e])
-        np.matmul(project(entity_hidden_states, "e2w_query"), word_keys, out=scores[..., e, w])
-        np.matmul(project(entity_hidden_states, "e2e_query"), entity_keys, out=scores[..., e, e])
+        np.matmul(query(word_hidden_states, "query"), word_keys, out=scores[..., w, w])
+        np.matmul(query(word_hidden_states, "w2e_query"), entity_keys, out=scores[..., w, e])
+        np.matmul(query(entity_hidden_states, "e2w_query"), word_keys, out=scores[..., e, w])
+        np.matmul(query(entity_hidden_states, "e2e_query"), entity_keys, out=scores[..., e, e])
     else:
-        scores = project(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
+        scores = query(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
 
-    scores /= math.sqrt(keys.shape[-1])  # in place: scores is this function's own new array
-    if attention_mask is not None:
-        scores += attention_mask
+    if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
+        scores += attention_mask  # in place: scores is this function's own new array
     probs = softmax(scores, axis=-1)  # (batch, heads, n, n)
     context = merge_heads(probs @ values)  # (batch, n, hidden)
 
