@@ -237,9 +237,12 @@ def layer_norm(
     variance mean((x - mean(x))**2), as PyTorch's LayerNorm computes it. (..., d) -> (..., d)
     """
     mean = x.mean(axis=-1, keepdims=True)
-    centered = x - mean
-    variance = np.mean(centered * centered, axis=-1, keepdims=True)
-    return centered / np.sqrt(variance + eps) * weight + bias
+    y = x - mean  # a new array; x itself is left unchanged
+    variance = np.mean(y * y, axis=-1, keepdims=True)
+    y /= np.sqrt(variance + eps)  # then in place: no more temporaries of x's size
+    y *= weight
+    y += bias
+    return y
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
