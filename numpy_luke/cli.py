@@ -247,6 +247,14 @@ def run_ner(args) -> int:
     return 0
 
 
+# task -> (fewest mentions, most mentions or None, in words) for `tokenize --task`
+TASK_MENTIONS = {
+    "entity_classification": (1, 1, "exactly one mention"),
+    "entity_pair_classification": (2, 2, "exactly two mentions (head, tail)"),
+    "entity_span_classification": (1, None, "at least one mention"),
+}
+
+
 def run_tokenize(args) -> int:
     from .pipelines import check_spans, check_text, parse_mentions
     from .tokenizer import LukeTokenizer
@@ -261,6 +269,12 @@ def run_tokenize(args) -> int:
         if given and marked:
             raise InputError("mentions are marked with [[...]] and given as spans; use one")
         spans = check_spans(plain, given[number]) if given else marked
+        low, high, wanted = TASK_MENTIONS.get(args.task, (0, None, ""))
+        if not low <= len(spans) <= (high or len(spans)):
+            raise InputError(
+                f"--task {args.task} needs {wanted} ([[...]] or --entity-span), "
+                f"got {len(spans)}"
+            )
         options = {"entity_spans": spans} if spans else {}
         encoding = tokenizer(plain, task=args.task, **options)
         ids = list(encoding["input_ids"])

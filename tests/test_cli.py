@@ -418,6 +418,13 @@ def test_model_folder_without_weights(hf_cache, tmp_path, main_fails):
         (["ner", "[[Beyoncé]] lives in New Orleans."], "ner finds the mentions itself"),
         (["ner", " "], "the text is empty"),
         (["tokenize", "x", "--entity-span", "0:5"], "span 0:5 is outside the text"),
+        (["tokenize", "Messi plays.", "--task", "entity_classification"],
+         "--task entity_classification needs exactly one mention ([[...]] or --entity-span), "
+         "got 0"),
+        (["tokenize", "[[Messi]] plays.", "--task", "entity_pair_classification"],
+         "needs exactly two mentions (head, tail)"),
+        (["tokenize", "Messi plays.", "--task", "entity_span_classification"],
+         "needs at least one mention"),
     ],
 )
 def test_task_command_errors(main_fails, args, message):
