@@ -174,3 +174,34 @@ def test_ner_spans_are_words_and_respect_the_length_limit():
             assert a["end"] <= b["start"]
     long_text = " ".join(["Paris"] * 40)  # 40 words: hundreds of candidates, many chunks
     assert all(e["mention"].startswith("Paris") for e in ner(long_text)["entities"])
+
+
+# ---- fuzzing: any text, any spans -> an answer or an InputError, nothing else ----------
+
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pieces = st.sampled_from(["<mask>"] * 3 + ["[[Messi]]", "[[", "]]"] + [
+    " ", " ", "Messi", "é", "\u200b", "\x07", "😀", "\n", ".", "<s>", "<ent>", "[MASK]"])
+_texts = st.lists(st.one_of(_pieces, st.text(max_size=5)), min_size=1, max_size=12).map(
+    "".join)  # fmt: skip
+_spans = st.none() | st.lists(st.tuples(st.integers(-1, 20), st.integers(0, 24)), max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_texts, spans=_spans)
+def test_fill_fuzz_answers_or_raises_input_error(fill, text, spans):
+    try:
+        answer = fill(text, entity_spans=spans, top_k=2)
+    except InputError as error:
+        event(f"InputError: {str(error).split(':')[0][:30]}")
+        return
+    event("answered")
+    if spans is None:
+        assert answer["text"] == text.replace("[[", "").replace("]]", "")
+    else:
+        assert answer["text"] == text and len(answer["entities"]) == len(spans)
+    assert answer["masks"] or answer["entities"]
+    for entity in answer["entities"]:
+        assert answer["text"][entity["start"] : entity["end"]] == entity["mention"]
+        assert entity["mention"].strip() == entity["mention"] or spans is not None
