@@ -205,3 +205,23 @@ def test_fill_fuzz_answers_or_raises_input_error(fill, text, spans):
     for entity in answer["entities"]:
         assert answer["text"][entity["start"] : entity["end"]] == entity["mention"]
         assert entity["mention"].strip() == entity["mention"] or spans is not None
+
+
+@pytest.fixture(scope="module")
+def ner_pipeline():
+    return pipeline("ner", model=NER, max_span_length=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=40))
+def test_ner_fuzz_answers_or_raises_input_error(ner_pipeline, text):
+    try:
+        answer = ner_pipeline(text)
+    except InputError:
+        event("InputError")
+        return
+    event("answered")
+    for a, b in zip(answer["entities"], answer["entities"][1:], strict=False):
+        assert a["end"] <= b["start"]
+    for e in answer["entities"]:
+        assert answer["text"][e["start"] : e["end"]] == e["mention"] and e["mention"].strip()
