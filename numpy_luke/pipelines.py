@@ -624,17 +624,20 @@ def pipeline(
     cls = TASKS[task]
     name = DEFAULT_MODELS[task] if model is None else model
     load = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
-    if isinstance(name, (str, os.PathLike)):
-        from . import heads
-
-        # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
-        if tokenizer is None:
-            tokenizer = _load_tokenizer(name, **load)
-        model = getattr(heads, cls.model_class).from_pretrained(name, dtype=dtype, **load)
-    elif tokenizer is None:
+    if tokenizer is None and not isinstance(name, (str, os.PathLike)):
         raise InputError("a loaded model needs its tokenizer: pass tokenizer=...")
-    elif isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = _load_tokenizer(tokenizer, **load)
+    # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
+    if tokenizer is None or isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = _load_tokenizer(name if tokenizer is None else tokenizer, **load)
+    from . import heads
+
+    model_class = getattr(heads, cls.model_class)
+    if isinstance(name, (str, os.PathLike)):
+        model = model_class.from_pretrained(name, dtype=dtype, **load)
+    elif not isinstance(model, model_class):
+        raise InputError(
+            f"the {task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"
+        )
     return cls(model, tokenizer, top_k=top_k, batch_size=batch_size, **task_options)
 
 

@@ -98,6 +98,12 @@ def test_a_loaded_model_and_tokenizer(fill):
     assert ids_of(loaded(TEXTS[1])) == ids_of(fill(TEXTS[1]))
     with pytest.raises(InputError, match="pass tokenizer="):
         pipeline("fill-mask", model=model)
+    with pytest.raises(InputError, match="the ner pipeline needs a LukeForEntitySpanClassif"):
+        pipeline("ner", model=model, tokenizer=tokenizer)
+    by_path = pipeline("fill-mask", model=model, tokenizer=str(helpers.TINY_LUKE))
+    assert ids_of(by_path(TEXTS[1])) == ids_of(fill(TEXTS[1]))
+    named = pipeline("fill-mask", model=helpers.TINY_LUKE, tokenizer=helpers.TINY_LUKE)
+    assert ids_of(named(TEXTS[1])) == ids_of(fill(TEXTS[1]))
 
 
 def test_float64_agrees_with_float32(fill):
