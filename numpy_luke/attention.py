@@ -95,35 +95,32 @@ def entity_aware_self_attention(
     else:
         hidden = np.concatenate([word_hidden_states, entity_hidden_states], axis=1)  # (b, n, h)
 
-    def project(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size)
-        return split_heads(linear(x, params[f"{name}.weight"], params[f"{name}.bias"]), num_heads)
+    def dense(x, name):  # (batch, m, hidden) -> (batch, m, hidden)
+        return linear(x, params[f"{name}.weight"], params[f"{name}.bias"])
 
-    keys = project(hidden, "key")  # (batch, heads, n, head_size)
-    values = project(hidden, "value")  # (batch, heads, n, head_size)
-    scale = 1 / math.sqrt(keys.shape[-1])
+    keys = split_heads(dense(hidden, "key"), num_heads)  # (batch, heads, n, head_size)
+    values = split_heads(dense(hidden, "value"), num_heads)  # (batch, heads, n, head_size)
 
-    def query(x, name):  # projected queries, already divided by sqrt(head_size)
+    def queries(projected):  # (batch, m, hidden) -> (batch, heads, m, head_size) / sqrt(d)
         # (q / sqrt(d)) k^T = q k^T / sqrt(d): scaling q touches fewer numbers than the
         # (n, n) scores, and for power-of-two head sizes (64 in luke-base) it is exact.
-        q = project(x, name)
-        q *= scale
-        return q
-
+        projected *= 1 / math.sqrt(keys.shape[-1])
+        return split_heads(projected, num_heads)
 
     if use_entity_aware_attention and entity_hidden_states is not None:
-        word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
-        entity_keys = keys[:, :, words:].swapaxes(-1, -2)  # (batch, heads, head_size, entities)
-        # The four blocks go straight into their places in one score array (out=), rather
-        # than being made apart and concatenated: two fewer copies of the (n, n) scores.
+        # Facing word keys, word rows use `query` and entity rows `e2w_query`; facing entity
+        # keys, `w2e_query` and `e2e_query`. Stacking each pair over all n rows turns the four
+        # blocks into two products (half the BLAS calls), written into one array (out=).
+        to_word_keys = queries(np.concatenate(  # (batch, heads, n, head_size)
+            [dense(word_hidden_states, "query"), dense(entity_hidden_states, "e2w_query")], 1))
+        to_entity_keys = queries(np.concatenate(  # (batch, heads, n, head_size)
+            [dense(word_hidden_states, "w2e_query"), dense(entity_hidden_states, "e2e_query")], 1))
         batch, heads, n = keys.shape[:3]
         scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
-        w, e = slice(None, words), slice(words, None)  # word rows/columns, entity rows/columns
-        np.matmul(query(word_hidden_states, "query"), word_keys, out=scores[..., w, w])
-        np.matmul(query(word_hidden_states, "w2e_query"), entity_keys, out=scores[..., w, e])
-        np.matmul(query(entity_hidden_states, "e2w_query"), word_keys, out=scores[..., e, w])
-        np.matmul(query(entity_hidden_states, "e2e_query"), entity_keys, out=scores[..., e, e])
+        np.matmul(to_word_keys, keys[:, :, :words].swapaxes(-1, -2), out=scores[..., :words])
+        np.matmul(to_entity_keys, keys[:, :, words:].swapaxes(-1, -2), out=scores[..., words:])
     else:
-        scores = query(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
+        scores = queries(dense(hidden, "query")) @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
 
     if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
         scores += attention_mask  # in place: scores is this function's own new array
