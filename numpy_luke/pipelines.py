@@ -47,6 +47,9 @@ DEFAULT_MODELS = {
     "ner": "studio-ousia/luke-large-finetuned-conll-2003",
 }
 
+# Batches of texts are cut at about this many characters of padded text (see _cut).
+MAX_BATCH_CHARACTERS = 4096
+
 # Entity vocabulary entries that are not entities; never offered as predictions.
 SPECIAL_ENTITIES = ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")
 # Span-classification labels meaning "this span is not an entity".
@@ -351,10 +354,24 @@ class Pipeline:
         for i in order:
             groups.setdefault(bool(items[i][1]), []).append(i)
         for has_entities, indices in groups.items():
-            for start in range(0, len(indices), self.batch_size):
-                batch = indices[start : start + self.batch_size]
+            for batch in self._cut(indices, [len(items[i][0]) for i in indices]):
                 numbers = [i + 1 if len(items) > 1 else None for i in batch]
                 yield batch, self._encode([items[i] for i in batch], has_entities, numbers)
+
+    def _cut(self, indices: list[int], lengths: list[int]) -> list[list[int]]:
+        """Cut texts sorted by length into batches of at most ``batch_size`` texts and
+        about MAX_BATCH_CHARACTERS of padded text (rows x the longest row): a masked-LM
+        batch holds (batch, words, vocabulary) logits, 200 KB per token for luke-base, so
+        a few long texts go together, many short ones."""
+        batches: list[list[int]] = []
+        for index, length in zip(indices, lengths, strict=True):
+            if batches and len(batches[-1]) < self.batch_size and (
+                (len(batches[-1]) + 1) * length <= MAX_BATCH_CHARACTERS
+            ):
+                batches[-1].append(index)
+            else:
+                batches.append([index])
+        return batches
 
     def _encode(self, items, has_entities: bool, numbers: Sequence[int | None]):
         """Encode texts (and their mentions) as one padded batch; refuse texts too long

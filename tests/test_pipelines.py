@@ -66,6 +66,20 @@ def test_batching_does_not_change_answers(fill, batch_size):
         np.testing.assert_allclose(scores_of(a), scores_of(b), atol=1e-6)
 
 
+def test_batches_are_cut_by_count_and_by_padded_size(fill):
+    from numpy_luke.pipelines import MAX_BATCH_CHARACTERS as LIMIT
+
+    def sizes(lengths):
+        batches = fill._cut(list(range(len(lengths))), lengths)
+        assert sum(batches, []) == list(range(len(lengths)))  # all, in order
+        return [len(b) for b in batches]
+
+    assert sizes([10] * 20) == [8, 8, 4]  # batch_size 8
+    assert sizes([LIMIT // 2 + 1] * 3) == [1, 1, 1]  # two would pass the limit
+    assert sizes([LIMIT // 4] * 6) == [4, 2]
+    assert sizes([10] * 3 + [LIMIT] * 2) == [3, 1, 1]
+
+
 def test_entity_spans_per_text_equal_markers(fill):
     marked = fill(TEXTS[:2])
     plain = [answer["text"] for answer in marked]
