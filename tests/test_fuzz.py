@@ -163,6 +163,11 @@ def check_tokenizer_works(tokenizer: LukeTokenizer) -> None:
     tokenizer([TEXT, "Messi"], entity_spans=[SPANS, [(0, 5)]], padding=True,
               return_tensors="np")
     tokenizer.convert_ids_to_tokens(ids)
+    with tempfile.TemporaryDirectory() as saved:  # what it saves loads back the same
+        tokenizer.save_pretrained(saved)
+        again = LukeTokenizer.from_pretrained(saved)(TEXT, entity_spans=SPANS,
+                                                     return_tensors="np")
+    assert all(np.array_equal(again[key], encoding[key]) for key in encoding)
 
 
 # ---------------------------------------------------------------------------- readers
