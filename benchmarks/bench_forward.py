@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -109,12 +110,18 @@ def machine_description() -> dict:
     from threadpoolctl import threadpool_info
 
     cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+    try:  # lscpu's model name, family/model, cores and caches
+        info = dict(line.split(":", 1) for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
+            if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        cpu = (f"{info.get('Model name')} (family {info.get('CPU family')}, model "
+               f"{info.get('Model')}), {info.get('Core(s) per socket')} cores x "
+               f"{info.get('Thread(s) per core')} thread, L1d {info.get('L1d cache')}, "
+               f"L2 {info.get('L2 cache')}, L3 {info.get('L3 cache')}, "
+               f"{'AVX-512' if 'avx512f' in info.get('Flags', '') else 'no AVX-512'}, "
+               f"{info.get('Hypervisor vendor', 'no')} hypervisor")
+    except (OSError, subprocess.CalledProcessError, ValueError):
         pass
     blas = [
         f"{i.get('internal_api')} {i.get('version')} (kernel {i.get('architecture')}, "
@@ -125,6 +132,7 @@ def machine_description() -> dict:
     return {
         "cpu": cpu,
         "logical cpus": os.cpu_count(),
+        "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numpy blas": "; ".join(blas) or "unknown",
@@ -500,6 +508,7 @@ def format_table(rows: list[dict], rate: dict | None = None) -> str:
 def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False) -> dict:
     """Everything this file measures, as a dict (rows, matmul rate, machine, profile)."""
     limiter = set_threads(threads)
+    load_at_start = os.getloadavg()
     config = LukeConfig(**LUKE_BASE)
     print("building random luke-base weights ...", file=sys.stderr, flush=True)
     state = random_state_dict(config)
@@ -517,7 +526,10 @@ def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False) -
         )
     ]
     rows += bench(config, models, budget_s=budget_s)
-    result = dict(threads=threads, machine=machine_description(), matmul_rate=rate, rows=rows)
+    machine = machine_description()
+    machine["load average (1, 5, 15 min) at start, end"] = "; ".join(
+        " ".join(f"{x:.1f}" for x in load) for load in (load_at_start, os.getloadavg()))
+    result = dict(threads=threads, machine=machine, matmul_rate=rate, rows=rows)
     if do_profile:
         result["profile"] = profile(config, models)
     limiter.restore_original_limits()
