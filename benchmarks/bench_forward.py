@@ -334,7 +334,7 @@ def bench(config, models, budget_s: float = 25.0, warmup: int = 2, max_runs: int
                 numpy_luke_gflops=flops / ours_s / 1e9,
                 transformers_gflops=flops / theirs_s / 1e9,
                 max_abs_diff=diff,
-                note=f"median of {runs}; max |diff| {diff:.1e}",
+                note=f"median of {runs}; max abs diff {diff:.1e}",
             )
         )
         print(
