@@ -124,7 +124,7 @@ def entity_aware_self_attention(
 
     if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
         scores += attention_mask  # in place: scores is this function's own new array
-    probs = softmax(scores, axis=-1)  # (batch, heads, n, n)
+    probs = softmax(scores, axis=-1, out=scores)  # (batch, heads, n, n), in scores' memory
     context = merge_heads(probs @ values)  # (batch, n, hidden)
 
     entity_context = None if entity_hidden_states is None else context[:, words:]

@@ -245,14 +245,15 @@ def layer_norm(
     return y
 
 
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+def softmax(x: np.ndarray, axis: int = -1, out: np.ndarray | None = None) -> np.ndarray:
     """exp(x_i) / sum_j exp(x_j) along ``axis``.
 
     The maximum is subtracted first: softmax(x) = softmax(x - max(x)), and then every
     exponent is <= 0, so exp never overflows, and the largest term is exp(0) = 1, so the sum
-    never underflows to 0.
+    never underflows to 0. ``out=x`` overwrites x with the result instead of allocating a
+    new array (attention does so with its own score array; same numbers, less time).
     """
-    exps = x - x.max(axis=axis, keepdims=True)  # a new array; x itself is left unchanged
+    exps = np.subtract(x, x.max(axis=axis, keepdims=True), out=out)  # new array unless out
     np.exp(exps, out=exps)  # in place, like the division below: no more (n, n) temporaries
     exps /= exps.sum(axis=axis, keepdims=True)
     return exps
