@@ -486,7 +486,7 @@ def format_table(rows: list[dict], rate: dict | None = None) -> str:
                 return "-"
             if unit == "s":
                 return f"{v * 1e3:.0f} ms" if v < 10 else f"{v:.1f} s"
-            return f"{v:,.3g} {unit}"
+            return f"{v:,.0f} {unit}" if v >= 100 else f"{v:,.3g} {unit}"
 
         ratio = "-"
         if ours and theirs:
