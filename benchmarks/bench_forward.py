@@ -25,6 +25,7 @@ run, so background load hits both alike; the table reports medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -93,11 +94,22 @@ def clean_blas_environment() -> None:
 
 
 def set_threads(threads: int):
-    """Same thread count for PyTorch (intra-op) and NumPy's BLAS; returns the BLAS limiter."""
+    """Same thread count for PyTorch (intra-op) and NumPy's BLAS; returns the BLAS limiter.
+
+    Without threadpoolctl, OpenBLAS can only be told through OPENBLAS_NUM_THREADS before it
+    loads: the process then re-runs itself with that variable set.
+    """
     import torch
-    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        if os.environ.get("OPENBLAS_NUM_THREADS") != str(threads):
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads),
+                   "OMP_NUM_THREADS": str(threads)}
+            os.execve(sys.executable, [sys.executable, *sys.argv], env)
+        return contextlib.nullcontext()
     return threadpool_limits(limits=threads, user_api="blas")
 
 
@@ -107,7 +119,6 @@ def machine_description() -> dict:
 
     import torch
     import transformers
-    from threadpoolctl import threadpool_info
 
     cpu = platform.processor()
     try:  # lscpu's model name, family/model, cores and caches
@@ -123,12 +134,17 @@ def machine_description() -> dict:
                f"{info.get('Hypervisor vendor', 'no')} hypervisor")
     except (OSError, subprocess.CalledProcessError, ValueError):
         pass
-    blas = [
-        f"{i.get('internal_api')} {i.get('version')} (kernel {i.get('architecture')}, "
-        f"{i.get('num_threads')} threads)"
-        for i in threadpool_info()
-        if i.get("user_api") == "blas"
-    ]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        blas = [f"(install threadpoolctl to see it; OPENBLAS_NUM_THREADS="
+                f"{os.environ.get('OPENBLAS_NUM_THREADS')})"]
+    else:
+        blas = [
+            f"{i.get('internal_api')} {i.get('version')} (kernel {i.get('architecture')}, "
+            f"{i.get('num_threads')} threads)"
+            for i in threadpool_info() if i.get("user_api") == "blas"
+        ]
     return {
         "cpu": cpu,
         "logical cpus": os.cpu_count(),
@@ -532,7 +548,8 @@ def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False) -
     result = dict(threads=threads, machine=machine, matmul_rate=rate, rows=rows)
     if do_profile:
         result["profile"] = profile(config, models)
-    limiter.restore_original_limits()
+    if hasattr(limiter, "restore_original_limits"):
+        limiter.restore_original_limits()
     return result
 
 
