@@ -137,6 +137,8 @@ def gelu(x: np.ndarray) -> np.ndarray:
     form, GELU needs erfc of |x| only and skips erf's sign step (a slow NumPy operation).
     """
     x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
 
     def gelu_block(x):
         magnitude = np.abs(x)
