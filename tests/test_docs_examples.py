@@ -71,6 +71,7 @@ def run_blocks(blocks: list[Block], name: str) -> dict:
             output = []
             runner.run(test, out=output.append, clear_globs=False)
             assert runner.failures == 0, f"doctest failed in {where}:\n" + "".join(output)
+            namespace.update(test.globs)  # doctest ran on a copy; later blocks see its names
             continue
         try:
             exec(compile(block.code, where, "exec"), namespace)
@@ -145,6 +146,11 @@ def test_harness_finds_python_blocks_only():
 def test_harness_shares_a_namespace_within_a_file():
     namespace = run_blocks(python_blocks(SAMPLE), "SAMPLE")
     assert namespace["y"] == 42
+
+
+def test_harness_passes_doctest_names_to_later_blocks():
+    markdown = "```python\n>>> z = 5\n```\n\n```python\nw = z + 1\n```\n"
+    assert run_blocks(python_blocks(markdown), "doctest.md")["w"] == 6
 
 
 def test_harness_reports_the_failing_block():
