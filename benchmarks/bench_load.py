@@ -1,7 +1,7 @@
 """Load time and peak memory for a luke-base-size checkpoint, numpy_luke next to torch.
 
     python benchmarks/make_lukebase_checkpoint.py     # once (needs torch + transformers)
-    python benchmarks/bench_load.py [--repeat 3] [--work benchmarks/_work]
+    python benchmarks/bench_load.py [--repeat 3] [--work benchmarks/_work] [--json FILE]
 
 Each measurement runs in a fresh Python process, which imports what it needs, records its
 resident memory (VmRSS), then loads and reports the wall time of the load and its peak
@@ -10,6 +10,9 @@ table gives the median time and the largest peak over ``--repeat`` runs. The fil
 the page cache (warm), as after a first use. "touch" rows also read every weight once
 (a sum over each array), which is what a first forward pass does with a mapped file.
 Rows whose library is missing (transformers, torch, numpy_luke's model classes) are skipped.
+With ``--json FILE`` it also writes, for run_all.py's combined table, two rows per file
+format: ``LukeForMaskedLM.from_pretrained + touch`` of numpy_luke against transformers'
+(load time, and peak RSS / weight bytes).
 """
 
 from __future__ import annotations
@@ -123,12 +126,40 @@ def measure(code: str) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def json_report(rows: list[tuple], weight_mb: float, repeat: int) -> dict:
+    """Rows for run_all.py's combined table: per file format, loading and reading every
+    weight once (the "+ touch" rows), numpy_luke against transformers."""
+    found = {(name, kind): (seconds, peak) for name, kind, seconds, _, peak in rows}
+    ours, theirs = (f"{library} LukeForMaskedLM.from_pretrained + touch"
+                    for library in ("numpy_luke", "transformers"))  # fmt: skip
+    report = {"rows": [], "notes": []}
+    for kind, label in LABELS.items():
+        mine, other = found.get((ours, kind)), found.get((theirs, kind))
+        if mine is None:
+            continue
+        other_seconds, other_peak = other if other else (None, None)
+        report["rows"].append({
+            "what": f"load luke-base + read every weight, {label}", "unit": "s",
+            "numpy_luke": mine[0], "transformers": other_seconds, "better": "lower",
+            "note": f"from_pretrained + touch, fresh process, files in page cache; "
+                    f"median of {repeat}"})  # fmt: skip
+        peaks = f"{mine[1]:,.0f}" + (f" / {other_peak:,.0f}" if other else "")
+        report["rows"].append({
+            "what": f"load peak RSS / weight bytes, {label}", "unit": "x weights",
+            "numpy_luke": mine[1] / weight_mb,
+            "transformers": other_peak / weight_mb if other else None, "better": "lower",
+            "note": f"peak RSS {peaks} MiB, weights {weight_mb:,.0f} MiB; "
+                    f"largest of {repeat}"})  # fmt: skip
+    return report
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=HERE / "_work")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", help="run only cases whose name contains this text")
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args(argv)
     folders = {kind: args.work / f"luke-base-{kind}" for kind in FILES}
     for kind, folder in folders.items():
         if not (folder / FILES[kind]).is_file():
@@ -164,6 +195,8 @@ def main() -> None:
             f"| {name} | {LABELS[kind]} | {seconds:.3f} | {before:.0f} | {peak:.0f} | "
             f"{peak / weight_mb:.2f} |"
         )
+    if args.json:
+        args.json.write_text(json.dumps(json_report(rows, weight_mb, args.repeat), indent=1))
 
 
 if __name__ == "__main__":

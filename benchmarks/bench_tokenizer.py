@@ -8,6 +8,7 @@ input_ids / entity_position_ids as numpy_luke before it is timed.
 
     NUMPY_LUKE_TEST_DATA=/path/to/data python benchmarks/bench_tokenizer.py
     ... --sentences 5000 --venv5 /work/venv5     (transformers 5.x in its own venv, if any)
+    ... --json FILE     (also write rows for run_all.py's combined table, see README.md)
 
 The real RoBERTa vocabulary comes from $NUMPY_LUKE_TEST_DATA/roberta-base; the entity
 vocabulary and config from tests/fixtures/real-vocab-luke.
@@ -125,13 +126,42 @@ def same_output(ours, outputs, sentences) -> bool:
     return True
 
 
-def main() -> None:
+MODES = {"single_cold": "one by one, cold", "single_warm": "one by one, warm",
+         "batch_warm": f"batches of {BATCH}, warm"}
+
+
+def json_report(rows: dict, sentences) -> dict:
+    """Rows for run_all.py's combined table: sentences per second, numpy_luke against each
+    transformers tokenizer, one row per way of calling it."""
+    n, spans = len(sentences), sum(len(s) for _, s in sentences)
+    base = rows["numpy_luke"]
+    report = {"rows": [], "notes": []}
+    for name, r in rows.items():
+        if r is base:
+            continue
+        same = {True: "yes", False: "NO", None: "-"}[r.get("same")]
+        for key, mode in MODES.items():
+            report["rows"].append({
+                "what": f"tokenizer {mode}, vs {name}", "unit": "sentences/s",
+                "numpy_luke": n / base[key], "transformers": n / r[key], "better": "higher",
+                "note": f"ratio = transformers time / numpy_luke time; {n} sentences, "
+                        f"{spans} entity spans, one pass; same ids: {same}"})  # fmt: skip
+        if r.get("truncation_with_entities", "ok") != "ok":
+            report["notes"].append(f"{name}: truncation with entity spans fails: "
+                                   f"{r['truncation_with_entities']}")  # fmt: skip
+    if not any(name.startswith("transformers 5") for name in rows):
+        report["notes"].append("bench_tokenizer.py: no transformers 5.x venv, 5.x not timed")
+    return report
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sentences", type=int, default=5000)
     parser.add_argument("--venv5", default="/work/venv5/bin/python",
                         help="python of a virtual environment with transformers 5.x")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sentences = make_sentences(args.sentences)
 
     if args.worker:  # inside the other venv: time transformers only, print JSON
@@ -181,6 +211,8 @@ def main() -> None:
             cells.append(f"{speed:,.0f}{ratio}")
         same = {True: "yes", False: "NO", None: "-"}[r.get("same")]
         print(f"| {name} | " + " | ".join(cells) + f" | {same} |")
+    if args.json:
+        args.json.write_text(json.dumps(json_report(rows, sentences), indent=1))
 
 
 if __name__ == "__main__":

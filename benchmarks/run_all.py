@@ -9,8 +9,9 @@
 2. Runs ``bench_forward.py`` in this process: forward passes, the masked-LM heads, the
    matmul rate, and a profile of numpy_luke per stage.
 3. Runs each of ``bench_tokenizer.py``, ``bench_load.py``, ``bench_fill.py`` that exists
-   as ``python SCRIPT --json FILE`` and merges its rows (see benchmarks/README.md); a script
-   without ``--json`` is run plainly and its output is shown under the table.
+   as ``python SCRIPT --json FILE`` and merges its rows (see benchmarks/README.md); all
+   three write rows. A script without ``--json`` would be run plainly, its output shown
+   under the table.
 4. Prints the machine, the method, the table of medians and ratios, notes and the profile.
 """
 
