@@ -8,7 +8,8 @@ resident memory (VmRSS), then loads and reports the wall time of the load and it
 resident memory (``ru_maxrss``; memory-mapped file pages count once they are read). The
 table gives the median time and the largest peak over ``--repeat`` runs. The files are in
 the page cache (warm), as after a first use. "touch" rows also read every weight once
-(a sum over each array), which is what a first forward pass does with a mapped file.
+(one NumPy sum over each distinct array, the same code for both libraries), which is
+what a first forward pass does with a mapped file.
 Rows whose library is missing (transformers, torch, numpy_luke's model classes) are skipped.
 With ``--json FILE`` it also writes, for run_all.py's combined table, two rows per file
 format: ``LukeForMaskedLM.from_pretrained + touch`` of numpy_luke against transformers'
