@@ -66,9 +66,9 @@ def erf(x: np.ndarray) -> np.ndarray:
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
 
-    def erf_block(x):
+    def erf_block(x, out):
         erfc = _erfc_nonnegative(np.abs(x))
-        return np.copysign(np.subtract(1, erfc, out=erfc), x, out=erfc)
+        np.copysign(np.subtract(1, erfc, out=erfc), x, out=out)
 
     return _in_blocks(erf_block, x)
 
@@ -98,13 +98,15 @@ ERF_BLOCK = 32_768
 
 
 def _in_blocks(function, x: np.ndarray) -> np.ndarray:
-    """function(x) for an elementwise ``function``, computed block by block (see ERF_BLOCK)."""
-    if x.size <= ERF_BLOCK:
-        return function(x)
+    """An elementwise ``function(x, out)`` over x, computed block by block (see ERF_BLOCK).
+
+    ``function`` writes its result into ``out``, a block of the result array, so no block
+    is copied once more at the end.
+    """
     out = np.empty(x.shape, x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     for start in range(0, x.size, ERF_BLOCK):
-        flat_out[start:start + ERF_BLOCK] = function(flat_x[start:start + ERF_BLOCK])
+        function(flat_x[start:start + ERF_BLOCK], flat_out[start:start + ERF_BLOCK])
     return out
 
 
@@ -135,21 +137,107 @@ def gelu(x: np.ndarray) -> np.ndarray:
 
     erf is odd, so x * erf(x / sqrt(2)) = |x| * (1 - erfc(|x| / sqrt(2))): computed in that
     form, GELU needs erfc of |x| only and skips erf's sign step (a slow NumPy operation).
+    float32 arrays take ``gelu_float32``, which is as accurate in fewer passes.
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
+    if x.dtype == np.float32:
+        return _in_blocks(_gelu_float32_block, x)
 
-    def gelu_block(x):
+    def gelu_block(x, out):
         magnitude = np.abs(x)
         y = _erfc_nonnegative(magnitude * (1 / math.sqrt(2)))
         np.subtract(1, y, out=y)  # erf(|x| / sqrt(2))
         y *= magnitude  # = x erf(x / sqrt(2))
         y += x
-        y *= 0.5  # 0.5 (x + x erf(x / sqrt(2)))
-        return y
+        np.multiply(y, 0.5, out=out)  # 0.5 (x + x erf(x / sqrt(2)))
 
     return _in_blocks(gelu_block, x)
+
+
+# GELU in float32 has its own erfc, of lower degree, in a form that keeps every result
+# within float32 rounding, for negative x too (1 - erfc cancels there: the float64 form
+# above, run in float32, loses all digits of GELU(x) for x < -4, as PyTorch's does):
+#
+#     GELU(x) = 0.5 (x + |x|) - 0.5 m erfc(m / sqrt 2),   m = |x|
+#     0.5 m erfc(m / sqrt 2) = m / (m + K) * exp(Q(v) - m**2 / 2),   v = (m - K) / (m + K)
+#
+# For x < 0 the first term is exactly 0, so the result has the relative accuracy of the
+# second. Like the erfc above, exp(-m**2 / 2) carries the decay and Q, smooth on the whole
+# line, is a polynomial in a variable with a bounded range: v runs over [-1, 2/3] as m runs
+# over [0, GELU_FLOAT32_MAX]. Beyond that m is clamped, where the second term is below
+# float32's smallest number (and inf gives inf, -inf nan, nan nan, as before).
+# Q is GELU_FLOAT32_CHEBYSHEV, reproduced by fit_gelu_float32_coefficients: degree 9, within
+# 3.4e-8 (0.6 units of float32's last place) of the exact function.
+# Measured against a float64 reference (math.erfc) on a dense grid over [-16, 16] and
+# geometric grids from the smallest denormal up, both signs (tests/test_functional.py):
+# within 5 units in the last place (measured: 4) of GELU(x') for some x' within one unit
+# of x, and within 6 units (measured: 5.5) of GELU(x) itself for x >= -2. For x < -2 the
+# float32 rounding of m**2 / 2 moves exp's result by up to m**2 / 2 units: as much as
+# rounding x itself does, since GELU's condition number there is about x**2.
+# Cost: 32 passes over the array instead of 37, and no cancellation;
+# GELU on (1088, 3072): 10.2 -> 8.7 ms (medians, 1 thread, same process; 20.4 -> 16.9 ms
+# at load average 4.9), about 1% of a whole layer at 8x128+8.
+GELU_FLOAT32_K = 3.0
+GELU_FLOAT32_MAX = 15.0
+GELU_FLOAT32_CHEBYSHEV = (
+    -0.18233344572015447,
+    -0.5792982786338892,
+    0.014979939586168722,
+    0.006226494714446562,
+    -0.000430550657092732,
+    -0.00017366812226590338,
+    1.0136621838080507e-05,
+    6.614633457635577e-06,
+    -5.549607069443852e-08,
+    -2.8020452008670205e-07,
+)
+_GELU_FLOAT32_DOMAIN = (  # the range of v
+    -1.0, (GELU_FLOAT32_MAX - GELU_FLOAT32_K) / (GELU_FLOAT32_MAX + GELU_FLOAT32_K))
+# The same Q in powers of v (well conditioned: they sum to 1.16 in absolute value).
+GELU_FLOAT32_POWERS = tuple(
+    float(a) for a in np.polynomial.Chebyshev(
+        GELU_FLOAT32_CHEBYSHEV, domain=_GELU_FLOAT32_DOMAIN).convert(
+        kind=np.polynomial.Polynomial).coef
+)
+
+
+def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
+    """Refit ``GELU_FLOAT32_CHEBYSHEV``: Chebyshev interpolation in v of
+    Q = log(0.5 (m + K) erfc(m / sqrt 2)) + m**2 / 2, with m = K (1 + v) / (1 - v)."""
+    k = GELU_FLOAT32_K
+
+    def target(v: float) -> float:
+        m = k * (1 + v) / (1 - v)
+        return math.log((m + k) * 0.5 * math.erfc(m / math.sqrt(2))) + m * m / 2
+
+    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree,
+                                              domain=list(_GELU_FLOAT32_DOMAIN))
+    return fit.coef
+
+
+def _gelu_float32_block(x: np.ndarray, out: np.ndarray) -> None:
+    """out = GELU(x) for a float32 block, by the formula above, every step in place."""
+    k, powers = GELU_FLOAT32_K, GELU_FLOAT32_POWERS
+    m = np.abs(x)
+    np.add(x, m, out=out)  # x + |x|: 2x or exactly 0 (nan for -inf, as before)
+    np.minimum(m, GELU_FLOAT32_MAX, out=m)
+    m_plus_k = m + k
+    v = m - k
+    v /= m_plus_k  # v = (m - K) / (m + K)
+    q = v * powers[-1]  # Horner's rule, in place: Q = a_0 + v (a_1 + v (a_2 + ...))
+    q += powers[-2]
+    for a in powers[-3::-1]:
+        q *= v
+        q += a
+    np.multiply(m, m, out=v)
+    v *= 0.5
+    q -= v  # Q - m**2 / 2
+    tail = np.exp(q, out=q)
+    tail *= np.divide(m, m_plus_k, out=m_plus_k)  # 0.5 m erfc(m / sqrt 2)
+    out *= 0.5
+    out -= tail
 
 
 def gelu_tanh(x: np.ndarray) -> np.ndarray:
