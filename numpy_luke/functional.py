@@ -328,7 +328,10 @@ def layer_norm(
     """
     mean = x.mean(axis=-1, keepdims=True)
     y = x - mean  # a new array; x itself is left unchanged
-    variance = np.mean(y * y, axis=-1, keepdims=True)
+    # mean(y**2) as a dot product of each row with itself: one pass, no y * y array
+    # (layer norm on (8, 136, 768) float32: 1.08 -> 0.90 ms, medians of 31 interleaved runs)
+    variance = np.einsum("...i,...i->...", y, y)[..., None]
+    variance /= x.shape[-1]
     y /= np.sqrt(variance + eps)  # then in place: no more temporaries of x's size
     y *= weight
     y += bias
