@@ -203,6 +203,13 @@ GELU_FLOAT32_POWERS = tuple(
 )
 
 
+# GELU_FLOAT32_MAX as an array of one block: np.minimum with a scalar is not vectorised
+# and takes as long as np.exp; with an array it is as fast as an addition: GELU on
+# (1088, 3072) 18.3 -> 16.4 ms (medians of 31 interleaved, 1 thread, load 5), same bits.
+_GELU_FLOAT32_MAX_BLOCK = np.full(ERF_BLOCK, GELU_FLOAT32_MAX, np.float32)
+_GELU_FLOAT32_MAX_BLOCK.flags.writeable = False
+
+
 def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
     """Refit ``GELU_FLOAT32_CHEBYSHEV``: Chebyshev interpolation in v of
     Q = log(0.5 (m + K) erfc(m / sqrt 2)) + m**2 / 2, with m = K (1 + v) / (1 - v)."""
@@ -222,7 +229,7 @@ def _gelu_float32_block(x: np.ndarray, out: np.ndarray) -> None:
     k, powers = GELU_FLOAT32_K, GELU_FLOAT32_POWERS
     m = np.abs(x)
     np.add(x, m, out=out)  # x + |x|: 2x or exactly 0 (nan for -inf, as before)
-    np.minimum(m, GELU_FLOAT32_MAX, out=m)
+    np.minimum(m, _GELU_FLOAT32_MAX_BLOCK[:m.size].reshape(m.shape), out=m)
     m_plus_k = m + k
     v = m - k
     v /= m_plus_k  # v = (m - K) / (m + K)
