@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .core.functional import ACTIVATIONS
 from .errors import ConfigError
 
-# Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows.
-# (functional.ACTIVATIONS holds the functions; listed here to check configs early.)
-KNOWN_ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu",
-                     "silu", "swish", "tanh", "sigmoid", "linear")
+# Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows
+# (the functions are in core.functional.ACTIVATIONS; checked here, when the config is read).
+KNOWN_ACTIVATIONS = tuple(ACTIVATIONS)
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 

@@ -10,11 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from numpy_luke.functional import (
+from numpy_luke.core.erf import ERFC_CHEBYSHEV, erf, fit_erfc_coefficients
+from numpy_luke.core.functional import (
     ACTIVATIONS,
-    ERFC_CHEBYSHEV,
-    erf,
-    fit_erfc_coefficients,
     gelu,
     gelu_tanh,
     get_activation,

@@ -18,12 +18,12 @@ import numpy as np
 from _common import show
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.embeddings import (
+from numpy_luke.core.embeddings import (
     create_position_ids_from_input_ids,
     entity_embeddings,
     word_embeddings,
 )
-from numpy_luke.state_dict import scope
+from numpy_luke.core.encoder import scope
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)

@@ -22,13 +22,13 @@ import numpy as np
 from _common import show, title
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.attention import (
+from numpy_luke.core.attention import (
     entity_aware_self_attention,
     extended_attention_mask,
     merge_heads,
     split_heads,
 )
-from numpy_luke.state_dict import scope
+from numpy_luke.core.encoder import scope
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)

@@ -19,10 +19,10 @@ import numpy as np
 from _common import show, table, title
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.attention import entity_aware_self_attention
-from numpy_luke.functional import erf, gelu, gelu_tanh, layer_norm
-from numpy_luke.model import encoder_layer
-from numpy_luke.state_dict import scope
+from numpy_luke.core.attention import entity_aware_self_attention
+from numpy_luke.core.encoder import encoder_layer, scope
+from numpy_luke.core.erf import erf
+from numpy_luke.core.functional import gelu, gelu_tanh, layer_norm
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)

@@ -36,7 +36,7 @@ from numpy_luke import (
     LukeForTokenClassification,
     LukeTokenizer,
 )
-from numpy_luke.functional import gelu, get_activation, layer_norm
+from numpy_luke.core.functional import gelu, get_activation, layer_norm
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)

@@ -21,13 +21,12 @@ from _common import show, table, title
 
 import numpy_luke
 from numpy_luke import LukeForMaskedLM, LukeTokenizer
-from numpy_luke.attention import extended_attention_mask
 from numpy_luke.bpe import ByteLevelBPE
-from numpy_luke.embeddings import entity_embeddings, word_embeddings
-from numpy_luke.heads import entity_prediction_head, lm_head
+from numpy_luke.core.attention import extended_attention_mask
+from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
+from numpy_luke.core.encoder import encoder_layer, scope
+from numpy_luke.core.heads import entity_prediction_head, lm_head
 from numpy_luke.hub import resolve_file
-from numpy_luke.model import encoder_layer
-from numpy_luke.state_dict import scope
 
 model_name = _common.model_name()
 show("checkpoint", model_name)

@@ -1,23 +1,26 @@
 """Entity-aware self-attention: LUKE's one change to the transformer.
 
-Words and entities run through the same encoder as one sequence of n = words + entities
-tokens. Keys and values are computed as usual, one projection shared by all tokens. The
-queries are not: LUKE has four query matrices, chosen by the *pair* of token kinds that
-meet in a score (Yamada et al. 2020, section 3.3):
+Words and entities run through the encoder as one sequence of n = words + entities tokens.
+Keys and values are computed as usual, one projection shared by all tokens. The queries
+are not: LUKE has four query matrices, chosen by the *pair* of token kinds that meet in a
+score (Yamada et al. 2020, section 3.3):
 
-                       keys of words          keys of entities
-    word queries       Q  (query)             Q_w2e (w2e_query)
-    entity queries     Q_e2w (e2w_query)      Q_e2e (e2e_query)
+                       keys of words            keys of entities
+    word queries       w2w: Q (query)           w2e: Q_w2e (w2e_query)
+    entity queries     e2w: Q_e2w (e2w_query)   e2e: Q_e2e (e2e_query)
 
-So the (n, n) score matrix of each head is built from four blocks,
+So the (n, n) score matrix of each head is four blocks,
 
     scores = [ q_w2w k_w^T   q_w2e k_e^T ]   (words, words)     (words, entities)
              [ q_e2w k_w^T   q_e2e k_e^T ]   (entities, words)  (entities, entities)
 
-divided by sqrt(head_size), plus the additive mask; softmax over each row; the rows then
-average the shared values. With ``use_entity_aware_attention`` off, or no entities,
-this is plain multi-head attention with ``query`` for every token. If the four query
-matrices are equal, both give the same numbers (a property the tests check).
+divided by sqrt(head_size), plus the additive mask; softmax over each row (a word's row
+spans word *and* entity keys); the rows then average the shared values. The code below
+computes the four products by those names, each straight into its quadrant of one score
+array. With ``use_entity_aware_attention`` off, or no entities, it is plain multi-head
+attention with ``query`` for every token. If the four query matrices are equal, as in the
+pretrained luke-base and luke-large (LUKE was pretrained with plain attention, and the
+conversion copies ``query`` into the other three), both give the same numbers.
 
 See docs/entity-aware-attention.md for the equations with all shapes.
 """
@@ -47,14 +50,8 @@ def extended_attention_mask(
     mask = np.asarray(attention_mask)
     if entity_attention_mask is not None:
         mask = np.concatenate([mask, np.asarray(entity_attention_mask)], axis=-1)
-    if mask.ndim == 2:
-        mask = mask[:, None, None, :]
-    elif mask.ndim == 3:
-        mask = mask[:, None, :, :]
-    else:
-        raise ValueError(f"attention_mask must have 2 or 3 dimensions, got shape {mask.shape}")
-    mask = mask.astype(dtype)
-    return (1 - mask) * np.finfo(dtype).min
+    mask = mask[:, None, None, :] if mask.ndim == 2 else mask[:, None, :, :]
+    return (1 - mask.astype(dtype)) * np.finfo(dtype).min
 
 
 def split_heads(x: np.ndarray, num_heads: int) -> np.ndarray:
@@ -95,32 +92,37 @@ def entity_aware_self_attention(
     else:
         hidden = np.concatenate([word_hidden_states, entity_hidden_states], axis=1)  # (b, n, h)
 
-    def dense(x, name):  # (batch, m, hidden) -> (batch, m, hidden)
-        return linear(x, params[f"{name}.weight"], params[f"{name}.bias"])
+    def project(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size)
+        return split_heads(linear(x, params[f"{name}.weight"], params[f"{name}.bias"]),
+                           num_heads)
 
-    keys = split_heads(dense(hidden, "key"), num_heads)  # (batch, heads, n, head_size)
-    values = split_heads(dense(hidden, "value"), num_heads)  # (batch, heads, n, head_size)
+    keys = project(hidden, "key")  # (batch, heads, n, head_size)
+    values = project(hidden, "value")  # (batch, heads, n, head_size)
+    scale = 1 / math.sqrt(keys.shape[-1])
 
-    def queries(projected):  # (batch, m, hidden) -> (batch, heads, m, head_size) / sqrt(d)
+    def queries(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size) / sqrt(d)
         # (q / sqrt(d)) k^T = q k^T / sqrt(d): scaling q touches fewer numbers than the
         # (n, n) scores, and for power-of-two head sizes (64 in luke-base) it is exact.
-        projected *= 1 / math.sqrt(keys.shape[-1])
-        return split_heads(projected, num_heads)
+        q = project(x, name)
+        q *= scale
+        return q
 
     if use_entity_aware_attention and entity_hidden_states is not None:
-        # Facing word keys, word rows use `query` and entity rows `e2w_query`; facing entity
-        # keys, `w2e_query` and `e2e_query`. Stacking each pair over all n rows turns the four
-        # blocks into two products (half the BLAS calls), written into one array (out=).
-        to_word_keys = queries(np.concatenate(  # (batch, heads, n, head_size)
-            [dense(word_hidden_states, "query"), dense(entity_hidden_states, "e2w_query")], 1))
-        to_entity_keys = queries(np.concatenate(  # (batch, heads, n, head_size)
-            [dense(word_hidden_states, "w2e_query"), dense(entity_hidden_states, "e2e_query")], 1))
+        word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
+        entity_keys = keys[:, :, words:].swapaxes(-1, -2)  # (batch, heads, head_size, ents)
         batch, heads, n = keys.shape[:3]
         scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
-        np.matmul(to_word_keys, keys[:, :, :words].swapaxes(-1, -2), out=scores[..., :words])
-        np.matmul(to_entity_keys, keys[:, :, words:].swapaxes(-1, -2), out=scores[..., words:])
-    else:
-        scores = queries(dense(hidden, "query")) @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
+        # The four blocks, each computed straight into its quadrant of `scores`.
+        np.matmul(queries(word_hidden_states, "query"), word_keys,  # w2w (b, h, words, words)
+                  out=scores[..., :words, :words])
+        np.matmul(queries(word_hidden_states, "w2e_query"), entity_keys,  # w2e (.., words, ents)
+                  out=scores[..., :words, words:])
+        np.matmul(queries(entity_hidden_states, "e2w_query"), word_keys,  # e2w (.., ents, words)
+                  out=scores[..., words:, :words])
+        np.matmul(queries(entity_hidden_states, "e2e_query"), entity_keys,  # e2e (.., ents, ents)
+                  out=scores[..., words:, words:])
+    else:  # plain attention: one query matrix for every token
+        scores = queries(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
 
     if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
         scores += attention_mask  # in place: scores is this function's own new array
