@@ -191,3 +191,46 @@ def check_span_positions(value, entity_shape: tuple, words: int, name: str) -> n
     if positions.size and (positions.min() < 0 or positions.max() >= words):
         raise ValueError(f"{name} must lie in [0, {words - 1}]")
     return positions
+
+
+# Arguments of transformers' forward() that numpy_luke does not implement: refused when set.
+UNSUPPORTED_ARGUMENTS = {
+    "head_mask": "head_mask (masking attention heads) is not implemented",
+    "inputs_embeds": "inputs_embeds is not implemented: pass input_ids",
+}
+
+
+def call_arguments(cls_name: str, names: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
+    """Match a call's positional and keyword arguments to ``names`` (transformers' order of
+    ``forward``'s parameters); refuse extra, repeated, unknown and unsupported ones."""
+    if len(args) > len(names):
+        raise TypeError(f"{cls_name} takes at most {len(names)} positional arguments "
+                        f"({', '.join(names)}); got {len(args)}")
+    named = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key in named:
+            raise TypeError(f"{cls_name} got two values for {key!r} (by position and by name)")
+        named[key] = value
+    check_model_inputs(cls_name, named, tuple(n for n in names if n not in INPUT_NAMES))
+    for key, message in UNSUPPORTED_ARGUMENTS.items():
+        if named.pop(key, None) is not None:
+            raise ValueError(f"{cls_name}: {message}; leave it None")
+    return named
+
+
+def model_dtype(dtype, config) -> np.dtype:
+    """The float type a model computes in: float32 or float64. ``"auto"`` takes float64
+    for a float64 checkpoint (its config's ``torch_dtype``/``dtype``), float32 otherwise
+    (half-precision files are widened: NumPy computes float16 slowly and inexactly)."""
+    if isinstance(dtype, str) and dtype == "auto":
+        stored = str(config.extra.get("dtype") or config.extra.get("torch_dtype") or "")
+        return np.dtype(np.float64 if stored.endswith("float64") else np.float32)
+    name = str(dtype).removeprefix("torch.")  # torch.float32 given by a transformers user
+    try:
+        resolved = np.dtype(name if isinstance(dtype, str) or "torch." in str(dtype) else dtype)
+    except TypeError:
+        resolved = None
+    if dtype is None or resolved is None or resolved.name not in ("float32", "float64"):
+        raise ValueError(f"dtype={dtype!r}: numpy_luke computes in float32 or float64 (or "
+                         "'auto'); half-precision checkpoints are read and widened to float32")
+    return resolved

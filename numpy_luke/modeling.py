@@ -44,10 +44,29 @@ class LukePreTrainedModel:
     """
 
     uses_pooler = True
+    # transformers' positional order of the call's arguments (heads add theirs).
+    forward_args: tuple[str, ...] = (*checks.INPUT_NAMES, "head_mask", "inputs_embeds")
 
-    def __init__(self, config: LukeConfig, params: dict[str, np.ndarray]):
+    def __init__(self, config: LukeConfig, params: dict[str, np.ndarray] | None = None, *,
+                 seed: int | None = None):
+        """``params`` as ``from_pretrained`` prepares them; without them, a randomly
+        initialised model as transformers builds one (``seed`` makes it reproducible)."""
+        if not isinstance(config, LukeConfig):
+            raise TypeError(f"{type(self).__name__} needs a LukeConfig, got "
+                            f"{type(config).__name__}")
         self.config = config
+        if params is None:
+            params = random_parameters(config, self.head_shapes(config), self.uses_pooler, seed)
         self.params = params
+
+    @classmethod
+    def from_config(cls, config: LukeConfig, *, seed: int | None = None):
+        """A randomly initialised model of this class (as transformers' ``from_config``)."""
+        return cls(config, seed=seed)
+
+    def eval(self):
+        """Inference is all numpy_luke does: a no-op that returns the model, as in torch."""
+        return self
 
     @staticmethod
     def head_shapes(config: LukeConfig) -> dict[str, tuple] | None:
@@ -72,27 +91,51 @@ class LukePreTrainedModel:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str | os.PathLike,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *,
         revision: str | None = None,
         dtype=np.float32,
         local_files_only: bool = False,
         cache_dir: str | os.PathLike | None = None,
         config: LukeConfig | None = None,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        torch_dtype=None,
+        **config_overrides,
     ):
         """Load config.json and the weights of a local folder or a Hub repository.
 
-        ``dtype=np.float64`` runs the whole model in double precision.
+        ``dtype=np.float64`` runs the whole model in double precision; ``dtype="auto"``
+        (or ``torch_dtype=``, transformers' older name) computes in float64 for float64
+        checkpoints and in float32 for every other (float16 and bfloat16 files are widened
+        to float32, which NumPy computes much faster). Other keyword arguments override
+        config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
+        ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
         """
         from .hub import resolve_weight_files
         from .weights import load_state_dict
 
-        options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
+        name = pretrained_model_name_or_path
+        options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                       force_download=force_download, token=token)
         if config is None:
-            config = LukeConfig.from_pretrained(name_or_path, **options)
-        files = resolve_weight_files(name_or_path, **options)
-        state_dict = load_state_dict([Path(f) for f in files], dtype=np.dtype(dtype))
+            config = LukeConfig.from_pretrained(name, **options)
+        if config_overrides:
+            config = config.updated(**config_overrides)
+        dtype = checks.model_dtype(dtype if torch_dtype is None else torch_dtype, config)
+        files = resolve_weight_files(name, **options)
+        state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
         return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
-            str(Path(f).name) for f in files) + f" of {name_or_path}")
+            str(Path(f).name) for f in files) + f" of {name}")
+
+    def _arguments(self, args: tuple, kwargs: dict) -> dict:
+        """transformers' call convention: positional arguments in ``forward_args`` order,
+        options defaulting to the config, unsupported ones refused (never ignored)."""
+        named = checks.call_arguments(type(self).__name__, self.forward_args, args, kwargs)
+        for name in ("output_attentions", "output_hidden_states"):
+            if named.get(name) is None:
+                named[name] = getattr(self.config, name)
+        return named
 
     def encode(self, output_attentions=False, output_hidden_states=False, **inputs):
         """Check the inputs, then run the core encoder: ``core.encoder.EncoderOutput``."""
@@ -104,6 +147,12 @@ class LukePreTrainedModel:
             add_pooling_layer=self.uses_pooler,
         )
 
+    def _finish(self, output, return_dict):
+        """The output object, or its tuple (``return_dict=False``, as transformers)."""
+        if return_dict is None:
+            return_dict = self.config.use_return_dict
+        return output if return_dict else output.to_tuple()
+
     def __repr__(self):
         c = self.config
         return (f"{type(self).__name__}(hidden_size={c.hidden_size}, "
@@ -112,30 +161,20 @@ class LukePreTrainedModel:
 
 
 class LukeModel(LukePreTrainedModel):
-    """The bare LUKE encoder: word and entity hidden states and the pooled output."""
+    """The bare LUKE encoder: word and entity hidden states and the pooled output.
 
-    def __call__(
-        self,
-        input_ids=None,
-        attention_mask=None,
-        token_type_ids=None,
-        position_ids=None,
-        entity_ids=None,
-        entity_attention_mask=None,
-        entity_token_type_ids=None,
-        entity_position_ids=None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> BaseLukeModelOutputWithPooling:
-        encoded = self.encode(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-            position_ids=position_ids, entity_ids=entity_ids,
-            entity_attention_mask=entity_attention_mask,
-            entity_token_type_ids=entity_token_type_ids,
-            entity_position_ids=entity_position_ids,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
-        return BaseLukeModelOutputWithPooling(**encoded._asdict())
+    ``model(input_ids, attention_mask, ..., output_attentions=None,
+    output_hidden_states=None, return_dict=None)``, as transformers' ``LukeModel``.
+    """
+
+    forward_args = (*LukePreTrainedModel.forward_args, "output_attentions",
+                    "output_hidden_states", "return_dict")
+
+    def __call__(self, *args, **kwargs) -> BaseLukeModelOutputWithPooling:
+        inputs = self._arguments(args, kwargs)
+        return_dict = inputs.pop("return_dict", None)
+        encoded = self.encode(**inputs)
+        return self._finish(BaseLukeModelOutputWithPooling(**encoded._asdict()), return_dict)
 
 
 # ----------------------------------------------------------------------------- the heads
@@ -156,16 +195,14 @@ class _Head(LukePreTrainedModel):
     """
 
     head_inputs: tuple[str, ...] = ("labels",)
+    forward_args = (*LukePreTrainedModel.forward_args, "labels", "output_attentions",
+                    "output_hidden_states", "return_dict")
 
-    def __call__(self, input_ids=None, *, output_attentions=False, output_hidden_states=False,
-                 **inputs):
-        checks.check_model_inputs(type(self).__name__, inputs, self.head_inputs)
+    def __call__(self, *args, **kwargs):
+        inputs = self._arguments(args, kwargs)
+        return_dict = inputs.pop("return_dict", None)
         head_inputs = {k: inputs.pop(k) for k in self.head_inputs if k in inputs}
-        encoded = self.encode(
-            input_ids=input_ids, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, **inputs,
-        )
-        return self._head(encoded, **head_inputs)
+        return self._finish(self._head(self.encode(**inputs), **head_inputs), return_dict)
 
     @staticmethod
     def _common(encoded):
@@ -181,6 +218,8 @@ class LukeForMaskedLM(_Head):
     """Masked language modelling plus masked entity prediction (LUKE's pre-training heads)."""
 
     head_inputs = ("labels", "entity_labels")
+    forward_args = (*checks.INPUT_NAMES, "labels", "entity_labels", "head_mask", "inputs_embeds",
+                    "output_attentions", "output_hidden_states", "return_dict")
 
     @staticmethod
     def head_shapes(config):
@@ -263,6 +302,9 @@ class LukeForEntitySpanClassification(_Head):
     """Classify every candidate span (e.g. CoNLL NER): linear on [start word; end word; entity]."""
 
     head_inputs = ("labels", "entity_start_positions", "entity_end_positions")
+    forward_args = (*checks.INPUT_NAMES, "entity_start_positions", "entity_end_positions",
+                    "head_mask", "inputs_embeds", "labels", "output_attentions",
+                    "output_hidden_states", "return_dict")
 
     @staticmethod
     def head_shapes(config):
@@ -340,6 +382,8 @@ class LukeForQuestionAnswering(_Head):
 
     uses_pooler = False
     head_inputs = ("start_positions", "end_positions")
+    forward_args = (*LukePreTrainedModel.forward_args, "start_positions", "end_positions",
+                    "output_attentions", "output_hidden_states", "return_dict")
 
     @staticmethod
     def head_shapes(config):
@@ -366,25 +410,51 @@ class LukeForMultipleChoice(_Head):
     def head_shapes(config):
         return _linear_shapes("classifier", 1, config.hidden_size)
 
-    def __call__(self, input_ids=None, *, output_attentions=False, output_hidden_states=False,
-                 labels=None, **inputs):
-        checks.check_model_inputs(type(self).__name__, inputs)
-        input_ids = np.asarray(input_ids)
+    def __call__(self, *args, **kwargs):
+        inputs = self._arguments(args, kwargs)
+        return_dict, labels = inputs.pop("return_dict", None), inputs.pop("labels", None)
+        input_ids = np.asarray(inputs.pop("input_ids"))
         if input_ids.ndim != 3:
             raise ValueError("LukeForMultipleChoice takes input_ids of shape "
                              f"(batch, choices, words); got {input_ids.shape}")
         batch, choices = input_ids.shape[:2]
         flat = {}  # every input with (batch, choices) folded into one axis of rows
         for name, value in inputs.items():
-            if value is not None:
+            if value is not None and name in checks.INPUT_NAMES:
                 value = np.asarray(value)
-                flat[name] = value.reshape(batch * choices, *value.shape[2:])
-        encoded = self.encode(
-            input_ids=input_ids.reshape(batch * choices, -1), output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, **flat,
-        )
+                value = value.reshape(batch * choices, *value.shape[2:])
+            flat[name] = value
+        encoded = self.encode(input_ids=input_ids.reshape(batch * choices, -1), **flat)
         logits = heads.classifier(self.params, encoded.pooler_output).reshape(batch, choices)
         loss = None
         if labels is not None:
             loss = heads.cross_entropy(logits, checks.check_class_labels(labels, choices))
-        return LukeMultipleChoiceModelOutput(loss=loss, logits=logits, **self._common(encoded))
+        output = LukeMultipleChoiceModelOutput(loss=loss, logits=logits, **self._common(encoded))
+        return self._finish(output, return_dict)
+
+
+def random_parameters(config: LukeConfig, head_shapes: dict | None, with_pooler: bool,
+                      seed: int | None = None) -> dict[str, np.ndarray]:
+    """A fresh model's parameters, initialised as transformers does: weight matrices and
+    embeddings from N(0, initializer_range), biases 0, layer norms 1 and 0, the padding rows
+    (word ``pad_token_id``, entity [PAD] = 0) zero, and both decoders tied to their tables."""
+    from .state_dict import encoder_shapes, prepare_state_dict
+
+    rng = np.random.default_rng(seed)
+    shapes = {**encoder_shapes(config, with_pooler=with_pooler), **(head_shapes or {})}
+    params = {}
+    for name, shape in shapes.items():
+        if "LayerNorm.weight" in name or "layer_norm.weight" in name:
+            params[name] = np.ones(shape, np.float32)
+        elif len(shape) == 1:  # biases
+            params[name] = np.zeros(shape, np.float32)
+        else:
+            params[name] = rng.normal(0.0, config.initializer_range, shape).astype(np.float32)
+    pad = config.pad_token_id
+    if pad is not None and 0 <= pad < config.vocab_size:
+        params["embeddings.word_embeddings.weight"][pad] = 0
+        params["embeddings.position_embeddings.weight"][pad] = 0
+    params["entity_embeddings.entity_embeddings.weight"][0] = 0
+    for decoder in ("lm_head.decoder.weight", "entity_predictions.decoder.weight"):
+        params.pop(decoder, None)  # tied: prepare_state_dict shares the embedding tables
+    return prepare_state_dict(params, config, head_shapes, with_pooler=with_pooler)
