@@ -66,6 +66,49 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 2, 1, 3).reshape(batch, n, heads * head_size)
 
 
+def project(params: dict[str, np.ndarray], x: np.ndarray, name: str, num_heads: int,
+            scale: float = 1.0) -> np.ndarray:
+    """One head-split projection (query, key, value, ...), optionally scaled.
+    (batch, m, hidden) -> (batch, heads, m, head_size)"""
+    y = linear(x, params[f"{name}.weight"], params[f"{name}.bias"])  # (batch, m, hidden)
+    if scale != 1.0:
+        y *= scale
+    return split_heads(y, num_heads)
+
+
+def four_block_scores(
+    params: dict[str, np.ndarray],
+    word_states: np.ndarray,
+    entity_states: np.ndarray,
+    keys: np.ndarray,
+    scale: float,
+) -> np.ndarray:
+    """The entity-aware scores: four query matrices, one per pair of token kinds, each
+    product computed straight into its quadrant of one (n, n) score array.
+
+    (batch, words, hidden), (batch, entities, hidden), keys (batch, heads, n, head_size)
+    -> scores (batch, heads, n, n)
+    """
+    batch, heads, n, _ = keys.shape
+    words = word_states.shape[1]
+    word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
+    entity_keys = keys[:, :, words:].swapaxes(-1, -2)  # (batch, heads, head_size, entities)
+
+    def query(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size) / sqrt(d)
+        return project(params, x, name, heads, scale)
+
+    scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
+    np.matmul(query(word_states, "query"), word_keys,  # w2w: (batch, heads, words, words)
+              out=scores[..., :words, :words])
+    np.matmul(query(word_states, "w2e_query"), entity_keys,  # w2e: (.., words, entities)
+              out=scores[..., :words, words:])
+    np.matmul(query(entity_states, "e2w_query"), word_keys,  # e2w: (.., entities, words)
+              out=scores[..., words:, :words])
+    np.matmul(query(entity_states, "e2e_query"), entity_keys,  # e2e: (.., entities, entities)
+              out=scores[..., words:, words:])
+    return scores
+
+
 def entity_aware_self_attention(
     params: dict[str, np.ndarray],
     word_hidden_states: np.ndarray,
@@ -91,38 +134,17 @@ def entity_aware_self_attention(
         hidden = word_hidden_states  # (batch, words, hidden)
     else:
         hidden = np.concatenate([word_hidden_states, entity_hidden_states], axis=1)  # (b, n, h)
-
-    def project(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size)
-        return split_heads(linear(x, params[f"{name}.weight"], params[f"{name}.bias"]),
-                           num_heads)
-
-    keys = project(hidden, "key")  # (batch, heads, n, head_size)
-    values = project(hidden, "value")  # (batch, heads, n, head_size)
+    keys = project(params, hidden, "key", num_heads)  # (batch, heads, n, head_size)
+    values = project(params, hidden, "value", num_heads)  # (batch, heads, n, head_size)
+    # (q / sqrt(d)) k^T = q k^T / sqrt(d): scaling q touches fewer numbers than the (n, n)
+    # scores, and for power-of-two head sizes (64 in luke-base) it is exact.
     scale = 1 / math.sqrt(keys.shape[-1])
 
-    def queries(x, name):  # (batch, m, hidden) -> (batch, heads, m, head_size) / sqrt(d)
-        # (q / sqrt(d)) k^T = q k^T / sqrt(d): scaling q touches fewer numbers than the
-        # (n, n) scores, and for power-of-two head sizes (64 in luke-base) it is exact.
-        q = project(x, name)
-        q *= scale
-        return q
-
     if use_entity_aware_attention and entity_hidden_states is not None:
-        word_keys = keys[:, :, :words].swapaxes(-1, -2)  # (batch, heads, head_size, words)
-        entity_keys = keys[:, :, words:].swapaxes(-1, -2)  # (batch, heads, head_size, ents)
-        batch, heads, n = keys.shape[:3]
-        scores = np.empty((batch, heads, n, n), dtype=keys.dtype)  # (batch, heads, n, n)
-        # The four blocks, each computed straight into its quadrant of `scores`.
-        np.matmul(queries(word_hidden_states, "query"), word_keys,  # w2w (b, h, words, words)
-                  out=scores[..., :words, :words])
-        np.matmul(queries(word_hidden_states, "w2e_query"), entity_keys,  # w2e (.., words, ents)
-                  out=scores[..., :words, words:])
-        np.matmul(queries(entity_hidden_states, "e2w_query"), word_keys,  # e2w (.., ents, words)
-                  out=scores[..., words:, :words])
-        np.matmul(queries(entity_hidden_states, "e2e_query"), entity_keys,  # e2e (.., ents, ents)
-                  out=scores[..., words:, words:])
+        scores = four_block_scores(params, word_hidden_states, entity_hidden_states, keys, scale)
     else:  # plain attention: one query matrix for every token
-        scores = queries(hidden, "query") @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
+        queries = project(params, hidden, "query", num_heads, scale)  # (b, heads, n, head_size)
+        scores = queries @ keys.swapaxes(-1, -2)  # (batch, heads, n, n)
 
     if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
         scores += attention_mask  # in place: scores is this function's own new array
