@@ -208,13 +208,14 @@ print("\nchapter 4: all checks passed")
 # ## The paper's equations, in this chapter's names
 #
 # The LUKE paper (Yamada et al. 2020, section "Entity-aware Self-attention") first writes
-# the transformer's self-attention over the input vectors x_1, ..., x_n (its Eq. 1 and 2):
+# the transformer's self-attention over the input vectors x_1, ..., x_n (the section's
+# first display; here in our notation):
 #
 #     e_ij = (K x_j)^T (Q x_i) / sqrt(L)        L: the head size (`head_size` above)
 #     a_ij = softmax over j of e_ij              one softmax per row, over all n tokens
 #     y_i  = sum over j of a_ij V x_j
 #
-# and then makes the query depend on the two tokens' kinds (its Eq. 3):
+# and then makes the query depend on the two tokens' kinds (the section's second display):
 #
 #     e_ij = (K x_j)^T (Q     x_i) / sqrt(L)   if x_i and x_j are words        (w2w)
 #            (K x_j)^T (Q_w2e x_i) / sqrt(L)   if x_i is a word, x_j an entity (w2e)
@@ -224,14 +225,13 @@ print("\nchapter 4: all checks passed")
 # In the code above: `w2w`, `w2e`, `e2w`, `e2e` are the four cases (for every head at once),
 # `scores` is e, `probs` is a (the softmax runs over the joined rows), and `context` is y
 # before the heads are merged. K and V (`key`, `value`) are shared by all four cases.
-# (Equation numbers as in the arXiv version, 2010.01057.)
 #
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
 # checks the reference answer in `answers_01_08.py`).
 #
-# 1. `exercise_1(p, words, entities, heads)`: Eq. 3 and the softmax, from scratch: the
+# 1. `exercise_1(p, words, entities, heads)`: the four cases and the softmax, from scratch: the
 #    attention probabilities (batch, heads, n, n) of one layer without a mask, from its
 #    parameters `p` (keys `query.weight`, `w2e_query.bias`, ...).
 # 2. `exercise_2(probs, words)`: how much attention words give to entities: the sum of

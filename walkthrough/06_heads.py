@@ -100,15 +100,19 @@ table([(int(i), tokenizer.convert_ids_to_tokens(int(i)), f"{probabilities[i]:.4f
 # entity embedding table (tied again) plus a bias. This is LUKE's second pre-training task:
 # guess which Wikipedia entity a mention refers to.
 #
-# **The formula** (LUKE paper, section "Pretraining Task", the masked entity prediction
-# equations): for the final vector h_e of a `[MASK]` entity, with B the entity embedding
+# **The formula** (LUKE paper, section "Pretraining Task", masked entity prediction; our
+# notation): for the final vector h_e of a `[MASK]` entity, with B the entity embedding
 # table (entity vocabulary x entity_emb_size),
 #
-#     m = LayerNorm(GELU(W_h h_e + b_o))      `entity_predictions.transform`, down to emb size
+#     m = LayerNorm(GELU(W_h h_e + b_h))      `entity_predictions.transform`
 #     y = softmax(B m + b_e)                  b_e = `entity_predictions.bias`
 #
-# `entity_scores` below is B m + b_e; the softmax comes in chapter 8. (The code uses the
-# config's `hidden_act`, which is `gelu` for every published checkpoint.)
+# The paper keeps m at the hidden size and brings it down to the entity embedding size
+# with a separate matrix before multiplying with B; in the checkpoints that step is folded
+# into the transform itself, whose dense layer maps hidden -> entity_emb_size (its weight
+# is (entity_emb_size, hidden)), and the layer norm works at that size. `entity_scores`
+# below is B m + b_e; the softmax comes in chapter 8. (The code uses the config's
+# `hidden_act`, `gelu` in every published checkpoint.)
 
 # %%
 entity_vector = encoder_out.entity_hidden_states[-1][0, 0]  # (hidden,)

@@ -132,8 +132,9 @@ def ch05_exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
 def ch06_exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]:
     """The ids of the k best-scored entities, special entities left out, best first (ties:
     lower id first)."""
+    left_out = set(special)
     order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
-    return [i for i in order if i not in special][:k]
+    return [i for i in order if i not in left_out][:k]
 
 
 def ch06_exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarray:
@@ -180,5 +181,6 @@ def ch08_exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, f
     x = np.asarray(logits, dtype=np.float64)
     probs = np.exp(x - x.max())
     probs /= probs.sum()
-    order = [int(i) for i in np.argsort(-probs, kind="stable") if int(i) not in set(exclude)]
+    left_out = set(exclude)
+    order = [int(i) for i in np.argsort(-probs, kind="stable") if int(i) not in left_out]
     return [(i, float(probs[i])) for i in order[:k]]
