@@ -115,7 +115,8 @@ def attention_map(model, tokenizer, text: str, spans, *, layer: int, head: int |
     probs = outputs.attentions[layer][0]  # (heads, n, n), n = words + entities
     chosen = probs[head] if head is not None else probs.mean(axis=0)  # (n, n)
     entity_ids = encoding["entity_ids"][0].tolist()
-    titles = {i: t for t, i in tokenizer.entity_vocab.items() if i in set(entity_ids)}
+    wanted = set(entity_ids)
+    titles = {i: t for t, i in tokenizer.entity_vocab.items() if i in wanted}
     return {
         "text": text,
         "tokens": tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist()),
