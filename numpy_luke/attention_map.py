@@ -211,7 +211,7 @@ def default_output(layer: int, head: int | None) -> Path:
 def run(args) -> int:
     """``python -m numpy_luke attention ...`` (called by cli.main, which prints errors)."""
     from .cli import read_texts
-    from .model import LukeModel
+    from .modeling import LukeModel
     from .tokenizer import LukeTokenizer
 
     texts = read_texts(args.texts)

@@ -240,7 +240,7 @@ print("\nchapter 4: all checks passed")
 # %%
 from _exercises import check_exercises  # noqa: E402
 
-from numpy_luke.state_dict import scope as _scope  # noqa: E402
+from numpy_luke.core.encoder import scope as _scope  # noqa: E402
 
 
 def exercise_1(p: dict, words: np.ndarray, entities: np.ndarray, heads: int) -> np.ndarray:
