@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from numpy_luke.config import LukeConfig  # noqa: E402
-from numpy_luke.heads import LukeForMaskedLM  # noqa: E402
-from numpy_luke.model import LukeModel  # noqa: E402
+from numpy_luke.modeling import LukeForMaskedLM, LukeModel  # noqa: E402
 from numpy_luke.state_dict import encoder_shapes  # noqa: E402
 
 # luke-base's config.json (studio-ousia/luke-base)
@@ -396,14 +395,16 @@ def stage_profile_numpy(model, inputs, runs: int) -> dict[str, float]:
     The timers are installed by replacing the functions in numpy_luke's modules for the
     duration of the profile; the library itself carries no timing code.
     """
-    import numpy_luke.attention
-    import numpy_luke.embeddings
-    import numpy_luke.functional
-    import numpy_luke.heads
-    import numpy_luke.model
+    import numpy_luke.core.attention
+    import numpy_luke.core.embeddings
+    import numpy_luke.core.encoder
+    import numpy_luke.core.functional
+    import numpy_luke.core.heads
+    import numpy_luke.modeling
 
-    modules = [numpy_luke.functional, numpy_luke.attention, numpy_luke.embeddings,
-               numpy_luke.model, numpy_luke.heads]
+    modules = [numpy_luke.core.functional, numpy_luke.core.attention,
+               numpy_luke.core.embeddings, numpy_luke.core.encoder, numpy_luke.core.heads,
+               numpy_luke.modeling]
     own = dict.fromkeys(NUMPY_STAGES.values(), 0.0)
     stack = [0.0]  # time spent in timed callees of each active timed call
 
@@ -421,11 +422,11 @@ def stage_profile_numpy(model, inputs, runs: int) -> dict[str, float]:
         return wrapper
 
     originals = [(m, n, getattr(m, n)) for m in modules for n in NUMPY_STAGES if hasattr(m, n)]
-    activation = numpy_luke.functional.ACTIVATIONS["gelu"]
+    activation = numpy_luke.core.functional.ACTIVATIONS["gelu"]
     try:
         for module, name, fn in originals:
             setattr(module, name, timed(name, fn))
-        numpy_luke.functional.ACTIVATIONS["gelu"] = numpy_luke.functional.gelu
+        numpy_luke.core.functional.ACTIVATIONS["gelu"] = numpy_luke.core.functional.gelu
         start = time.perf_counter()
         for _ in range(runs):
             model(**inputs)
@@ -433,7 +434,7 @@ def stage_profile_numpy(model, inputs, runs: int) -> dict[str, float]:
     finally:
         for module, name, fn in originals:
             setattr(module, name, fn)
-        numpy_luke.functional.ACTIVATIONS["gelu"] = activation
+        numpy_luke.core.functional.ACTIVATIONS["gelu"] = activation
     own[NUMPY_STAGES["luke_model"]] += total - stack[0]  # outside luke_model: input checks
     return {stage: seconds / runs for stage, seconds in own.items()}
 

@@ -5,6 +5,7 @@
     typing     the types of one mention (entity typing)
     relation   the relation between two mentions (relation classification)
     ner        find the named entities of a text
+    attention  draw one layer's attention over words and entities (numpy_luke/attention_map.py)
 
 Each prediction command runs the pipeline of ``numpy_luke.pipelines`` for its task, so the
 command line and the Python API share one code path; ``--json`` prints exactly what the
@@ -162,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-span-length", type=positive_int, default=16, help="longest candidate, in words"
     )
     ner.set_defaults(run=run_ner)
+
+    from . import attention_map  # the `attention` command lives in its own module
+
+    EXAMPLES["attention"] = attention_map.EXAMPLES
+    attention = command("attention", attention_map.HELP, "studio-ousia/luke-base")
+    attention_map.add_arguments(attention)
+    attention.set_defaults(run=attention_map.run)
     return parser
 
 

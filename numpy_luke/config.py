@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .core.functional import ACTIVATIONS
 from .errors import ConfigError
 
-# Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows.
-# (functional.ACTIVATIONS holds the functions; listed here to check configs early.)
-KNOWN_ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu",
-                     "silu", "swish", "tanh", "sigmoid", "linear")
+# Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows
+# (the functions are in core.functional.ACTIVATIONS; checked here, when the config is read).
+KNOWN_ACTIVATIONS = tuple(ACTIVATIONS)
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -32,9 +32,28 @@ PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_class
 MAX_UNNAMED_LABELS = 100_000
 
 
-@dataclass
+# Keys every transformers config may carry (PretrainedConfig's own). They are kept in
+# ``extra``; the first three take effect (see the properties below), the others are read
+# and written back unchanged.
+TRANSFORMERS_KEYS = (
+    "output_attentions", "output_hidden_states", "return_dict", "torch_dtype", "dtype",
+    "architectures", "transformers_version", "_name_or_path", "finetuning_task",
+    "tokenizer_class", "prefix", "sep_token_id", "decoder_start_token_id",
+    "task_specific_params", "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder",
+    "add_cross_attention", "tie_encoder_decoder", "pruned_heads", "torchscript", "use_cache",
+    "gradient_checkpointing", "position_embedding_type", "output_past",
+)
+
+
+@dataclass(init=False)
 class LukeConfig:
-    """Sizes and switches of a LUKE model (defaults: ``studio-ousia/luke-base``)."""
+    """Sizes and switches of a LUKE model.
+
+    The defaults are transformers' ``LukeConfig`` defaults, which are luke-base's sizes
+    except ``type_vocab_size`` (luke-base: 1) and ``layer_norm_eps`` (luke-base: 1e-5);
+    a checkpoint's config.json always sets both. Any keyword is accepted, as in
+    transformers: unknown keys are kept in ``extra`` (and written back by ``to_dict``).
+    """
 
     vocab_size: int = 50267
     entity_vocab_size: int = 500000
@@ -63,9 +82,41 @@ class LukeConfig:
     model_type: str = "luke"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __init__(self, **values: Any):
+        known = {f.name: f for f in fields(self)}
+        for name, spec in known.items():
+            setattr(self, name, spec.default_factory() if name == "extra" else spec.default)
+        extra = values.pop("extra", None)
+        if isinstance(extra, dict):  # a dict written by to_dict() of old
+            self.extra.update(extra)
+        for key, value in values.items():
+            if key in known:
+                setattr(self, key, value)
+            else:
+                self.extra[key] = value
         self._fill_labels()
         self.validate()
+
+    def updated(self, **overrides: Any) -> LukeConfig:
+        """A copy with some values replaced (``from_pretrained(..., num_labels=3)``). Only
+        config keys are accepted: a misspelt one must not be silently ignored."""
+        unknown = sorted(k for k in overrides if k not in self.to_dict()
+                         and k not in {f.name for f in fields(self)} and k not in TRANSFORMERS_KEYS)
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}: neither a "
+                            "from_pretrained option nor a config key")
+        values = self.to_dict()
+        if "id2label" in overrides or "num_labels" in overrides:  # re-derived from the new ones
+            for key in ("id2label", "label2id", "num_labels"):
+                if key not in overrides:
+                    values.pop(key, None)
+        return type(self).from_dict({**values, **overrides})
+
+    # transformers' PretrainedConfig switches, read from the config.json keys of that name
+    output_attentions = property(lambda self: bool(self.extra.get("output_attentions", False)))
+    output_hidden_states = property(
+        lambda self: bool(self.extra.get("output_hidden_states", False)))
+    use_return_dict = property(lambda self: bool(self.extra.get("return_dict", True)))
 
     # ------------------------------------------------------------------ reading and writing
 
@@ -74,12 +125,7 @@ class LukeConfig:
         """Build a config from a ``config.json``-style dict; unknown keys go to ``extra``."""
         if not isinstance(values, dict):
             raise ConfigError(f"a config must be a JSON object, got {type(values).__name__}")
-        known = {f.name for f in fields(cls)} - {"extra"}
-        kwargs = {key: value for key, value in values.items() if key in known}
-        extra = {key: value for key, value in values.items() if key not in known}
-        if isinstance(extra.get("extra"), dict):  # a dict written by to_dict() of old
-            extra.update(extra.pop("extra"))
-        return cls(**kwargs, extra=extra)
+        return cls(**values)
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> LukeConfig:
@@ -101,18 +147,20 @@ class LukeConfig:
         revision: str | None = None,
         local_files_only: bool = False,
         cache_dir: str | os.PathLike | None = None,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        **overrides: Any,
     ) -> LukeConfig:
-        """The ``config.json`` of a local folder or a Hub repository (see ``numpy_luke.hub``)."""
+        """The ``config.json`` of a local folder or a Hub repository (see ``numpy_luke.hub``),
+        with ``overrides`` replacing its values."""
         from .hub import resolve_file
 
         path = resolve_file(
-            name_or_path,
-            "config.json",
-            revision=revision,
-            local_files_only=local_files_only,
-            cache_dir=cache_dir,
+            name_or_path, "config.json", revision=revision, local_files_only=local_files_only,
+            cache_dir=cache_dir, force_download=force_download, token=token,
         )
-        return cls.from_json_file(path)
+        config = cls.from_json_file(path)
+        return config.updated(**overrides) if overrides else config
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict (``id2label`` keys as strings, as in config.json)."""

@@ -29,3 +29,7 @@ class CheckpointNotFoundError(NumpyLukeError, OSError):
 
 class InputError(NumpyLukeError, ValueError):
     """A text, span or option given by a user cannot be processed (no mask, bad span, ...)."""
+
+
+class MissingExtraError(NumpyLukeError, ImportError):
+    """An optional dependency (an extra such as ``viz``) is needed and not installed."""

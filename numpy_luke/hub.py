@@ -43,11 +43,14 @@ def resolve_file(
     local_files_only: bool = False,
     cache_dir: str | os.PathLike | None = None,
     required: bool = True,
+    force_download: bool = False,
+    token: str | bool | None = None,
 ) -> Path | None:
     """Return a local path to ``filename`` of a folder or Hub repository.
 
     A file that does not exist gives ``None`` when ``required`` is False, and a
-    ``CheckpointNotFoundError`` saying what to do when it is True.
+    ``CheckpointNotFoundError`` saying what to do when it is True. ``force_download`` and
+    ``token`` go to the Hub as in transformers (a local folder needs neither).
     """
     if is_local(name_or_path):
         path = Path(name_or_path) / filename
@@ -59,11 +62,13 @@ def resolve_file(
     if Path(name_or_path).exists():
         raise CheckpointNotFoundError(f"{name_or_path} is a file; pass the folder that holds it")
     return _download(
-        str(name_or_path), filename, revision, local_files_only, cache_dir, required
+        str(name_or_path), filename, revision, local_files_only, cache_dir, required,
+        force_download=force_download, token=token,
     )
 
 
-def _download(repo_id, filename, revision, local_files_only, cache_dir, required):
+def _download(repo_id, filename, revision, local_files_only, cache_dir, required, *,
+              force_download=False, token=None):
     # Imported here so that `import numpy_luke` and local folders never pay for it.
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
@@ -83,6 +88,8 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
                 revision=revision,
                 cache_dir=cache_dir,
                 local_files_only=local_files_only,
+                force_download=force_download,
+                token=token,
             )
         )
     # LocalEntryNotFoundError subclasses EntryNotFoundError, so it must be caught first.
@@ -116,12 +123,15 @@ def resolve_weight_files(
     revision: str | None = None,
     local_files_only: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    force_download: bool = False,
+    token: str | bool | None = None,
 ) -> list[Path]:
     """Local paths of all weight files of a checkpoint (one file, or every shard).
 
     Tries the layouts of ``WEIGHT_FILES`` in order and returns the first that exists.
     """
-    options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
+    options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                   force_download=force_download, token=token)
     for filename in WEIGHT_FILES:
         path = resolve_file(name_or_path, filename, required=False, **options)
         if path is None:

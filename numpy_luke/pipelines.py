@@ -646,9 +646,9 @@ def pipeline(
     # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
     if tokenizer is None or isinstance(tokenizer, (str, os.PathLike)):
         tokenizer = _load_tokenizer(name if tokenizer is None else tokenizer, **load)
-    from . import heads
+    from . import modeling
 
-    model_class = getattr(heads, cls.model_class)
+    model_class = getattr(modeling, cls.model_class)
     if isinstance(name, (str, os.PathLike)):
         model = model_class.from_pretrained(name, dtype=dtype, **load)
     elif not isinstance(model, model_class):

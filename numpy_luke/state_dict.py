@@ -222,7 +222,3 @@ def _as_dtype(value, dtype, name: str) -> np.ndarray:
         raise CheckpointError(f"tensor {name} has dtype {array.dtype}; expected floating point")
     return array if array.dtype == dtype else array.astype(dtype)
 
-
-def scope(params: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    """The tensors under ``prefix``, with the prefix removed: scope(p, "embeddings.")."""
-    return {key[len(prefix):]: value for key, value in params.items() if key.startswith(prefix)}

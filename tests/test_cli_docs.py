@@ -56,7 +56,7 @@ def same_json(a, b) -> bool:
 
 def test_the_page_has_sessions_for_every_command():
     commands = {command.split()[0] for command, _ in SESSIONS}
-    assert commands == {"fill", "tokenize", "typing", "relation", "ner"}
+    assert commands == {"fill", "tokenize", "typing", "relation", "ner", "attention"}
     assert len(SESSIONS) >= 10
 
 

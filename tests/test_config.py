@@ -96,6 +96,6 @@ def test_broken_json_file(tmp_path):
 
 def test_every_accepted_activation_has_a_function():
     from numpy_luke.config import KNOWN_ACTIVATIONS
-    from numpy_luke.functional import ACTIVATIONS
+    from numpy_luke.core.functional import ACTIVATIONS
 
     assert set(KNOWN_ACTIVATIONS) == set(ACTIVATIONS)

@@ -10,13 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from numpy_luke.functional import (
-    ACTIVATIONS,
+from numpy_luke.core.erf import (
     ERFC_CHEBYSHEV,
     GELU_FLOAT32_CHEBYSHEV,
     erf,
     fit_erfc_coefficients,
     fit_gelu_float32_coefficients,
+)
+from numpy_luke.core.functional import (
+    ACTIVATIONS,
     gelu,
     gelu_tanh,
     get_activation,

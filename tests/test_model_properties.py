@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 import numpy_luke
 from numpy_luke import CheckpointError, LukeConfig, LukeForMaskedLM, LukeModel
-from numpy_luke.attention import entity_aware_self_attention, extended_attention_mask
-from numpy_luke.embeddings import create_position_ids_from_input_ids
-from numpy_luke.heads import binary_cross_entropy_with_logits, cross_entropy
+from numpy_luke.checks import check_class_labels
+from numpy_luke.core.attention import entity_aware_self_attention, extended_attention_mask
+from numpy_luke.core.embeddings import create_position_ids_from_input_ids
+from numpy_luke.core.heads import binary_cross_entropy_with_logits, cross_entropy
 from numpy_luke.weights import load_state_dict
 
 MLM = GOLDENS / "model" / "masked_lm"  # entity-aware, entity_emb_size 16 != hidden 32
@@ -366,8 +367,9 @@ def test_cross_entropy_ignores_minus_100_and_matches_the_definition():
     rows = [np.log(np.exp(logits[i]).sum()) - logits[i, labels[i]] for i in (0, 2)]
     np.testing.assert_allclose(cross_entropy(logits, labels), np.mean(rows))
     assert np.isnan(cross_entropy(logits, np.full(3, -100)))
+    # the range rule is checked once, at the boundary (checks.py), before the core loss runs
     with pytest.raises(ValueError, match="labels must lie in"):
-        cross_entropy(logits, np.array([0, 3, 1]))
+        check_class_labels(np.array([0, 3, 1]), classes=3)
 
 
 def test_binary_cross_entropy_is_stable():

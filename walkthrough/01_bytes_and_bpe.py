@@ -16,6 +16,7 @@
 # %%
 import _common
 from _common import show, table, title
+from _exercises import check_exercises
 
 from numpy_luke import hub
 from numpy_luke.bpe import ByteLevelBPE, bytes_to_unicode, get_pairs, merge_pair, pretokenize
@@ -93,6 +94,17 @@ show("pieces", pieces)
 # byte-characters; the adjacent pair with the best (lowest) rank is fused everywhere in the
 # piece, and again, until no adjacent pair has a rank. We replay that loop by hand on
 # " photosynthesis", with the two helpers `get_pairs` and `merge_pair`.
+#
+# **The formula.** The LUKE paper has no equation for this step: LUKE takes RoBERTa's
+# vocabulary as it is (Liu et al. 2019), which is GPT-2's byte-level BPE (Radford et al.
+# 2019) applying the merge rule of Sennrich et al. (2016). Written as a formula, for a piece
+# s = (s_1, ..., s_m) of byte-characters and the rank r(a, b) of a pair in `merges.txt`:
+#
+#     (a*, b*) = argmin over i of r(s_i, s_{i+1})      (pairs without a rank are skipped)
+#     s <- s with every adjacent (a*, b*) fused into the one symbol a*b*
+#
+# repeated until no adjacent pair has a rank. In the loop below, `ranked[0]` is the argmin
+# and `merge_pair` the fusion.
 
 # %%
 word = " photosynthesis"
@@ -145,6 +157,41 @@ show("ids of the emoji", emoji_ids)
 show("decode(all but the last id)", repr(bpe.decode(emoji_ids[:-1])))
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(text)`: the text as byte-characters (step 1): its UTF-8 bytes, each
+#    written with its stand-in from `bytes_to_unicode()`. (How many characters is "🙂"?)
+# 2. `exercise_2(symbols, merge_ranks)`: one merge step (step 3): fuse every occurrence of
+#    the best-ranked adjacent pair; return the symbols unchanged when no pair has a rank.
+#    Repeating it must give exactly `bpe.bpe(...)`.
+
+# %%
+
+def exercise_1(text: str) -> str:
+    raise NotImplementedError
+
+
+def exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    assert answer(" é") == table_[32] + table_[0xC3] + table_[0xA9]
+    assert answer(text) == as_chars and len(answer("🙂")) == 4
+
+
+def check_2(answer):
+    for piece in [word, " Beyoncé", " 2020", "!!"]:
+        current = tuple(table_[b] for b in piece.encode("utf-8"))
+        while (following := answer(current, bpe.merge_ranks)) != current:
+            current = following
+        assert list(current) == list(bpe.bpe("".join(table_[b] for b in piece.encode()))), piece
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -164,4 +211,6 @@ for t in [sentence, "Beyoncé sang in 東京 🙂", "  two  spaces\tand a tab\n"
     assert bpe.decode(bpe.encode(t)) == t
 # A cut multi-byte character decodes to the replacement character, not an error.
 assert bpe.decode(emoji_ids[:-1]).endswith("\ufffd") or len(emoji_ids) == 1
+# The exercises: your answers when written, else the reference answers.
+check_exercises(1, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 1: all checks passed")

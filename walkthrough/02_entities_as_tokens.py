@@ -8,18 +8,20 @@
 # The user says where entities are with **character spans** into the text. The tokenizer
 # (`numpy_luke/tokenizer.py`) turns them into three arrays next to `input_ids`:
 #
-# `mention` is `max_mention_length` (30 by default).
-#
 # | array | shape | meaning |
 # | --- | --- | --- |
 # | `entity_ids` | (batch, entities) | the entity's id in the entity vocabulary |
 # | `entity_position_ids` | (batch, entities, mention) | word positions of the mention, then -1s |
 # | `entity_attention_mask` | (batch, entities) | 1 for real entities, 0 for padding |
+#
+# In the shapes, `mention` is the tokenizer's `max_mention_length` (30 by default): the
+# most word tokens one mention can cover.
 
 # %%
 import _common
 import numpy as np
 from _common import show, table, title
+from _exercises import check_exercises
 
 from numpy_luke import LukeTokenizer
 from numpy_luke.entity_vocab import EntityVocab
@@ -66,6 +68,14 @@ for key, value in encoding.items():
 # text at every span boundary before BPE (moving a cut in front of the space before a word,
 # because BPE writes the space together with the word), so each mention covers whole
 # tokens. Each entity's row of `entity_position_ids` lists the positions of its tokens.
+#
+# **The definition.** The paper gives no equation here (its section "Input Representation"
+# says it in words: an entity token sits at the positions of the words of its mention).
+# What the tokenizer computes, for a mention (start, end) and word tokens t_0, ..., t_{W-1}
+# whose characters are [a_i, b_i) of the text:
+#
+#     positions(start, end) = [ i : start <= a_i and b_i <= end ]   (a contiguous run)
+#     entity_position_ids[k] = positions(span_k) + [-1] * (mention - len(positions(span_k)))
 
 # %%
 tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0].tolist())
@@ -146,6 +156,43 @@ show("entity_attention_mask", batch["entity_attention_mask"])
 show("entity_position_ids[1, :, :8]", batch["entity_position_ids"][1, :, :8])
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(tokenizer, encoding, k)`: the text that entity `k` of `encoding` covers,
+#    read back from its row of `entity_position_ids` (decode those word tokens).
+# 2. `exercise_2(tokenizer, text, span)`: encode `text` for entity typing
+#    (`task="entity_classification"`) and return the word positions of the two `<ent>`
+#    markers. Are they inside or outside the entity's positions?
+
+# %%
+
+
+def exercise_1(tokenizer, encoding, k: int) -> str:
+    raise NotImplementedError
+
+
+def exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    for k, (start, end) in enumerate(spans):
+        assert answer(tokenizer, encoding, k) == text[start:end]
+    assert answer(tokenizer, batch, 1) == "Inter Miami CF"
+
+
+def check_2(answer):
+    for span in [(0, 12), (23, 37), (7, 12)]:
+        markers = answer(tokenizer, text, span)
+        enc = tokenizer(text, entity_spans=[span], task="entity_classification")
+        row = [i for i in enc["entity_position_ids"][0] if i != -1]
+        assert len(markers) == 2 and markers == [row[0], row[-1]], (span, markers, row)
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -190,4 +237,6 @@ assert batch["entity_attention_mask"].tolist() == [[1, 1], [1, 0]]
 assert batch["entity_ids"][1, 1] == tokenizer.entity_pad_token_id
 assert np.all(batch["entity_position_ids"][1, 1] == -1)
 assert np.array_equal(batch["entity_position_ids"][0], encoding["entity_position_ids"][0])
+# The exercises: your answers when written, else the reference answers.
+check_exercises(2, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 2: all checks passed")

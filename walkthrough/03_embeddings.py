@@ -16,14 +16,15 @@
 import _common
 import numpy as np
 from _common import show
+from _exercises import check_exercises
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.embeddings import (
+from numpy_luke.core.embeddings import (
     create_position_ids_from_input_ids,
     entity_embeddings,
     word_embeddings,
 )
-from numpy_luke.state_dict import scope
+from numpy_luke.core.encoder import scope
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -55,6 +56,14 @@ for key, array in model.params.items():
 # RoBERTa (and so LUKE) counts positions from `pad_token_id + 1` = 2: the first token has
 # position 2, and padding tokens get position 1 (`pad_token_id`), whose vector is never
 # really used. Token types are all 0 for one text.
+#
+# **The formula** (LUKE paper, section "Input Representation", which states it in words;
+# the sum is BERT's, Devlin et al. 2019): for word i with id w_i, position p_i and type 0,
+#
+#     x_i = LayerNorm(A[w_i] + C[p_i] + T[0])          A, C, T: the three tables below
+#
+# with RoBERTa's positions p_i = pad + (number of non-pad tokens up to and including i).
+# In the code: `summed` is the sum, `layer_norm_by_hand` the LayerNorm.
 
 # %%
 positions = create_position_ids_from_input_ids(input_ids, config.pad_token_id)
@@ -92,6 +101,11 @@ show("max |by hand - library|", float(np.abs(words_by_hand - words_library).max(
 # An entity's own vector has `entity_emb_size` numbers (256 in luke-base, 16 in the
 # fixture): with 500,000 entities, a full 768-wide table would cost three times the memory.
 # A matrix without bias, `entity_embedding_dense`, lifts it to `hidden_size`.
+#
+# **The formula** (paper, "Input Representation": the entity token embedding is decomposed
+# into two small matrices): the table B (entity vocabulary x entity_emb_size) and the
+# projection U (hidden x entity_emb_size) give entity k's token embedding `U B[e_k]`.
+# In the code, `small` is B[e_k] and `projected` is `small @ dense.T`.
 
 # %%
 small = p["entity_embeddings.entity_embeddings.weight"][entity_ids]  # (batch, entities, emb)
@@ -115,6 +129,14 @@ else:
 # Note the numbering: `entity_position_ids` are plain token indices (`<s>` is 0), used
 # directly as rows of the entity position table — not RoBERTa's word positions, which start
 # at 2. The two tables are separate parameters, learned each with its own numbering.
+#
+# **The formula** (paper, "Input Representation"): for entity k whose mention covers the
+# word positions P_k (the row of `entity_position_ids` without its -1s), with D the entity
+# position table and T_e the entity type table,
+#
+#     y_k = LayerNorm(U B[e_k] + (1/|P_k|) * sum over i in P_k of D[i] + T_e[0])
+#
+# In the code: `mean` is the average of D, `entities_by_hand` the whole y_k.
 
 # %%
 table_e = p["entity_embeddings.position_embeddings.weight"]
@@ -171,6 +193,42 @@ show("entity_hidden_states[0] == our entity vectors",
      bool(np.array_equal(out.entity_hidden_states[0], entities_library)))
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(input_ids, pad_token_id)`: RoBERTa's position ids for a (batch, words)
+#    array, padding included, with NumPy only (hint: a cumulative sum of a mask).
+# 2. `exercise_2(position_table, row)`: an entity's position vector from one row of
+#    `entity_position_ids` (the mean of the table's rows at its positions, -1s left out).
+
+# %%
+
+
+def exercise_1(input_ids: np.ndarray, pad_token_id: int) -> np.ndarray:
+    raise NotImplementedError
+
+
+def exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    pad = config.pad_token_id
+    for ids in [input_ids, padded, np.array([[0, 7, 2, pad], [0, 7, 8, 2]])]:
+        expected = create_position_ids_from_input_ids(ids, pad)
+        assert np.array_equal(answer(ids, pad), expected), (ids, answer(ids, pad))
+
+
+def check_2(answer):
+    for k, row in enumerate(entity_position_ids[0]):
+        assert np.allclose(answer(table_e, row), by_hand_positions[k], atol=1e-6)
+    single = np.array([4] + [-1] * 5)
+    assert np.array_equal(answer(table_e, single), table_e[4])
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -205,4 +263,6 @@ assert np.array_equal(out.entity_hidden_states[0], entities_library)
 assert np.array_equal(out_plain.hidden_states[0], out.hidden_states[0])
 # Entity positions are token indices: the first mention starts right after <s>.
 assert entity_position_ids[0, 0, 0] == 1
+# The exercises: your answers when written, else the reference answers.
+check_exercises(3, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 3: all checks passed")

@@ -22,13 +22,13 @@ import numpy as np
 from _common import show, title
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.attention import (
+from numpy_luke.core.attention import (
     entity_aware_self_attention,
     extended_attention_mask,
     merge_heads,
     split_heads,
 )
-from numpy_luke.state_dict import scope
+from numpy_luke.core.encoder import scope
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -203,3 +203,75 @@ assert difference < 1e-4
 assert gap_equal < tolerance
 assert gap_real > 100 * tolerance
 print("\nchapter 4: all checks passed")
+
+# %% [markdown]
+# ## The paper's equations, in this chapter's names
+#
+# The LUKE paper (Yamada et al. 2020, section "Entity-aware Self-attention") first writes
+# the transformer's self-attention over the input vectors x_1, ..., x_n (the section's
+# first display; here in our notation):
+#
+#     e_ij = (K x_j)^T (Q x_i) / sqrt(L)        L: the head size (`head_size` above)
+#     a_ij = softmax over j of e_ij              one softmax per row, over all n tokens
+#     y_i  = sum over j of a_ij V x_j
+#
+# and then makes the query depend on the two tokens' kinds (the section's second display):
+#
+#     e_ij = (K x_j)^T (Q     x_i) / sqrt(L)   if x_i and x_j are words        (w2w)
+#            (K x_j)^T (Q_w2e x_i) / sqrt(L)   if x_i is a word, x_j an entity (w2e)
+#            (K x_j)^T (Q_e2w x_i) / sqrt(L)   if x_i is an entity, x_j a word (e2w)
+#            (K x_j)^T (Q_e2e x_i) / sqrt(L)   if both are entities            (e2e)
+#
+# In the code above: `w2w`, `w2e`, `e2w`, `e2e` are the four cases (for every head at once),
+# `scores` is e, `probs` is a (the softmax runs over the joined rows), and `context` is y
+# before the heads are merged. K and V (`key`, `value`) are shared by all four cases.
+#
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(p, words, entities, heads)`: the four cases and the softmax, from scratch: the
+#    attention probabilities (batch, heads, n, n) of one layer without a mask, from its
+#    parameters `p` (keys `query.weight`, `w2e_query.bias`, ...).
+# 2. `exercise_2(probs, words)`: how much attention words give to entities: the sum of
+#    each word row over the entity columns (the w2e block), averaged over heads and words.
+
+# %%
+from _exercises import check_exercises  # noqa: E402
+
+from numpy_luke.core.encoder import scope as _scope  # noqa: E402
+
+
+def exercise_1(p: dict, words: np.ndarray, entities: np.ndarray, heads: int) -> np.ndarray:
+    raise NotImplementedError
+
+
+def exercise_2(probs: np.ndarray, words: int) -> float:
+    raise NotImplementedError
+
+
+_encoding = tokenizer("Lionel Messi plays for Inter Miami CF.", entity_spans=[(0, 12), (23, 37)],
+                      return_tensors="np")
+_out = model(**_encoding, output_attentions=True, output_hidden_states=True)
+_W = _encoding["input_ids"].shape[1]
+
+
+def check_1(answer):
+    for layer in range(model.config.num_hidden_layers):
+        params = _scope(model.params, f"encoder.layer.{layer}.attention.self.")
+        mine = answer(params, _out.hidden_states[layer], _out.entity_hidden_states[layer],
+                      model.config.num_attention_heads)
+        assert np.abs(mine - _out.attentions[layer]).max() < 1e-5, layer
+
+
+def check_2(answer):
+    for probs in _out.attentions:
+        share = float(probs[0, :, :_W, _W:].sum(axis=-1).mean())
+        assert abs(answer(probs, _W) - share) < 1e-9 and 0 < share < 1
+    uniform = np.full((1, 2, 5, 5), 0.2)
+    assert abs(answer(uniform, 3) - 0.4) < 1e-12  # 3 words, 2 entities: 2/5 to entities
+
+
+check_exercises(4, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+print("\nchapter 4: exercises checked; all checks passed")

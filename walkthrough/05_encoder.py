@@ -17,12 +17,13 @@ import math
 import _common
 import numpy as np
 from _common import show, table, title
+from _exercises import check_exercises
 
 from numpy_luke import LukeModel, LukeTokenizer
-from numpy_luke.attention import entity_aware_self_attention
-from numpy_luke.functional import erf, gelu, gelu_tanh, layer_norm
-from numpy_luke.model import encoder_layer
-from numpy_luke.state_dict import scope
+from numpy_luke.core.attention import entity_aware_self_attention
+from numpy_luke.core.encoder import encoder_layer, scope
+from numpy_luke.core.erf import erf
+from numpy_luke.core.functional import gelu, gelu_tanh, layer_norm
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -45,6 +46,21 @@ W = words_in.shape[1]
 # Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `functional.py` has one (a Chebyshev
 # fit, within 1e-11 of `math.erf`). The popular tanh approximation is close but not the same
 # function, and LUKE was trained with the exact one.
+#
+# **The formula.** LUKE adds no equation here: its layers are the transformer's (Vaswani et
+# al. 2017), as in BERT and RoBERTa. The feed-forward network is the transformer's Eq. 2,
+# FFN(x) = max(0, x W1 + b1) W2 + b2, with BERT's GELU in place of max(0, .)
+# (Hendrycks and Gimpel 2016):
+#
+#     GELU(x) = x * Phi(x) = x * (1 + erf(x / sqrt(2))) / 2
+#
+# `gelu` below is that line; `gelu_tanh` is the approximation
+# 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+#
+# In the table, our erf(0) prints as `+0.000000000009` where `math.erf` gives exactly 0:
+# that is the Chebyshev fit's own error in float64 (about 9e-12, inside the 1e-11 bound;
+# the closing checks assert it), not a rounding of the printout. For GELU it changes
+# nothing: x * erf(...) is 0 at x = 0 anyway, and 1e-11 is far below float32's 1e-7.
 
 # %%
 xs = np.linspace(-4, 4, 9)
@@ -59,6 +75,16 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 
 # %% [markdown]
 # ## Layer 0 in full, by hand
+#
+# **The formulas** (Vaswani et al. 2017, section 3.1: each sub-layer's output is
+# LayerNorm(x + Sublayer(x)); layer norm of Ba et al. 2016, with RoBERTa's eps):
+#
+#     h   = LayerNorm(x + Dense(Attention(x)))      `after_attention` below
+#     out = LayerNorm(h + W2 GELU(W1 h + b1) + b2)  `layer_out` below
+#     LayerNorm(v) = (v - mean(v)) / sqrt(var(v) + eps) * gamma + beta   per vector
+#
+# Attention(x) is chapter 4's entity-aware attention (`context`), the only step that
+# mixes positions.
 
 # %%
 p = scope(model.params, "encoder.layer.0.")
@@ -149,12 +175,48 @@ show("first 6 numbers", out.pooler_output[0, :6])
 show("max |by hand - pooler_output|", float(np.abs(pooled - out.pooler_output).max()))
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(x)`: exact GELU for an array, using `math.erf` (hint: `np.vectorize`).
+# 2. `exercise_2(p, x, eps)`: the feed-forward sub-layer of a layer, from its parameters
+#    `p` (keys `intermediate.dense.weight`, `output.LayerNorm.bias`, ...):
+#    LayerNorm(x + W2 GELU(W1 x + b1) + b2). Applied to `after_attention` it must give
+#    the layer's output.
+
+# %%
+
+
+def exercise_1(x: np.ndarray) -> np.ndarray:
+    raise NotImplementedError
+
+
+def exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    assert np.abs(answer(grid) - gelu(grid)).max() < 1e-9
+    assert answer(np.array([0.0]))[0] == 0.0 and abs(answer(np.array([1.0]))[0] - 0.8413) < 1e-4
+
+
+def check_2(answer):
+    mine = answer(p, after_attention, config.layer_norm_eps)
+    assert mine.shape == layer_out.shape
+    assert np.abs(mine - layer_out).max() < (1e-4 if model.dtype == np.float32 else 1e-10)
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
 tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
 # Our erf is math.erf; exact GELU is not the tanh approximation.
 assert erf_error < 1e-9
+# erf(0) is not exactly 0: the fit's float64 error, under 1e-11 (see the GELU section).
+assert 0 <= abs(float(erf(np.float64(0.0)))) < 1e-11
 assert tanh_gap > 1e-4
 # Layer 0 by hand equals the library's layer and the model's hidden states.
 assert np.abs(layer_out[:, :W] - library_words).max() < tolerance
@@ -177,4 +239,6 @@ assert entity_effect > 100 * tolerance
 # The pooler is tanh(dense(<s>)).
 assert np.abs(pooled - out.pooler_output).max() < tolerance
 assert np.all(np.abs(out.pooler_output) <= 1)
+# The exercises: your answers when written, else the reference answers.
+check_exercises(5, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 5: all checks passed")

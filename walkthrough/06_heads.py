@@ -24,6 +24,7 @@
 import _common
 import numpy as np
 from _common import show, table, title
+from _exercises import check_exercises
 
 from numpy_luke import (
     LukeConfig,
@@ -36,7 +37,7 @@ from numpy_luke import (
     LukeForTokenClassification,
     LukeTokenizer,
 )
-from numpy_luke.functional import gelu, get_activation, layer_norm
+from numpy_luke.core.functional import gelu, get_activation, layer_norm
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -54,6 +55,13 @@ if fixture:
 # product with **every row of the word embedding table** (plus a bias): the decoder matrix
 # *is* the input embedding table ("tied weights"), so the score of a word is how well the
 # transformed vector matches that word's own embedding.
+#
+# **The formula.** LUKE keeps BERT's masked language model head (Devlin et al. 2019, as
+# RoBERTa has it); the paper adds no equation for it. For the final vector h of a `<mask>`,
+# with A the word embedding table:
+#
+#     m = LayerNorm(GELU(W h + b))          `lm_head.dense`, `lm_head.layer_norm`
+#     p(word | context) = softmax(A m + c)  c = `lm_head.bias`; `word_scores` is A m + c
 
 # %%
 text = "Lionel Messi plays for <mask>."
@@ -91,6 +99,20 @@ table([(int(i), tokenizer.convert_ids_to_tokens(int(i)), f"{probabilities[i]:.4f
 # `entity_emb_size`) → activation → layer norm, then a dot product with every row of the
 # entity embedding table (tied again) plus a bias. This is LUKE's second pre-training task:
 # guess which Wikipedia entity a mention refers to.
+#
+# **The formula** (LUKE paper, section "Pretraining Task", masked entity prediction; our
+# notation): for the final vector h_e of a `[MASK]` entity, with B the entity embedding
+# table (entity vocabulary x entity_emb_size),
+#
+#     m = LayerNorm(GELU(W_h h_e + b_h))      `entity_predictions.transform`
+#     y = softmax(B m + b_e)                  b_e = `entity_predictions.bias`
+#
+# The paper keeps m at the hidden size and brings it down to the entity embedding size
+# with a separate matrix before multiplying with B; in the checkpoints that step is folded
+# into the transform itself, whose dense layer maps hidden -> entity_emb_size (its weight
+# is (entity_emb_size, hidden)), and the layer norm works at that size. `entity_scores`
+# below is B m + b_e; the softmax comes in chapter 8. (The code uses the config's
+# `hidden_act`, `gelu` in every published checkpoint.)
 
 # %%
 entity_vector = encoder_out.entity_hidden_states[-1][0, 0]  # (hidden,)
@@ -117,6 +139,16 @@ table([(i, titles[i], f"{entity_scores[i]:+.4f}") for i in ranked],
 # use tiny random stand-ins with the same layout and labels from `tests/fixtures/`; the
 # code is the same for the real ones. Each is one linear layer, `classifier`, on a
 # different choice of encoder vectors.
+#
+# **The formulas** (LUKE paper, section "Experiments", one per task; the paper writes them
+# in words): with h_e the final vector of an entity, h_i that of word i, and [a; b] the
+# concatenation,
+#
+#     entity typing:            logits = W h_e + b          (each type: sigmoid, multi-label)
+#     relation classification:  logits = W [h_head; h_tail] + b
+#     span classification (NER): logits = W [h_start; h_end; h_e] + b   for every candidate span
+#
+# (`relation_by_hand` has no `+ b`: the pair head's classifier is made without a bias.)
 
 # %%
 fixtures = _common.ROOT / "tests" / "fixtures"
@@ -208,6 +240,41 @@ show("question answering start_logits, end_logits", (qa.start_logits.shape,
                                                      qa.end_logits.shape))
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(scores, special, k)`: the ids of the `k` best-scored entities, best first
+#    (lower id first on a tie), leaving out the ids in `special`.
+# 2. `exercise_2(words_out, entities_out, starts, ends, weight, bias)`: the span
+#    classification logits (entities, labels) of the NER head, from the encoder's outputs.
+
+# %%
+
+
+def exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]:
+    raise NotImplementedError
+
+
+def exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarray:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    assert answer(entity_scores, special, 5) == ranked
+    assert answer(np.array([1.0, 3.0, 3.0, 2.0]), [1], 2) == [2, 3]
+
+
+def check_2(answer):
+    mine = answer(words_out, entities_out, enc_ner["entity_start_positions"][0],
+                  enc_ner["entity_end_positions"][0], ner.params["classifier.weight"],
+                  ner.params["classifier.bias"])
+    assert mine.shape == out_ner.logits[0].shape
+    assert np.abs(mine - out_ner.logits[0]).max() < 1e-5
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -232,4 +299,6 @@ assert np.abs(token.logits - encoder_plain @ state["classifier.weight"].T).max()
 qa_by_hand = encoder_plain @ state["qa_outputs.weight"].T
 assert np.abs(qa.start_logits - qa_by_hand[..., 0]).max() < tolerance
 assert np.abs(qa.end_logits - qa_by_hand[..., 1]).max() < tolerance
+# The exercises: your answers when written, else the reference answers.
+check_exercises(6, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 6: all checks passed")

@@ -28,6 +28,7 @@ from pathlib import Path
 import _common
 import numpy as np
 from _common import show, table, title
+from _exercises import check_exercises
 
 from numpy_luke import LukeConfig, LukeForMaskedLM, LukeModel
 from numpy_luke.errors import CheckpointError
@@ -46,6 +47,14 @@ show("weight files of the checkpoint", [f.name for f in files])
 # The first 8 bytes are the header's length N (little-endian unsigned 64-bit integer), then
 # N bytes of JSON, then the data. Offsets in the header count from the end of the header.
 # We use the fixture's `model.safetensors` (or the chosen checkpoint's, if it has one).
+#
+# **The formula.** No paper has an equation for this; it is the safetensors format's
+# layout, written as arithmetic. For a tensor with header entry `data_offsets = [begin, end]`,
+# dtype of `itemsize` bytes and shape (d_1, ..., d_k):
+#
+#     bytes = file[8 + N + begin : 8 + N + end],  end - begin = itemsize * d_1 * ... * d_k
+#
+# row-major (C order), little-endian. `by_hand` below is that slice, reshaped.
 
 # %%
 safetensors_file = next((f for f in files if f.suffix == ".safetensors"),
@@ -133,7 +142,9 @@ show("storages (kind, key in data/, device, elements)", persistent_ids)
 
 # %% [markdown]
 # A tensor is `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`: a view
-# of a storage. `pickle.load` would import torch and call it — and a hostile file could
+# of a storage, where element (i_1, ..., i_k) is `storage[offset + i_1 s_1 + ... + i_k s_k]`
+# for strides (s_1, ..., s_k) (the strided-array formula NumPy uses as well, in bytes).
+# `pickle.load` would import torch and call it — and a hostile file could
 # just as well name `os.system`. So numpy_luke unpickles with a **restricted** unpickler: a
 # global is resolved only through a fixed table of the names a state dict needs, each
 # mapped to a stand-in that merely records its arguments. Then every view is checked
@@ -237,6 +248,44 @@ print(bin_model)
 show("first keys", list(bin_state)[:3])
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(path)`: read a safetensors file's header and return
+#    `{name: (dtype, shape)}` for its tensors (leave out `__metadata__`), reading only the
+#    first 8 + N bytes.
+# 2. `exercise_2(storage, offset, size, stride)`: a tensor as PyTorch stores it, a view of
+#    a flat storage, returned as a new NumPy array (element (i, j, ...) is
+#    `storage[offset + i * stride[0] + j * stride[1] + ...]`).
+
+# %%
+
+
+def exercise_1(path) -> dict:
+    raise NotImplementedError
+
+
+def exercise_2(storage: np.ndarray, offset: int, size: tuple, stride: tuple) -> np.ndarray:
+    raise NotImplementedError
+
+
+def check_1(answer):
+    mine = answer(safetensors_file)
+    assert mine == {n: (e["dtype"], tuple(e["shape"])) for n, e in entries.items()}
+    assert mine[key] == ("F32", tuple(state[key].shape))
+
+
+def check_2(answer):
+    flat = np.arange(24.0)
+    assert np.array_equal(answer(flat, 0, (4, 6), (6, 1)), flat.reshape(4, 6))
+    assert np.array_equal(answer(flat, 0, (6, 4), (1, 6)), flat.reshape(4, 6).T)  # transposed
+    assert np.array_equal(answer(flat, 5, (2, 3), (3, 1)), flat[5:11].reshape(2, 3))  # offset
+    assert np.array_equal(answer(flat, 2, (3,), (0,)), np.full(3, 2.0))  # stride 0: broadcast
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -266,4 +315,6 @@ assert not any(k.startswith("luke.") for k in bin_state)
 hidden = bin_model.config.hidden_size
 assert bin_model.params["embeddings.word_embeddings.weight"].shape[1] == hidden
 shutil.rmtree(workdir)  # the hostile file's folder
+# The exercises: your answers when written, else the reference answers.
+check_exercises(7, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 7: all checks passed")

@@ -18,16 +18,16 @@ import sys
 import _common
 import numpy as np
 from _common import show, table, title
+from _exercises import check_exercises
 
 import numpy_luke
 from numpy_luke import LukeForMaskedLM, LukeTokenizer
-from numpy_luke.attention import extended_attention_mask
 from numpy_luke.bpe import ByteLevelBPE
-from numpy_luke.embeddings import entity_embeddings, word_embeddings
-from numpy_luke.heads import entity_prediction_head, lm_head
+from numpy_luke.core.attention import extended_attention_mask
+from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
+from numpy_luke.core.encoder import encoder_layer, scope
+from numpy_luke.core.heads import entity_prediction_head, lm_head
 from numpy_luke.hub import resolve_file
-from numpy_luke.model import encoder_layer
-from numpy_luke.state_dict import scope
 
 model_name = _common.model_name()
 show("checkpoint", model_name)
@@ -112,6 +112,17 @@ for i in range(config.num_hidden_layers):
 # %% [markdown]
 # **Chapter 6: the heads.** Word scores at the `<mask>` position, entity scores for the
 # mention, softmax, and the best k (special entities left out).
+#
+# **The formulas.** The word probabilities are the masked language model's (BERT, Devlin
+# et al. 2019), the entity probabilities LUKE's masked entity prediction (paper, section
+# "Pretraining Task"; chapter 6 has both heads):
+#
+#     p(word w at the mask) = exp(s_w) / sum over all words v of exp(s_v)      s = A m + c
+#     p(entity e for the mention) = exp(t_e) / sum over all entities f of exp(t_f)   t = B m + b_e
+#
+# Both sums run over the whole vocabulary, special entities included; `fill` only leaves
+# `[PAD]`, `[UNK]`, `[MASK]` and `[MASK2]` out of the list it prints, so the printed
+# probabilities need not sum to 1.
 
 # %%
 word_logits = lm_head(params, words, config.layer_norm_eps)[0]  # (words, vocab)
@@ -156,6 +167,46 @@ table([(repr(m["token_str"]), f"{m['score']:.4f}") for m in seed_answer["masks"]
       header=("token_str", "score"))
 
 # %% [markdown]
+# ## Exercises
+#
+# Fill in a stub and run the chapter again: the last cell checks your answer (until then it
+# checks the reference answer in `answers_01_08.py`).
+#
+# 1. `exercise_1(marked)`: a text with one mention marked `[[...]]` -> (the text without
+#    the markers, the mention's (start, end) in that text).
+# 2. `exercise_2(logits, k, exclude)`: the `k` most probable ids under the softmax of
+#    `logits`, leaving out the ids in `exclude` (which still count in the softmax), as
+#    `(id, probability)` pairs, best first. With the entity logits it must give `fill`'s
+#    entity predictions.
+
+# %%
+
+
+def exercise_1(marked: str) -> tuple[str, tuple[int, int]]:
+    raise NotImplementedError
+
+
+def exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]]:
+    raise NotImplementedError
+
+
+def check_1(function):
+    assert function(marked) == (text, span)
+    assert function("Born in [[Rosario]], Messi...") == ("Born in Rosario, Messi...", (8, 15))
+
+
+fill_entities, fill_masks = answer["entities"][0]["predictions"], answer["masks"]
+
+
+def check_2(function):
+    mine = function(entity_logits, top_k, special)
+    assert [i for i, _ in mine] == [p["entity_id"] for p in fill_entities]
+    assert all(abs(q - p["score"]) < 1e-6 for (_, q), p in zip(mine, fill_entities, strict=True))
+    words = function(word_logits[position], top_k)
+    assert [i for i, _ in words] == [m["token"] for m in fill_masks]
+
+
+# %% [markdown]
 # ## What this chapter claimed, checked
 
 # %%
@@ -182,4 +233,6 @@ for m, t in zip(answer["masks"], best_words, strict=True):
 for p, e in zip(answer["entities"][0]["predictions"], best_entities, strict=True):
     assert abs(p["score"] - entity_probs[e]) < 1e-6 and p["entity"] == titles[e]
 assert len(seed_answer["masks"]) == top_k and seed_answer["entities"] == []
+# The exercises: your answers when written, else the reference answers.
+check_exercises(8, globals(), {"exercise_1": check_1, "exercise_2": check_2})
 print("\nchapter 8: all checks passed")

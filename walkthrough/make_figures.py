@@ -47,7 +47,7 @@ def save(fig, path: Path) -> Path:
 # (x, y, width, height, title, detail, color) in axes units; x, y is the lower left corner.
 FLOW_BOXES = {
     "text": (0.0, 0.62, 0.15, 0.26, "text + spans",
-             '"[Messi] plays\nfor <mask>."\nspans (0, 5)', WORD_COLOR),
+             '"[[Messi]] plays\nfor <mask>."\n-> span (0, 5)', WORD_COLOR),
     "bpe": (0.2, 0.62, 0.15, 0.26, "bpe.py", "bytes -> pieces\n-> merges\n-> word tokens",
             WORD_COLOR),
     "tokenizer": (0.4, 0.62, 0.19, 0.26, "tokenizer.py", "input_ids (B, W)\nentity_ids (B, E)\n"
@@ -254,12 +254,27 @@ def mention_averaging_figure(plt, model: str | Path = FIXTURE):
     return draw_mention_averaging(plt, tokens, TITLES, encoding["entity_position_ids"][0], table)
 
 
+def attention_command_figure(plt, model: str | Path = FIXTURE):
+    """What `python -m numpy_luke attention TEXT --layer 1` draws for the example sentence
+    on the fixture (mean of the heads), with the command's own functions. Probabilities
+    are rounded, so that the last-bit differences of another BLAS cannot change a pixel."""
+    from numpy_luke import LukeModel, LukeTokenizer
+    from numpy_luke.attention_map import BLOCKS, attention_map, draw, read_mentions
+
+    text, spans = read_mentions("[[Lionel Messi]] plays for [[Inter Miami CF]].", None)
+    result = attention_map(LukeModel.from_pretrained(model), LukeTokenizer.from_pretrained(model),
+                           text, spans, layer=1, head=None)
+    result.update({name: np.round(result[name], 3) for name in BLOCKS})
+    return draw(plt, result)
+
+
 # ----------------------------------------------------------------------------- main
 
 FIGURE_MAKERS = {
     "data_flow.png": draw_data_flow,
     "mention_averaging.png": mention_averaging_figure,
     "attention_blocks.png": attention_figure,
+    "attention_command.png": attention_command_figure,
 }
 
 

@@ -4,9 +4,11 @@ LUKE's input is two sequences, and each gets its own embedding.
 
 Words (as in RoBERTa). The vector of a word token is the sum of three learned vectors:
 its token (``word_embeddings``), its position in the text (``position_embeddings``) and its
-segment (``token_type_embeddings``, 0 for the first text, 1 for a second one), followed by
-layer norm. RoBERTa counts positions from ``pad_token_id + 1`` (= 2) and gives every
-padding token the position ``pad_token_id``, so the first real token has position 2.
+token type (``token_type_embeddings``), followed by layer norm. Token types are always 0 in
+practice: ``LukeTokenizer``, like RoBERTa's, gives all-zero ``token_type_ids`` even for text
+pairs, and luke-base's table has a single row (``type_vocab_size`` 1). RoBERTa counts
+positions from ``pad_token_id + 1`` (= 2) and gives every padding token the position
+``pad_token_id``, so the first real token has position 2.
 
 Entities. An entity (a Wikipedia title, or the special [MASK] entity) has a vector of
 ``entity_emb_size`` (256 in luke-base), projected up to ``hidden_size`` by a matrix without
@@ -14,7 +16,7 @@ bias (``entity_embedding_dense``) when the two sizes differ. Its position is whe
 mention sits in the text: a mention covering word tokens 5, 6 and 7 gets the average of
 those three position vectors. ``entity_position_ids`` lists each mention's token positions,
 padded with -1 to a fixed ``max_mention_length``; the -1 entries are left out of the
-average. Add the segment vector, apply layer norm, done.
+average. Add the token type vector, apply layer norm, done.
 """
 
 from __future__ import annotations

@@ -1,0 +1,460 @@
+"""The transformers-style model classes: ``LukeModel`` and the eight ``LukeFor...`` heads.
+
+These are the shell around the core. Each class holds a config and a parameter dict (keys
+named as in the checkpoint), loads them with ``from_pretrained``, and on ``__call__``:
+
+1. checks the inputs once (``checks.py``: ids in range, shapes that fit, no unknown names);
+2. runs the encoder, ``core.encoder.luke_model``, a pure function of arrays;
+3. runs its head's math from ``core.heads`` and, given labels, the loss;
+4. wraps the arrays in transformers' output class (``outputs.py``).
+
+So a reader who wants LUKE reads ``numpy_luke/core``; this module only says which core
+function each class calls. Names, arguments and outputs follow transformers' LUKE classes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import checks
+from .config import LukeConfig
+from .core import heads
+from .core.encoder import luke_model
+from .outputs import (
+    BaseLukeModelOutputWithPooling,
+    EntityClassificationOutput,
+    EntityPairClassificationOutput,
+    EntitySpanClassificationOutput,
+    LukeMaskedLMOutput,
+    LukeMultipleChoiceModelOutput,
+    LukeQuestionAnsweringModelOutput,
+    LukeSequenceClassifierOutput,
+    LukeTokenClassifierOutput,
+)
+from .state_dict import prepare_state_dict
+
+
+class LukePreTrainedModel:
+    """Shared shell of ``LukeModel`` and the heads: config, parameters, ``from_pretrained``.
+
+    Subclasses set ``head_shapes(config)`` (their own tensors) and ``uses_pooler``.
+    """
+
+    uses_pooler = True
+    # transformers' positional order of the call's arguments (heads add theirs).
+    forward_args: tuple[str, ...] = (*checks.INPUT_NAMES, "head_mask", "inputs_embeds")
+
+    def __init__(self, config: LukeConfig, params: dict[str, np.ndarray] | None = None, *,
+                 seed: int | None = None):
+        """``params`` as ``from_pretrained`` prepares them; without them, a randomly
+        initialised model as transformers builds one (``seed`` makes it reproducible)."""
+        if not isinstance(config, LukeConfig):
+            raise TypeError(f"{type(self).__name__} needs a LukeConfig, got "
+                            f"{type(config).__name__}")
+        self.config = config
+        if params is None:
+            params = random_parameters(config, self.head_shapes(config), self.uses_pooler, seed)
+        self.params = params
+
+    @classmethod
+    def from_config(cls, config: LukeConfig, *, seed: int | None = None):
+        """A randomly initialised model of this class (as transformers' ``from_config``)."""
+        return cls(config, seed=seed)
+
+    def eval(self):
+        """Inference is all numpy_luke does: a no-op that returns the model, as in torch."""
+        return self
+
+    @staticmethod
+    def head_shapes(config: LukeConfig) -> dict[str, tuple] | None:
+        return None
+
+    @property
+    def dtype(self):
+        return self.params["embeddings.word_embeddings.weight"].dtype
+
+    @classmethod
+    def from_state_dict(
+        cls, state_dict: dict[str, np.ndarray], config: LukeConfig, dtype=np.float32,
+        source: str = "state dict",
+    ):
+        """Build the model from a ``{key: array}`` state dict (keys with or without ``luke.``)."""
+        params = prepare_state_dict(
+            state_dict, config, cls.head_shapes(config), with_pooler=cls.uses_pooler,
+            dtype=np.dtype(dtype), source=source,
+        )
+        return cls(config, params)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *,
+        revision: str | None = None,
+        dtype=np.float32,
+        local_files_only: bool = False,
+        cache_dir: str | os.PathLike | None = None,
+        config: LukeConfig | None = None,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        torch_dtype=None,
+        **config_overrides,
+    ):
+        """Load config.json and the weights of a local folder or a Hub repository.
+
+        ``dtype=np.float64`` runs the whole model in double precision; ``dtype="auto"``
+        (or ``torch_dtype=``, transformers' older name) computes in float64 for float64
+        checkpoints and in float32 for every other (float16 and bfloat16 files are widened
+        to float32, which NumPy computes much faster). Other keyword arguments override
+        config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
+        ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
+        """
+        from .hub import resolve_weight_files
+        from .weights import load_state_dict
+
+        name = pretrained_model_name_or_path
+        options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                       force_download=force_download, token=token)
+        if config is None:
+            config = LukeConfig.from_pretrained(name, **options)
+        if config_overrides:
+            config = config.updated(**config_overrides)
+        dtype = checks.model_dtype(dtype if torch_dtype is None else torch_dtype, config)
+        files = resolve_weight_files(name, **options)
+        state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
+        return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
+            str(Path(f).name) for f in files) + f" of {name}")
+
+    def _arguments(self, args: tuple, kwargs: dict) -> dict:
+        """transformers' call convention: positional arguments in ``forward_args`` order,
+        options defaulting to the config, unsupported ones refused (never ignored)."""
+        named = checks.call_arguments(type(self).__name__, self.forward_args, args, kwargs)
+        for name in ("output_attentions", "output_hidden_states"):
+            if named.get(name) is None:
+                named[name] = getattr(self.config, name)
+        return named
+
+    def encode(self, output_attentions=False, output_hidden_states=False, **inputs):
+        """Check the inputs, then run the core encoder: ``core.encoder.EncoderOutput``."""
+        arrays = checks.prepare_inputs(self.config, **inputs)
+        return luke_model(
+            self.params, self.config, **arrays,
+            output_attentions=bool(output_attentions),
+            output_hidden_states=bool(output_hidden_states),
+            add_pooling_layer=self.uses_pooler,
+        )
+
+    def _finish(self, output, return_dict):
+        """The output object, or its tuple (``return_dict=False``, as transformers)."""
+        if return_dict is None:
+            return_dict = self.config.use_return_dict
+        return output if return_dict else output.to_tuple()
+
+    def __repr__(self):
+        c = self.config
+        return (f"{type(self).__name__}(hidden_size={c.hidden_size}, "
+                f"layers={c.num_hidden_layers}, heads={c.num_attention_heads}, "
+                f"entity_aware={c.use_entity_aware_attention}, dtype={np.dtype(self.dtype)})")
+
+
+class LukeModel(LukePreTrainedModel):
+    """The bare LUKE encoder: word and entity hidden states and the pooled output.
+
+    ``model(input_ids, attention_mask, ..., output_attentions=None,
+    output_hidden_states=None, return_dict=None)``, as transformers' ``LukeModel``.
+    """
+
+    forward_args = (*LukePreTrainedModel.forward_args, "output_attentions",
+                    "output_hidden_states", "return_dict")
+
+    def __call__(self, *args, **kwargs) -> BaseLukeModelOutputWithPooling:
+        inputs = self._arguments(args, kwargs)
+        return_dict = inputs.pop("return_dict", None)
+        encoded = self.encode(**inputs)
+        return self._finish(BaseLukeModelOutputWithPooling(**encoded._asdict()), return_dict)
+
+
+# ----------------------------------------------------------------------------- the heads
+
+
+def _linear_shapes(name: str, out_features: int, in_features: int, bias: bool = True):
+    shapes = {f"{name}.weight": (out_features, in_features)}
+    if bias:
+        shapes[f"{name}.bias"] = (out_features,)
+    return shapes
+
+
+class _Head(LukePreTrainedModel):
+    """Shared call plumbing: run the encoder, then ``_head`` maps its outputs to an output.
+
+    ``model(**encoding)`` passes the encoder's inputs (``checks.INPUT_NAMES``) on to the
+    encoder and the names in ``head_inputs`` (labels, span positions, ...) to ``_head``.
+    """
+
+    head_inputs: tuple[str, ...] = ("labels",)
+    forward_args = (*LukePreTrainedModel.forward_args, "labels", "output_attentions",
+                    "output_hidden_states", "return_dict")
+
+    def __call__(self, *args, **kwargs):
+        inputs = self._arguments(args, kwargs)
+        return_dict = inputs.pop("return_dict", None)
+        head_inputs = {k: inputs.pop(k) for k in self.head_inputs if k in inputs}
+        return self._finish(self._head(self.encode(**inputs), **head_inputs), return_dict)
+
+    @staticmethod
+    def _common(encoded):
+        return dict(hidden_states=encoded.hidden_states,
+                    entity_hidden_states=encoded.entity_hidden_states,
+                    attentions=encoded.attentions)
+
+    def _entities(self, encoded, count=1):
+        return checks.check_entities(type(self).__name__, encoded.entity_last_hidden_state, count)
+
+
+class LukeForMaskedLM(_Head):
+    """Masked language modelling plus masked entity prediction (LUKE's pre-training heads)."""
+
+    head_inputs = ("labels", "entity_labels")
+    forward_args = (*checks.INPUT_NAMES, "labels", "entity_labels", "head_mask", "inputs_embeds",
+                    "output_attentions", "output_hidden_states", "return_dict")
+
+    @staticmethod
+    def head_shapes(config):
+        h, e = config.hidden_size, config.entity_emb_size
+        return {
+            **_linear_shapes("lm_head.dense", h, h),
+            "lm_head.layer_norm.weight": (h,),
+            "lm_head.layer_norm.bias": (h,),
+            **_linear_shapes("lm_head.decoder", config.vocab_size, h, bias=False),
+            "lm_head.bias": (config.vocab_size,),
+            **_linear_shapes("entity_predictions.transform.dense", e, h),
+            "entity_predictions.transform.LayerNorm.weight": (e,),
+            "entity_predictions.transform.LayerNorm.bias": (e,),
+            **_linear_shapes("entity_predictions.decoder", config.entity_vocab_size, e,
+                             bias=False),
+            "entity_predictions.bias": (config.entity_vocab_size,),
+        }
+
+    def _head(self, encoded, labels=None, entity_labels=None):
+        c = self.config
+        logits = heads.lm_head(self.params, encoded.last_hidden_state, c.layer_norm_eps)
+        mlm_loss = mep_loss = entity_logits = None
+        if labels is not None:
+            mlm_loss = heads.cross_entropy(logits, checks.check_class_labels(labels, c.vocab_size))
+        if encoded.entity_last_hidden_state is not None:
+            entity_logits = heads.entity_prediction_head(
+                self.params, encoded.entity_last_hidden_state, c.hidden_act, c.layer_norm_eps)
+            if entity_labels is not None:
+                entity_labels = checks.check_class_labels(entity_labels, c.entity_vocab_size)
+                mep_loss = heads.cross_entropy(entity_logits, entity_labels)
+        losses = [x for x in (mlm_loss, mep_loss) if x is not None]
+        return LukeMaskedLMOutput(
+            loss=sum(losses[1:], losses[0]) if losses else None, mlm_loss=mlm_loss,
+            mep_loss=mep_loss, logits=logits, entity_logits=entity_logits,
+            **self._common(encoded),
+        )
+
+
+def _classification_loss(logits, labels, one_label_ndim):
+    """Class indices (checked against the number of classes) or 0/1 multi-label targets."""
+    if labels is None:
+        return None
+    if np.ndim(labels) == one_label_ndim:
+        labels = checks.check_class_labels(labels, logits.shape[-1])
+    else:
+        labels = checks.check_label_count(labels, logits)
+    return heads.classification_loss(logits, labels, one_label_ndim)
+
+
+class LukeForEntityClassification(_Head):
+    """Classify the first entity (e.g. Open Entity typing): a linear layer on its vector."""
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", config.num_labels, config.hidden_size)
+
+    def _head(self, encoded, labels=None):
+        features = self._entities(encoded)[:, 0]  # (batch, hidden)
+        logits = heads.classifier(self.params, features)  # (batch, num_labels)
+        return EntityClassificationOutput(loss=_classification_loss(logits, labels, 1),
+                                          logits=logits, **self._common(encoded))
+
+
+class LukeForEntityPairClassification(_Head):
+    """Classify the relation of the first two entities (e.g. TACRED): linear on [e1; e2]."""
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", config.num_labels, 2 * config.hidden_size,
+                              bias=False)
+
+    def _head(self, encoded, labels=None):
+        features = heads.entity_pair_features(self._entities(encoded, 2))  # (batch, 2 hidden)
+        logits = heads.classifier(self.params, features)  # (batch, num_labels)
+        return EntityPairClassificationOutput(loss=_classification_loss(logits, labels, 1),
+                                              logits=logits, **self._common(encoded))
+
+
+class LukeForEntitySpanClassification(_Head):
+    """Classify every candidate span (e.g. CoNLL NER): linear on [start word; end word; entity]."""
+
+    head_inputs = ("labels", "entity_start_positions", "entity_end_positions")
+    forward_args = (*checks.INPUT_NAMES, "entity_start_positions", "entity_end_positions",
+                    "head_mask", "inputs_embeds", "labels", "output_attentions",
+                    "output_hidden_states", "return_dict")
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", config.num_labels, 3 * config.hidden_size)
+
+    def _head(self, encoded, labels=None, entity_start_positions=None,
+              entity_end_positions=None):
+        states = self._entities(encoded)  # (batch, entities, hidden)
+        if entity_start_positions is None or entity_end_positions is None:
+            raise ValueError(
+                "LukeForEntitySpanClassification needs entity_start_positions and "
+                "entity_end_positions (tokenize with task='entity_span_classification')")
+        words = encoded.last_hidden_state.shape[1]
+        starts, ends = (checks.check_span_positions(p, states.shape, words, name)
+                        for p, name in ((entity_start_positions, "entity_start_positions"),
+                                        (entity_end_positions, "entity_end_positions")))
+        features = heads.span_features(encoded.last_hidden_state, states, starts, ends)
+        logits = heads.classifier(self.params, features)  # (batch, entities, num_labels)
+        return EntitySpanClassificationOutput(loss=_classification_loss(logits, labels, 2),
+                                              logits=logits, **self._common(encoded))
+
+
+class LukeForSequenceClassification(_Head):
+    """Classify (or regress on) the whole text: a linear layer on the pooled <s> vector."""
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", config.num_labels, config.hidden_size)
+
+    def problem_type(self, labels: np.ndarray) -> str:
+        """config.problem_type, or as transformers guesses it: 1 label -> regression; integer
+        labels -> single-label; otherwise multi-label. (Unlike transformers, the guess is
+        not written back into the config.)"""
+        if self.config.problem_type is not None:
+            return self.config.problem_type
+        if self.config.num_labels == 1:
+            return "regression"
+        if np.issubdtype(labels.dtype, np.integer):
+            return "single_label_classification"
+        return "multi_label_classification"
+
+    def _head(self, encoded, labels=None):
+        logits = heads.classifier(self.params, encoded.pooler_output)  # (batch, num_labels)
+        loss = None
+        if labels is not None:
+            labels = np.asarray(labels)
+            kind = self.problem_type(labels)
+            if kind == "single_label_classification":
+                labels = checks.check_class_labels(labels, logits.shape[-1])
+            elif kind == "multi_label_classification":
+                labels = checks.check_label_count(labels, logits)
+            loss = heads.sequence_classification_loss(logits, labels, kind)
+        return LukeSequenceClassifierOutput(loss=loss, logits=logits, **self._common(encoded))
+
+
+class LukeForTokenClassification(_Head):
+    """Label every word token: a linear layer on each word vector (no pooler)."""
+
+    uses_pooler = False
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", config.num_labels, config.hidden_size)
+
+    def _head(self, encoded, labels=None):
+        logits = heads.classifier(self.params, encoded.last_hidden_state)  # (b, words, labels)
+        loss = None
+        if labels is not None:
+            loss = heads.cross_entropy(logits, checks.check_class_labels(labels, logits.shape[-1]))
+        return LukeTokenClassifierOutput(loss=loss, logits=logits, **self._common(encoded))
+
+
+class LukeForQuestionAnswering(_Head):
+    """Extractive QA: start and end scores for every word (no pooler)."""
+
+    uses_pooler = False
+    head_inputs = ("start_positions", "end_positions")
+    forward_args = (*LukePreTrainedModel.forward_args, "start_positions", "end_positions",
+                    "output_attentions", "output_hidden_states", "return_dict")
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("qa_outputs", config.num_labels, config.hidden_size)
+
+    def _head(self, encoded, start_positions=None, end_positions=None):
+        if self.config.num_labels != 2:
+            raise ValueError(f"LukeForQuestionAnswering needs num_labels == 2 (start, end); "
+                             f"the config has {self.config.num_labels}")
+        logits = heads.classifier(self.params, encoded.last_hidden_state, "qa_outputs")
+        start_logits, end_logits = logits[..., 0], logits[..., 1]  # (batch, words) each
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = heads.span_loss(start_logits, end_logits, start_positions, end_positions)
+        return LukeQuestionAnsweringModelOutput(
+            loss=loss, start_logits=start_logits, end_logits=end_logits, **self._common(encoded))
+
+
+class LukeForMultipleChoice(_Head):
+    """Pick one of several choices: every (example, choice) pair runs through the encoder as
+    its own row; one score per pooled <s> vector; softmax over the choices."""
+
+    @staticmethod
+    def head_shapes(config):
+        return _linear_shapes("classifier", 1, config.hidden_size)
+
+    def __call__(self, *args, **kwargs):
+        inputs = self._arguments(args, kwargs)
+        return_dict, labels = inputs.pop("return_dict", None), inputs.pop("labels", None)
+        input_ids = np.asarray(inputs.pop("input_ids"))
+        if input_ids.ndim != 3:
+            raise ValueError("LukeForMultipleChoice takes input_ids of shape "
+                             f"(batch, choices, words); got {input_ids.shape}")
+        batch, choices = input_ids.shape[:2]
+        flat = {}  # every input with (batch, choices) folded into one axis of rows
+        for name, value in inputs.items():
+            if value is not None and name in checks.INPUT_NAMES:
+                value = np.asarray(value)
+                value = value.reshape(batch * choices, *value.shape[2:])
+            flat[name] = value
+        encoded = self.encode(input_ids=input_ids.reshape(batch * choices, -1), **flat)
+        logits = heads.classifier(self.params, encoded.pooler_output).reshape(batch, choices)
+        loss = None
+        if labels is not None:
+            loss = heads.cross_entropy(logits, checks.check_class_labels(labels, choices))
+        output = LukeMultipleChoiceModelOutput(loss=loss, logits=logits, **self._common(encoded))
+        return self._finish(output, return_dict)
+
+
+def random_parameters(config: LukeConfig, head_shapes: dict | None, with_pooler: bool,
+                      seed: int | None = None) -> dict[str, np.ndarray]:
+    """A fresh model's parameters, initialised as transformers does: weight matrices and
+    embeddings from N(0, initializer_range), biases 0, layer norms 1 and 0, the padding rows
+    (word ``pad_token_id``, entity [PAD] = 0) zero, and both decoders tied to their tables."""
+    from .state_dict import encoder_shapes, prepare_state_dict
+
+    rng = np.random.default_rng(seed)
+    shapes = {**encoder_shapes(config, with_pooler=with_pooler), **(head_shapes or {})}
+    params = {}
+    for name, shape in shapes.items():
+        if "LayerNorm.weight" in name or "layer_norm.weight" in name:
+            params[name] = np.ones(shape, np.float32)
+        elif len(shape) == 1:  # biases
+            params[name] = np.zeros(shape, np.float32)
+        else:
+            params[name] = rng.normal(0.0, config.initializer_range, shape).astype(np.float32)
+    pad = config.pad_token_id
+    if pad is not None and 0 <= pad < config.vocab_size:
+        params["embeddings.word_embeddings.weight"][pad] = 0
+        params["embeddings.position_embeddings.weight"][pad] = 0
+    params["entity_embeddings.entity_embeddings.weight"][0] = 0
+    for decoder in ("lm_head.decoder.weight", "entity_predictions.decoder.weight"):
+        params.pop(decoder, None)  # tied: prepare_state_dict shares the embedding tables
+    return prepare_state_dict(params, config, head_shapes, with_pooler=with_pooler)

@@ -1,0 +1,186 @@
+"""Reference answers to the exercises of chapters 1-8 (``ch{NN}_exercise_{k}``).
+
+Try the exercises first: each chapter ends with stubs ``exercise_k`` and checks them when
+you fill them in (see _exercises.py). These answers are what the checks run until then, so
+the test suite proves that they pass. Each is written the plain way, with the chapter's
+own tools, not the library call that it is checked against.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import numpy as np
+
+from numpy_luke.bpe import bytes_to_unicode
+
+# ------------------------------------------------------------------ chapter 1: bytes and BPE
+
+
+def ch01_exercise_1(text: str) -> str:
+    """The text as byte-characters: UTF-8 bytes, each written with its stand-in."""
+    table = bytes_to_unicode()
+    return "".join(table[b] for b in text.encode("utf-8"))
+
+
+def ch01_exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
+    """One BPE step: fuse every occurrence of the best-ranked adjacent pair (left to right);
+    the symbols unchanged when no adjacent pair has a rank."""
+    pairs = [(symbols[i], symbols[i + 1]) for i in range(len(symbols) - 1)]
+    ranked = [p for p in pairs if p in merge_ranks]
+    if not ranked:
+        return tuple(symbols)
+    best = min(ranked, key=merge_ranks.__getitem__)
+    merged, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
+            merged.append(symbols[i] + symbols[i + 1])
+            i += 2
+        else:
+            merged.append(symbols[i])
+            i += 1
+    return tuple(merged)
+
+
+# ------------------------------------------------------------------ chapter 2: entities as tokens
+
+
+def ch02_exercise_1(tokenizer, encoding, k: int) -> str:
+    """The text that entity ``k`` covers, decoded from its row of entity_position_ids."""
+    row = encoding["entity_position_ids"][0, k]
+    return tokenizer.decode(encoding["input_ids"][0, row[row != -1]]).strip()
+
+
+def ch02_exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
+    """Entity typing input: the word positions of the two <ent> markers around the span."""
+    encoding = tokenizer(text, entity_spans=[span], task="entity_classification")
+    ent = tokenizer.convert_tokens_to_ids("<ent>")
+    return [i for i, token_id in enumerate(encoding["input_ids"]) if token_id == ent]
+
+
+# ------------------------------------------------------------------ chapter 3: embeddings
+
+
+def ch03_exercise_1(input_ids: np.ndarray, pad_token_id: int) -> np.ndarray:
+    """RoBERTa position ids: pad_token_id + 1, + 2, ... for real tokens; pad_token_id for
+    padding. (batch, words) -> (batch, words)"""
+    real = (input_ids != pad_token_id).astype(np.int64)
+    return np.cumsum(real, axis=1) * real + pad_token_id
+
+
+def ch03_exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """An entity's position vector: the mean of the rows of ``position_table`` named in
+    ``row`` (one row of entity_position_ids), -1 entries left out. -> (hidden,)"""
+    return position_table[row[row != -1]].mean(axis=0)
+
+
+# ------------------------------------------------------------------ chapter 4: attention
+
+
+def ch04_exercise_1(p: dict, words: np.ndarray, entities: np.ndarray, heads: int) -> np.ndarray:
+    """Entity-aware attention probabilities of one layer, without a mask.
+    p: the layer's ``attention.self.`` parameters; words (batch, W, hidden),
+    entities (batch, E, hidden) -> (batch, heads, W + E, W + E)."""
+
+    def project(x, name):  # (batch, m, hidden) -> (batch, heads, m, head size)
+        y = x @ p[name + ".weight"].T + p[name + ".bias"]
+        return y.reshape(y.shape[0], y.shape[1], heads, -1).transpose(0, 2, 1, 3)
+
+    keys = project(np.concatenate([words, entities], axis=1), "key")
+    W = words.shape[1]
+    scores = np.concatenate([
+        np.concatenate([project(words, "query") @ keys[:, :, :W].swapaxes(-1, -2),
+                        project(words, "w2e_query") @ keys[:, :, W:].swapaxes(-1, -2)], -1),
+        np.concatenate([project(entities, "e2w_query") @ keys[:, :, :W].swapaxes(-1, -2),
+                        project(entities, "e2e_query") @ keys[:, :, W:].swapaxes(-1, -2)], -1),
+    ], axis=-2) / math.sqrt(keys.shape[-1])
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def ch04_exercise_2(probs: np.ndarray, words: int) -> float:
+    """The share of attention words give to entities: the w2e block's row sums, averaged
+    over heads and word rows. probs (batch, heads, n, n) -> a number in [0, 1]."""
+    return float(probs[0, :, :words, words:].sum(axis=-1).mean())
+
+
+# ------------------------------------------------------------------ chapter 5: the encoder
+
+
+def ch05_exercise_1(x: np.ndarray) -> np.ndarray:
+    """Exact GELU, x * Phi(x), with math.erf for Phi."""
+    erf = np.vectorize(math.erf)
+    return x * 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def ch05_exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
+    """The feed-forward sub-layer of an encoder layer (p: the layer's parameters):
+    LayerNorm(x + W2 gelu(W1 x + b1) + b2). (batch, n, hidden) -> (batch, n, hidden)"""
+    inner = ch05_exercise_1(x @ p["intermediate.dense.weight"].T + p["intermediate.dense.bias"])
+    y = x + inner @ p["output.dense.weight"].T + p["output.dense.bias"]
+    mean = y.mean(axis=-1, keepdims=True)
+    variance = ((y - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (y - mean) / np.sqrt(variance + eps) * p["output.LayerNorm.weight"] + p[
+        "output.LayerNorm.bias"]
+
+
+# ------------------------------------------------------------------ chapter 6: the heads
+
+
+def ch06_exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]:
+    """The ids of the k best-scored entities, special entities left out, best first (ties:
+    lower id first)."""
+    left_out = set(special)
+    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
+    return [i for i in order if i not in left_out][:k]
+
+
+def ch06_exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarray:
+    """Span classification logits: the classifier on [start word; end word; entity].
+    words_out (W, hidden), entities_out (E, hidden), starts/ends (E,) -> (E, labels)"""
+    features = np.concatenate([words_out[starts], words_out[ends], entities_out], axis=-1)
+    return features @ weight.T + bias
+
+
+# ------------------------------------------------------------------ chapter 7: checkpoints
+
+
+def ch07_exercise_1(path) -> dict:
+    """A safetensors file's tensors: name -> (dtype, shape), from its JSON header."""
+    with open(path, "rb") as file:
+        (length,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(length))
+    return {name: (e["dtype"], tuple(e["shape"])) for name, e in header.items()
+            if name != "__metadata__"}
+
+
+def ch07_exercise_2(storage: np.ndarray, offset: int, size: tuple, stride: tuple) -> np.ndarray:
+    """A tensor as a view of a flat storage: element (i0, i1, ...) is
+    storage[offset + i0 * stride[0] + i1 * stride[1] + ...]. Returns a new array."""
+    out = np.empty(size, dtype=storage.dtype)
+    for index in np.ndindex(*size):
+        out[index] = storage[offset + sum(i * s for i, s in zip(index, stride, strict=True))]
+    return out
+
+
+# ------------------------------------------------------------------ chapter 8: end to end
+
+
+def ch08_exercise_1(marked: str) -> tuple[str, tuple[int, int]]:
+    """One mention marked as [[...]] -> (the text without markers, the mention's span)."""
+    start = marked.index("[[")
+    end = marked.index("]]") - 2
+    return marked.replace("[[", "", 1).replace("]]", "", 1), (start, end)
+
+
+def ch08_exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]]:
+    """The k most probable ids under softmax(logits), ids in ``exclude`` left out (but
+    still counted in the softmax), as (id, probability), best first."""
+    x = np.asarray(logits, dtype=np.float64)
+    probs = np.exp(x - x.max())
+    probs /= probs.sum()
+    left_out = set(exclude)
+    order = [int(i) for i in np.argsort(-probs, kind="stable") if int(i) not in left_out]
+    return [(i, float(probs[i])) for i in order[:k]]
