@@ -107,7 +107,6 @@ def test_tokenizer_uses_the_real_vocabulary(standin):
     tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"])
     assert tokens[1:5] == ["L", "ion", "el", "ĠMessi"]  # four tokens for "Lionel Messi"
     assert encoding["entity_ids"] == [tokenizer.entity_vocab["Lionel Messi"]]
-    assert set(encoding["token_type_ids"]) == {0}
 
 
 def test_fine_tuned_variant_moves_only_the_three_queries(standin):
