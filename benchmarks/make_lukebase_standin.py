@@ -1,8 +1,10 @@
 """Write a stand-in for ``studio-ousia/luke-base``: its layout and properties, random values.
 
-    python benchmarks/make_lukebase_standin.py [FOLDER]   # default benchmarks/_work/luke-base-standin
+    python benchmarks/make_lukebase_standin.py [FOLDER]
 
-NumPy + safetensors only (no torch), about 15 s and 1.1 GB. The folder holds what
+FOLDER defaults to benchmarks/_work/luke-base-standin (git-ignored).
+
+NumPy + safetensors only (no torch), about 7 s and 1.1 GB. The folder holds what
 ``from_pretrained("studio-ousia/luke-base")`` reads, with the properties transformers'
 conversion script (``convert_luke_original_pytorch_checkpoint_to_pytorch.py``) gives the
 published checkpoint:
