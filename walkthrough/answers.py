@@ -33,3 +33,22 @@ def chapter09_exercise_3(logits, labels):
     top = z.max(axis=-1, keepdims=True)
     log_norm = (top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))[:, 0]
     return float((log_norm - z[np.arange(len(y)), y]).mean())
+
+
+# Chapter 10: fine-tuning -----------------------------------------------------------------
+
+
+def chapter10_exercise_1(logits, labels):
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    return (p - np.eye(z.shape[-1])[labels]) / z.shape[0]  # (softmax - one-hot) / N
+
+
+def chapter10_exercise_2(logits, targets):
+    z = np.asarray(logits, dtype=np.float64)
+    return (1 / (1 + np.exp(-z)) - targets) / z.size  # (sigmoid - target) / entries
+
+
+def chapter10_exercise_3(words, entities, starts, ends):
+    return np.concatenate([words[starts], words[ends], entities], axis=-1)
