@@ -2,7 +2,9 @@
 
 A LUKE checkpoint folder holds a ``config.json`` next to its weights. ``LukeConfig`` is a
 plain dataclass holding the fields the forward pass needs; the defaults are those of
-``studio-ousia/luke-base``. Fields that numpy_luke does not use (``architectures``,
+transformers' ``LukeConfig``, which are luke-base's sizes except two values that luke-base's
+``config.json`` sets otherwise: ``type_vocab_size`` 1 (default 2) and ``layer_norm_eps``
+1e-5 (default 1e-12). A checkpoint's ``config.json`` always says which. Fields that numpy_luke does not use (``architectures``,
 ``torch_dtype``, dropout rates, ...) are kept in ``extra`` so ``to_dict()`` gives back
 what was read.
 
@@ -34,7 +36,8 @@ MAX_UNNAMED_LABELS = 100_000
 
 @dataclass
 class LukeConfig:
-    """Sizes and switches of a LUKE model (defaults: ``studio-ousia/luke-base``)."""
+    """Sizes and switches of a LUKE model (defaults: transformers' ``LukeConfig``; see the
+    module docstring for the two that differ from ``studio-ousia/luke-base``)."""
 
     vocab_size: int = 50267
     entity_vocab_size: int = 500000

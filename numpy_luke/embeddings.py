@@ -4,8 +4,10 @@ LUKE's input is two sequences, and each gets its own embedding.
 
 Words (as in RoBERTa). The vector of a word token is the sum of three learned vectors:
 its token (``word_embeddings``), its position in the text (``position_embeddings``) and its
-segment (``token_type_embeddings``, 0 for the first text, 1 for a second one), followed by
-layer norm. RoBERTa counts positions from ``pad_token_id + 1`` (= 2) and gives every
+token type (``token_type_embeddings``, indexed by ``token_type_ids``), followed by layer
+norm. For LUKE the token type is always 0: ``LukeTokenizer`` gives all-zero
+``token_type_ids``, for text pairs too, and luke-base has a single token type
+(``type_vocab_size`` 1, RoBERTa's); the table is kept because the checkpoint has it. RoBERTa counts positions from ``pad_token_id + 1`` (= 2) and gives every
 padding token the position ``pad_token_id``, so the first real token has position 2.
 
 Entities. An entity (a Wikipedia title, or the special [MASK] entity) has a vector of

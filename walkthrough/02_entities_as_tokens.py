@@ -2,8 +2,9 @@
 # # Chapter 2 — Entities as tokens
 #
 # LUKE's idea is to give *entities* — things with a Wikipedia page — their own tokens, read
-# side by side with the words. "Lionel Messi" is then both five or six word tokens (BPE
-# pieces) and one entity token, whose vector the model learned for that person.
+# side by side with the words. "Lionel Messi" is then both a few word tokens (BPE pieces:
+# four with RoBERTa's real vocabulary at the start of a text, `L ion el ĠMessi`; six with the
+# fixture's small one) and one entity token, whose vector the model learned for that person.
 #
 # The user says where entities are with **character spans** into the text. The tokenizer
 # (`numpy_luke/tokenizer.py`) turns them into three arrays next to `input_ids`:

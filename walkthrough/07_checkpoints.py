@@ -183,11 +183,14 @@ show("did the payload run?", marker.exists())
 # `encoder.layer.0.attention.self.w2e_query.weight`. `state_dict.py` evens out small
 # differences between checkpoints before the first forward pass:
 #
-# * head models store the encoder under `luke.`; base checkpoints without — both load;
+# * head models store the encoder under `luke.` (so do the published `luke-base` and
+#   `luke-large`, re-uploaded as `LukeForMaskedLM` checkpoints); a bare `LukeModel` saves it
+#   without — both load;
 # * tied matrices are often stored once: `lm_head.decoder.weight` *is* the word embedding
 #   table, `entity_predictions.decoder.weight` the entity embedding table;
 # * a checkpoint without `w2e_query`/`e2w_query`/`e2e_query` (pre-trained without entity-aware
-#   attention) starts them as copies of `query`, as the LUKE paper does, with a warning;
+#   attention) starts them as copies of `query`, as transformers' conversion of the
+#   pretrained checkpoints does, with a warning;
 # * anything missing, unexpected or misshapen is reported by name and shape.
 
 # %%
