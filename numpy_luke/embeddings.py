@@ -5,9 +5,11 @@ LUKE's input is two sequences, and each gets its own embedding.
 Words (as in RoBERTa). The vector of a word token is the sum of three learned vectors:
 its token (``word_embeddings``), its position in the text (``position_embeddings``) and its
 token type (``token_type_embeddings``, indexed by ``token_type_ids``), followed by layer
-norm. For LUKE the token type is always 0: ``LukeTokenizer`` gives all-zero
-``token_type_ids``, for text pairs too, and luke-base has a single token type
-(``type_vocab_size`` 1, RoBERTa's); the table is kept because the checkpoint has it. RoBERTa counts positions from ``pad_token_id + 1`` (= 2) and gives every
+norm. For LUKE the token type is always 0: ``LukeTokenizer`` returns no
+``token_type_ids`` unless asked, and then all zeros, for text pairs too; luke-base has a
+single token type (``type_vocab_size`` 1, RoBERTa's). The table is read because the
+checkpoint has it.
+RoBERTa counts positions from ``pad_token_id + 1`` (= 2) and gives every
 padding token the position ``pad_token_id``, so the first real token has position 2.
 
 Entities. An entity (a Wikipedia title, or the special [MASK] entity) has a vector of

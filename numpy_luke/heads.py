@@ -14,7 +14,9 @@ Each head reads some of the encoder's outputs and maps them to scores:
 
 Given labels, a head also returns the loss transformers computes (mean cross-entropy with
 -100 labels ignored; binary cross-entropy for multi-label targets; mean squared error for
-regression). Inference only: there is no dropout.
+regression). Question answering is the exception: as in transformers, its start and end
+positions are clamped to [0, words] and the clamped value ``words`` is the one ignored, so
+-100 counts as position 0. Inference only: there is no dropout.
 """  # noqa: E501
 
 from __future__ import annotations

@@ -126,7 +126,8 @@ def prepare_state_dict(
     if copied:
         warnings.warn(
             f"{source} has no entity-aware query weights (w2e_query, e2w_query, e2e_query) "
-            f"in {copied} layer(s); they start as copies of `query` (as transformers' conversion of the pretrained LUKE checkpoints makes them). "
+            f"in {copied} layer(s); they start as copies of `query` (as transformers' "
+            "conversion of the pretrained LUKE checkpoints makes them). "
             "This is expected for a model pre-trained without entity-aware attention.",
             stacklevel=3,
         )
