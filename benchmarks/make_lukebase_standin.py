@@ -57,6 +57,7 @@ TINY_LUKE = ROOT / "tests" / "fixtures" / "tiny-luke"
 
 ENTITY_VOCAB_SIZE = 500_000
 ENT_ID, ENT2_ID = 50265, 50266  # <ent>, <ent2>: appended after RoBERTa's 50,265 tokens
+AT_ID, HASH_ID = 1039, 10431  # "@" and "#" in RoBERTa's vocab.json (checked in make())
 QUERIES = ("w2e_query", "e2w_query", "e2e_query")
 
 # luke-base's configuration as the conversion writes it (see the module docstring).
@@ -160,8 +161,7 @@ def shapes(config: dict = CONFIG) -> dict[str, tuple]:
     return out
 
 
-def random_state_dict(vocab: dict[str, int], word_ids: dict[str, int],
-                      seed: int = 0) -> dict[str, np.ndarray]:
+def random_state_dict(vocab: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
     """Random float32 tensors of luke-base's layout, with the conversion's copies made."""
     rng = np.random.default_rng(seed)
     std = CONFIG["initializer_range"]
@@ -175,8 +175,8 @@ def random_state_dict(vocab: dict[str, int], word_ids: dict[str, int],
         state[key] = array
     # The conversion's copies.
     words = state["luke.embeddings.word_embeddings.weight"]
-    words[ENT_ID] = words[word_ids["@"]]
-    words[ENT2_ID] = words[word_ids["#"]]
+    words[ENT_ID] = words[AT_ID]
+    words[ENT2_ID] = words[HASH_ID]
     entities = state["luke.entity_embeddings.entity_embeddings.weight"]
     entities[vocab["[MASK2]"]] = entities[vocab["[MASK]"]]
     for layer in range(CONFIG["num_hidden_layers"]):
@@ -228,7 +228,8 @@ def make(folder: Path) -> Path:
                                               encoding="utf-8")
     (folder / "config.json").write_text(json.dumps(CONFIG, indent=2) + "\n")
     word_ids = json.loads((roberta / "vocab.json").read_text(encoding="utf-8"))
-    state = random_state_dict(vocab, word_ids)
+    assert (word_ids["@"], word_ids["#"]) == (AT_ID, HASH_ID), "not RoBERTa's vocab.json"
+    state = random_state_dict(vocab)
     partial = folder / "model.safetensors.partial"
     save_file(state, str(partial), metadata={"format": "pt"})
     partial.replace(done)
