@@ -15,7 +15,9 @@ published checkpoint:
   of 256 projected up to 768, 514 positions, 50,267 words (RoBERTa's 50,265 plus ``<ent>``
   and ``<ent2>``), 500,000 entities. ``type_vocab_size`` 1 and ``layer_norm_eps`` 1e-5: the
   conversion builds its config from the original checkpoint's metadata, which copies
-  roberta-base's configuration, and roberta-base has one token type and eps 1e-5.
+  roberta-base's configuration (one token type, eps 1e-5); configs on the Hub of models
+  fine-tuned from studio-ousia/luke-base carry the same values, with
+  ``"bert_model_name": "roberta-base"``.
 * ``w2e_query``, ``e2w_query`` and ``e2e_query`` equal to ``query`` in every layer (LUKE was
   pre-trained with ordinary attention; the conversion copies ``query`` into the three so
   that fine-tuning with entity-aware attention starts from it).
