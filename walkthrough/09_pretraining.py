@@ -38,7 +38,7 @@ if _common.is_fixture(model_name):
 # %% [markdown]
 # ## Training data: Wikipedia's hyperlinks are the entity annotations
 #
-# Nobody labelled 3.5 billion words with entities by hand. Wikipedia already has the labels:
+# Nobody labels Wikipedia's billions of words with entities by hand; its links are labels:
 # every hyperlink `[[Target article|anchor text]]` says "these words mention the entity
 # `Target article`". The pretraining data is the text of Wikipedia articles with each link
 # turned into an entity annotation: a character span (the anchor) and a title (the target).
@@ -201,12 +201,12 @@ print(f"  chance level: log({config.vocab_size}) = {math.log(config.vocab_size):
 # LUKE starts from RoBERTa: the word embeddings and every transformer layer are initialised
 # from `roberta-base` (or `roberta-large`), while the entity embeddings (and the entity
 # head) start random. Training everything at once would let the random entity side disturb
-# what RoBERTa knows, so pretraining runs in two stages (`pretraining.md`: "we update only
-# the entity embeddings with large learning rate in the first stage, and train the entire
-# model with small learning rate in the second stage"; stage 1 runs with
-# `--fix-bert-weights`). During pretraining the attention is ordinary self-attention with one
-# `query` matrix; the three entity-aware query matrices are added afterwards as copies of
-# `query` (chapter 4).
+# what RoBERTa knows, so pretraining runs in two stages (studio-ousia/luke's
+# `pretraining.md`): stage 1 updates only the entity embeddings, with a large learning rate
+# (`--fix-bert-weights` keeps the RoBERTa part fixed), and stage 2 trains the entire model
+# with a small learning rate, starting from stage 1's checkpoint. During pretraining the
+# attention is ordinary self-attention with one `query` matrix; the three entity-aware query
+# matrices are added afterwards as copies of `query` (chapter 4).
 
 # %% [markdown]
 # ## `[MASK]` at pretraining, and at fine-tuning
