@@ -2,9 +2,11 @@
 
 A LUKE checkpoint folder holds a ``config.json`` next to its weights. ``LukeConfig`` is a
 plain dataclass holding the fields the forward pass needs; the defaults are those of
-``studio-ousia/luke-base``. Fields that numpy_luke does not use (``architectures``,
-``torch_dtype``, dropout rates, ...) are kept in ``extra`` so ``to_dict()`` gives back
-what was read.
+transformers' ``LukeConfig``, which are luke-base's sizes except two values that luke-base's
+``config.json`` sets otherwise: ``type_vocab_size`` 1 (default 2) and ``layer_norm_eps``
+1e-5 (default 1e-12). A checkpoint's ``config.json`` always says which. Fields that
+numpy_luke does not use (``architectures``, ``torch_dtype``, dropout rates, ...) are kept
+in ``extra`` so ``to_dict()`` gives back what was read.
 
 Values are checked when the config is built: a hidden size that the heads cannot split
 evenly, a non-positive size or a value of the wrong type raises ``ConfigError`` naming the

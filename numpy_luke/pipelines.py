@@ -553,11 +553,14 @@ class RelationClassificationPipeline(Pipeline):
 class NerPipeline(Pipeline):
     """Named entity recognition with LukeForEntitySpanClassification (e.g. CoNLL-2003).
 
-    As LUKE was fine-tuned on CoNLL-2003: every run of up to ``max_span_length`` words is a
-    candidate entity, all candidates are classified (in chunks of the tokenizer's
-    ``max_entity_length`` entities per row), each takes its most probable label, the "not
-    an entity" label (NIL or O) is dropped, and the best non-overlapping spans are kept,
-    greedily by probability. Result per text: ``{"text", "entities": [{"mention",
+    With the span classifier LUKE's CoNLL-2003 model was fine-tuned with: every run of up to
+    ``max_span_length`` words is a candidate entity, all candidates are classified (in
+    chunks of the tokenizer's ``max_entity_length`` entities per row), each takes its most
+    probable label, the "not an entity" label (NIL or O) is dropped, and the best
+    non-overlapping spans are kept, greedily by probability. The original evaluation code
+    differs: it bounds candidates by subword tokens (16), ranks them by maximum logit, and
+    encodes each sentence with its document's surrounding words; here each text is encoded
+    alone (docs/cli.md). Result per text: ``{"text", "entities": [{"mention",
     "start", "end", "label", "score"}]}`` sorted by start.
     """
 

@@ -5,16 +5,20 @@ numpy_luke's model code reads exactly these names (without the ``luke.`` prefix)
 can be grepped from a file straight into the code. Checkpoints differ in small ways, and
 this module evens them out before the first forward pass:
 
-* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; the
-  published base checkpoints (``studio-ousia/luke-base``) store it without. Both load
-  into either class.
+* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; so do
+  the published base checkpoints (``studio-ousia/luke-base``, ``luke-large`` were
+  re-uploaded as ``LukeForMaskedLM`` checkpoints: ``luke.*``, ``lm_head.*``,
+  ``entity_predictions.*``). A bare ``LukeModel`` saves it without. Both load into either
+  class.
 * Ties. ``lm_head.decoder.weight`` is the word embedding matrix and
   ``entity_predictions.decoder.weight`` the entity embedding matrix (weight tying); files
   saved with safetensors leave the copies out, and they are filled in here. Likewise
   ``lm_head.decoder.bias`` is ``lm_head.bias``.
-* Entity-aware queries. A checkpoint pre-trained without entity-aware attention has no
-  ``w2e_query``/``e2w_query``/``e2e_query``; when the config asks for entity-aware attention
-  they start as copies of ``query``, as the LUKE paper does (section 3.4), with a warning.
+* Entity-aware queries. LUKE was pre-trained with ordinary attention (one ``query``);
+  transformers' conversion of the pretrained checkpoints writes ``w2e_query``/``e2w_query``/
+  ``e2e_query`` as copies of ``query``, the starting point of fine-tuning with entity-aware
+  attention. A checkpoint without them, when the config asks for entity-aware attention,
+  gets the same copies here, with a warning.
 * Checks. Every tensor the model needs must be present with the right shape, and nothing
   unknown may be left over; otherwise ``CheckpointError`` lists what is missing, unexpected
   or misshapen, by name and shape. Harmless extras are dropped silently: buffers such as
@@ -122,7 +126,8 @@ def prepare_state_dict(
     if copied:
         warnings.warn(
             f"{source} has no entity-aware query weights (w2e_query, e2w_query, e2e_query) "
-            f"in {copied} layer(s); they start as copies of `query` (LUKE paper, section 3.4). "
+            f"in {copied} layer(s); they start as copies of `query` (as transformers' "
+            "conversion of the pretrained LUKE checkpoints makes them). "
             "This is expected for a model pre-trained without entity-aware attention.",
             stacklevel=3,
         )

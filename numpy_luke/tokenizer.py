@@ -13,15 +13,16 @@ Take "Top seed Ana Ivanovic said ..." with the span (9, 21) = "Ana Ivanovic".
    together with the space in front of it ("ĠAna"), so the space belongs to the mention.
    "Top seed| Ana Ivanovic| said ..."
 2. Tokenise each piece on its own and concatenate. A boundary's token position is the
-   number of tokens before it, so the span covers whole tokens: [ĠAna, ĠIv, an, ovic] are
-   tokens 2..5. (Cutting can change the tokens of a word a span starts or ends inside.)
+   number of tokens before it, so the span covers whole tokens: with RoBERTa's vocabulary
+   [ĠAna, ĠIvan, ovic] are tokens 2..4. (Cutting can change the tokens of a word a span
+   starts or ends inside.)
 3. Add the special tokens: ``<s> A </s>`` for one text, ``<s> A </s></s> B </s>`` for a pair.
    Every position moves right by 1 (by len(A) + 3 in the second text).
 4. Each entity becomes:
    ``entity_ids``             its id in the entity vocabulary ([UNK] when the title is not
                               there, [MASK] when no title is given);
    ``entity_position_ids``    the positions of its word tokens, cut to
-                              ``max_mention_length`` and padded with -1: [3, 4, 5, 6, -1, ...];
+                              ``max_mention_length`` and padded with -1: [3, 4, 5, -1, ...];
    ``entity_attention_mask``  1 (0 for padding entities).
 
 Tasks change step 2-4 for the fine-tuned heads:
@@ -40,7 +41,9 @@ cut too. Padding appends ``<pad>`` words and [PAD] entities (position row all -1
 
 Everything follows transformers 4.57's pure-Python ``LukeTokenizer``, argument for argument,
 including its quirks (noted where they occur), so the published models see exactly the
-inputs they were trained and evaluated with.
+inputs transformers gives them. (The models themselves were trained and evaluated with
+studio-ousia/luke's own preprocessing; ``LukeTokenizer`` came later and reproduces it
+closely, not exactly.)
 """
 
 from __future__ import annotations

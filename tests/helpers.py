@@ -90,3 +90,26 @@ def real_vocab_luke_dir(dest: Path) -> Path | None:
     for file in REAL_VOCAB_LUKE.iterdir():
         shutil.copyfile(file, dest / file.name)
     return dest
+
+
+# A stand-in for studio-ousia/luke-base (its layout and the conversion's properties, random
+# values), made by benchmarks/make_lukebase_standin.py; kept in the git-ignored
+# benchmarks/_work/ so it is built once (about 10 s, 1.1 GB).
+LUKEBASE_STANDIN = ROOT / "benchmarks" / "_work" / "luke-base-standin"
+
+
+def lukebase_standin_dir() -> Path | None:
+    """The luke-base stand-in folder, built when missing; None when the real RoBERTa
+    vocabulary (which it links to) is not available."""
+    import subprocess
+    import sys
+
+    if roberta_dir() is None:
+        return None
+    if not (LUKEBASE_STANDIN / "model.safetensors").is_file():
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "make_lukebase_standin.py"),
+             str(LUKEBASE_STANDIN)],
+            check=True, timeout=900,
+        )
+    return LUKEBASE_STANDIN

@@ -16,7 +16,6 @@
 # %%
 import _common
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import hub
 from numpy_luke.bpe import ByteLevelBPE, bytes_to_unicode, get_pairs, merge_pair, pretokenize
@@ -178,12 +177,12 @@ def exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     assert answer(" é") == table_[32] + table_[0xC3] + table_[0xA9]
     assert answer(text) == as_chars and len(answer("🙂")) == 4
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     for piece in [word, " Beyoncé", " 2020", "!!"]:
         current = tuple(table_[b] for b in piece.encode("utf-8"))
         while (following := answer(current, bpe.merge_ranks)) != current:
@@ -212,5 +211,5 @@ for t in [sentence, "Beyoncé sang in 東京 🙂", "  two  spaces\tand a tab\n"
 # A cut multi-byte character decodes to the replacement character, not an error.
 assert bpe.decode(emoji_ids[:-1]).endswith("\ufffd") or len(emoji_ids) == 1
 # The exercises: your answers when written, else the reference answers.
-check_exercises(1, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=1)
 print("\nchapter 1: all checks passed")

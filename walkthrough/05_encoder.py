@@ -17,7 +17,6 @@ import math
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import LukeModel, LukeTokenizer
 from numpy_luke.core.attention import entity_aware_self_attention
@@ -197,12 +196,12 @@ def exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     assert np.abs(answer(grid) - gelu(grid)).max() < 1e-9
     assert answer(np.array([0.0]))[0] == 0.0 and abs(answer(np.array([1.0]))[0] - 0.8413) < 1e-4
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     mine = answer(p, after_attention, config.layer_norm_eps)
     assert mine.shape == layer_out.shape
     assert np.abs(mine - layer_out).max() < (1e-4 if model.dtype == np.float32 else 1e-10)
@@ -240,5 +239,5 @@ assert entity_effect > 100 * tolerance
 assert np.abs(pooled - out.pooler_output).max() < tolerance
 assert np.all(np.abs(out.pooler_output) <= 1)
 # The exercises: your answers when written, else the reference answers.
-check_exercises(5, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=5)
 print("\nchapter 5: all checks passed")

@@ -18,7 +18,6 @@ import sys
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 import numpy_luke
 from numpy_luke import LukeForMaskedLM, LukeTokenizer
@@ -190,7 +189,7 @@ def exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]
     raise NotImplementedError
 
 
-def check_1(function):
+def check_exercise_1(function):
     assert function(marked) == (text, span)
     assert function("Born in [[Rosario]], Messi...") == ("Born in Rosario, Messi...", (8, 15))
 
@@ -198,7 +197,7 @@ def check_1(function):
 fill_entities, fill_masks = answer["entities"][0]["predictions"], answer["masks"]
 
 
-def check_2(function):
+def check_exercise_2(function):
     mine = function(entity_logits, top_k, special)
     assert [i for i, _ in mine] == [p["entity_id"] for p in fill_entities]
     assert all(abs(q - p["score"]) < 1e-6 for (_, q), p in zip(mine, fill_entities, strict=True))
@@ -234,5 +233,5 @@ for p, e in zip(answer["entities"][0]["predictions"], best_entities, strict=True
     assert abs(p["score"] - entity_probs[e]) < 1e-6 and p["entity"] == titles[e]
 assert len(seed_answer["masks"]) == top_k and seed_answer["entities"] == []
 # The exercises: your answers when written, else the reference answers.
-check_exercises(8, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=8)
 print("\nchapter 8: all checks passed")
