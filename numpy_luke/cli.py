@@ -407,6 +407,10 @@ def format_tokenize(result: dict) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+# The packages numpy_luke imports at run time (pyproject.toml's dependencies).
+RUNTIME_DEPENDENCIES = ("numpy", "safetensors", "regex", "huggingface_hub", "tqdm")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 success, 1 error, 2 usage)."""
     args = build_parser().parse_args(argv)
@@ -417,9 +421,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{where}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `... | head`: the reader has gone; nothing to report
+        # What print() still holds would fail again when Python flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
         sys.stderr.close()
         return 0
     except Exception as error:
+        # A run-time dependency that is missing or broken is the installation's problem, not
+        # a bug in numpy_luke: name the package and how to install it.
+        package = (getattr(error, "name", None) or "").partition(".")[0]
+        if isinstance(error, ImportError) and package in RUNTIME_DEPENDENCIES:
+            print(
+                f"{where}: error: numpy_luke needs the package {package!r}, which cannot be "
+                f"imported ({error}). Install it with `pip install {package}` (or reinstall "
+                "with `pip install numpy_luke`, which brings every dependency).",
+                file=sys.stderr,
+            )
+            return 1
         expected = isinstance(error, (NumpyLukeError, ValueError, TypeError, OSError))
         if os.environ.get("NUMPY_LUKE_DEBUG") and not isinstance(error, NumpyLukeError):
             raise  # developers and tests see the traceback of anything not raised on purpose
