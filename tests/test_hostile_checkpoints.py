@@ -15,7 +15,9 @@ import json
 import os
 import pickle
 import struct
+import time
 import tracemalloc
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -318,6 +320,11 @@ def test_text_persistent_id_is_refused(tmp_path):
 # Broken archives.
 
 
+# Every message stays short whatever the file holds (values from the file are quoted with a
+# bounded repr): at most this many characters besides the file's path.
+MAX_MESSAGE = 500
+
+
 def refused(path, *fragments):
     with pytest.raises(CheckpointError) as error:
         load_state_dict([path])
@@ -325,6 +332,7 @@ def refused(path, *fragments):
     assert str(path) in message
     for fragment in fragments:
         assert fragment in message, message
+    assert len(message) <= len(str(path)) + MAX_MESSAGE, message[:1000]
     return message
 
 
@@ -669,6 +677,154 @@ def test_too_short_for_a_header(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(b"\x02\x00\x00\x00{")
     refused(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Small files that used to take seconds and hundreds of MB to refuse (issue 14, item 6):
+# work and memory stay bounded by the file's size, and the messages stay short.
+
+
+@contextlib.contextmanager
+def bounded(seconds: float, peak_bytes: int):
+    """Fail unless the block runs within ``seconds`` and allocates under ``peak_bytes``
+    (Python-level allocations, as traced by tracemalloc)."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert elapsed < seconds, f"{elapsed:.2f} s"
+    assert peak < peak_bytes, f"{peak / 2**20:.1f} MB"
+
+
+MANY = 40_000  # dimensions: a 480 kB pickle, an 880 kB safetensors header
+
+
+def test_a_tensor_of_tens_of_thousands_of_huge_dimensions_in_an_archive(tmp_path):
+    """math.prod over the dimensions made an int of 700,000 digits, and formatting it
+    escaped as a plain ValueError after seconds."""
+    path = archive(tmp_path, state_dict(w=tensor(size=(2**62,) * MANY, stride=(0,) * MANY)))
+    assert path.stat().st_size > 400_000
+    with bounded(seconds=1.5, peak_bytes=2**25):
+        refused(path, "40000 dimensions", "at most 64")
+
+
+def test_a_tensor_of_tens_of_thousands_of_huge_dimensions_in_a_legacy_stream(tmp_path):
+    size = (2**62,) * MANY
+    term = state_dict(w=tensor(store=legacy_storage(), size=size, stride=(0,) * MANY))
+    with bounded(seconds=1.5, peak_bytes=2**25):
+        refused(legacy_stream(tmp_path, term), "40000 dimensions")
+
+
+def test_a_safetensors_shape_of_tens_of_thousands_of_huge_dimensions(tmp_path):
+    entry = {"dtype": "F32", "shape": [2**61] * MANY, "data_offsets": [0, 24]}
+    path = safetensors_file(tmp_path, {"w": entry}, GOOD_DATA)
+    assert path.stat().st_size > 800_000
+    with bounded(seconds=1.5, peak_bytes=2**26):  # the JSON header itself is parsed
+        refused(path, "'w'", "40000 dimensions", "at most 64")
+
+
+@pytest.mark.parametrize("ndim, loads", [(64, True), (65, False)])
+def test_at_most_64_dimensions(tmp_path, ndim, loads):
+    """NumPy's own limit; a real checkpoint never comes near it."""
+    shape = (1,) * (ndim - 2) + (2, 3)
+    strides = (6,) * (ndim - 2) + (3, 1)  # C order (the size-1 axes' strides do not matter)
+    paths = [
+        archive(tmp_path, state_dict(w=tensor(size=shape, stride=strides))),
+        safetensors_file(tmp_path, {"w": {**GOOD_ENTRY, "shape": list(shape)}}, GOOD_DATA),
+    ]
+    for path in paths:
+        if loads:
+            np.testing.assert_array_equal(load_state_dict([path])["w"], VALUES.reshape(shape))
+        else:
+            refused(path, "65 dimensions", "at most 64")
+
+
+def test_a_deflated_pickle_may_not_expand_without_bound(tmp_path):
+    """20 kB of deflated data.pkl used to unpack to 20 MB of opcodes, each making a list:
+    seconds of work and 1.4 GB before the refusal."""
+    path = tmp_path / "deflated.bin"
+    members = {"archive/data.pkl": b"\x80\x02" + b"]" * 20_000_000 + b"."}
+    write_zip(path, members, compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 30_000
+    with bounded(seconds=1.0, peak_bytes=2**22):
+        refused(path, "record archive/data.pkl claims 20000003 bytes", "16x at most")
+
+
+def test_a_deflated_pickle_of_a_real_checkpoint_still_loads(tmp_path):
+    """Re-zipping a checkpoint with compression is legitimate: its data.pkl deflates about
+    5x, well inside the 16x allowed."""
+    members = read_zip(WEIGHTS / "tied.bin")
+    path = write_zip(tmp_path / "rezipped.bin", members, compression=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as zf:
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
+    got, want = load_state_dict([path]), load_state_dict([WEIGHTS / "tied.bin"])
+    assert list(got) == list(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_a_pickle_beyond_64_mb_is_refused_unread(tmp_path, monkeypatch):
+    import numpy_luke.torch_checkpoint as torch_checkpoint
+
+    monkeypatch.setattr(torch_checkpoint, "MAX_PICKLE_BYTES", 1000)  # instead of a 64 MB file
+    path = archive(tmp_path, state_dict(**{f"w{i}": tensor() for i in range(40)}))
+    refused(path, "record archive/data.pkl is too large", "at most 1000")
+
+
+@pytest.mark.parametrize("member", ["archive/data/0", "archive/data.pkl", "archive/byteorder"])
+def test_duplicate_records_are_refused(tmp_path, member):
+    """zipfile reads the last of two records of one name, torch the first: the same file
+    would give different weights."""
+    members = {"archive/data.pkl": dumps(state_dict(w=tensor())), "archive/byteorder": b"little",
+               "archive/data/0": VALUES.tobytes()}
+    path = write_zip(tmp_path / "twice.bin", members)
+    with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        zf.writestr(member, members[member] if member != "archive/data/0"
+                    else (VALUES + 100).tobytes())
+    refused(path, f"two records named {member}")
+
+
+LONG = "x" * 1_000_000  # a name of 1 MB, quoted in a message
+
+
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda tmp: safetensors_file(tmp, {LONG: {**GOOD_ENTRY, "shape": [7]}}, GOOD_DATA),
+         "cannot hold shape"),
+        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "dtype": LONG}}, GOOD_DATA),
+         "unsupported dtype"),
+        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "shape": [LONG]}}, GOOD_DATA),
+         "shape must be"),
+        (lambda tmp: safetensors_file(
+            tmp, f'{{"{LONG}": 1, "{LONG}": 2}}'.encode(), GOOD_DATA), "appears twice"),
+        (lambda tmp: archive(tmp, state_dict(**{LONG: tensor(size=(7,), stride=(1,))})),
+         "reaches element"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(store=storage(key=LONG)))), "no record"),
+        (lambda tmp: archive(tmp, Global("os" + LONG, "system")), "refusing to load"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2, 3), stride=(1,) * 64))),
+         "but stride"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2**31,) * 64, stride=(0,) * 64))),
+         "elements but its storage holds only 6"),
+    ],
+)
+def test_messages_stay_short_whatever_the_file_holds(tmp_path, make, problem):
+    """One refusal used to quote a 900 kB shape; values from the file are now abbreviated."""
+    refused(make(tmp_path), problem)
+
+
+def test_a_header_of_many_names_with_one_duplicate_is_refused_quickly(tmp_path):
+    """The duplicate used to be found by counting each name in the list: 10^10 steps when
+    the last of 100,000 names repeats one."""
+    names = [f"t{i}" for i in range(100_000)] + ["t99999"]
+    text = "{" + ", ".join(f'"{name}": 0' for name in names) + "}"
+    with bounded(seconds=2.0, peak_bytes=2**27):
+        refused(safetensors_file(tmp_path, text.encode(), GOOD_DATA), "'t99999' appears twice")
 
 
 # ---------------------------------------------------------------------------------------
