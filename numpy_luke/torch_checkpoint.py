@@ -87,6 +87,13 @@ MAX_EXPANSION = 1100
 # and memory stay bounded by the file's own size with small constants.
 PICKLE_EXPANSION = 16
 MAX_PICKLE_BYTES = 64 * 2**20
+# A pickle's stack (plus its marks) may hold at most this many items. Python's pickler writes
+# a dict's items in batches of 1,000 (2,000 stack items), so a state dict never comes near;
+# a hostile pickle of 3 million ``}`` (EMPTY_DICT) opcodes would hold 3 million dicts, 72
+# bytes each, on the stack. Objects that leave the stack must be stored in a container or
+# the memo, which costs a second opcode each: at most about 36 bytes of memory per byte of
+# pickle.
+MAX_STACK_DEPTH = 100_000
 # A tensor has at most 64 dimensions: NumPy's limit (NPY_MAXDIMS), and far beyond any
 # model's. Checked before any arithmetic on the sizes, so that tens of thousands of huge
 # dimensions cannot make ``math.prod`` build integers of millions of digits.
@@ -260,12 +267,44 @@ def check_opcode_arguments(data: bytes) -> None:
     table. A 5-byte LONG_BINPUT can thus make it touch gigabytes. Every real memo index is
     smaller than the pickle itself (each memoised object costs at least one byte), and
     ``pickletools.genops`` refuses counted lengths that run past the data.
+
+    The walk also counts the unpickler's stack (what each opcode pops and pushes, as
+    ``pickletools.dis`` does) and refuses a pickle that would pile up more than
+    ``MAX_STACK_DEPTH`` items: one-byte opcodes such as ``}`` each leave a new object there.
     """
+    depth, marks = 0, []  # items on the stack; the depth at each open MARK
     with warnings.catch_warnings():  # genops warns about bad escapes in text strings
         warnings.simplefilter("ignore", DeprecationWarning)
         for opcode, argument, _ in pickletools.genops(data):
-            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
+            name = opcode.name
+            if name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
                 raise BadRecord(f"memo index {argument} in a {len(data)}-byte pickle")
+            to_mark, pops, pushes, opens_mark = _STACK_EFFECTS[name]
+            if to_mark or (name == "POP" and marks and marks[-1] == depth):
+                if not marks:
+                    raise BadRecord(f"{name} without a MARK")
+                depth = marks.pop()  # everything above the mark goes, with the mark
+                pops = pops if to_mark else 0
+            depth = max(depth - pops, 0) + pushes
+            if opens_mark:
+                marks.append(depth)
+            if depth + len(marks) > MAX_STACK_DEPTH:
+                raise BadRecord(
+                    f"the pickle piles up more than {MAX_STACK_DEPTH:,} items on its stack; "
+                    "a state dict needs a few thousand"
+                )
+
+
+def _stack_effect(opcode) -> tuple[bool, int, int, bool]:
+    """(pops down to a MARK?, items popped below it or in all, items pushed, opens a MARK?)"""
+    before, after = opcode.stack_before, opcode.stack_after
+    to_mark = pickletools.markobject in before
+    pops = before.index(pickletools.markobject) if to_mark else len(before)
+    opens_mark = pickletools.markobject in after
+    return to_mark, pops, len(after) - opens_mark, opens_mark
+
+
+_STACK_EFFECTS = {opcode.name: _stack_effect(opcode) for opcode in pickletools.opcodes}
 
 
 def _is_int(value) -> bool:
