@@ -32,6 +32,12 @@ table can be reached, because resolving a global is the only way a pickle gets h
 callable. Any other global, whichever opcode asks for it (GLOBAL, STACK_GLOBAL, INST, OBJ,
 EXT via copyreg), stops the load with a ``CheckpointError`` naming it.
 
+Before unpickling, the opcodes are walked once without running them (``pickletools``):
+memo indices and counted lengths must fit the pickle, and the stack may not pile up more
+than 100,000 items. A compressed ``data.pkl`` may expand 16x at most, a tensor may have 64
+dimensions at most, and two zip records of one name are refused, so the work and memory
+of a refusal stay within small multiples of the file's size.
+
 After unpickling, every tensor description is checked against its storage (declared size
 equals the stored bytes, the strided extent fits in the storage, no more elements than the
 storage holds) before any array exists, so a file cannot make us allocate more than its own
