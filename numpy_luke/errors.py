@@ -29,3 +29,8 @@ class CheckpointNotFoundError(NumpyLukeError, OSError):
 
 class InputError(NumpyLukeError, ValueError):
     """A text, span or option given by a user cannot be processed (no mask, bad span, ...)."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An input of the wrong type (a number where a text or a span offset belongs). A
+    ``TypeError`` as in transformers, and an ``InputError`` like every user mistake."""

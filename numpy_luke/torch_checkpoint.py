@@ -48,7 +48,6 @@ import os
 import pickle
 import pickletools
 import re
-import reprlib
 import struct
 import warnings
 import zipfile
@@ -57,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import short as _short
 from .errors import CheckpointError
 
 # The legacy (torch < 1.6) format starts with this number, pickled with protocol 2.
@@ -252,18 +252,6 @@ def check_opcode_arguments(data: bytes) -> None:
 def _is_int(value) -> bool:
     """A non-negative int64, as torch stores sizes, strides, offsets and counts."""
     return type(value) is int and 0 <= value < 2**63
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
-
-
-def _short(value) -> str:
-    """A bounded repr of a value from the file (a plain repr can be huge or fail)."""
-    try:
-        return _REPR.repr(value)
-    except Exception:  # e.g. an int with more digits than Python will print
-        return f"<{type(value).__name__}>"
 
 
 def _is_int_tuple(value) -> bool:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from numpy_luke.checks import check_spans
 from numpy_luke.errors import InputError
 from numpy_luke.pipelines import (
-    check_spans,
     enumerate_spans,
     fill_mask_predictions,
     find_words,
