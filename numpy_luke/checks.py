@@ -86,35 +86,38 @@ def check_text(text, name: str | None = None) -> str:
     return text
 
 
-def check_spans(text: str, spans, *, name: str = "span", allow_empty: bool = False
+def check_spans(text: str, spans, *, name: str = "span", mention: bool = True
                 ) -> list[tuple[int, int]]:
     """Character spans of ``text``: (start, end) pairs of ints, 0 <= start <= end <= len(text).
 
-    ``allow_empty``: the tokenizer, as transformers, accepts an empty span (start == end);
-    a mention a user gives a pipeline must cover some non-blank text.
+    ``mention=True``: a mention a user gives a pipeline or the command line; it must cover
+    some non-blank text, and errors are ``InputError``s. ``mention=False``: an argument of
+    the tokenizer, which, as transformers, accepts an empty span (start == end) and raises
+    transformers' ``ValueError`` / ``TypeError``.
     """
+    value_error, type_error = (InputError, InputTypeError) if mention else (ValueError, TypeError)
     checked = []
     for k, span in enumerate(spans):
         if not isinstance(span, (tuple, list)) or len(span) != 2:
-            raise InputError(f"{_span_name(name, k, span)} is not a (start, end) pair of "
-                             "integers (character offsets); give spans as a list of tuples "
-                             "like [(0, 5), (10, 14)]")
+            raise value_error(f"{_span_name(name, k, span)} is not a (start, end) pair of "
+                              "integers (character offsets); give spans as a list of tuples "
+                              "like [(0, 5), (10, 14)]")
         start, end = span
         if not (type(start) is int or is_int(start)) or not (type(end) is int or is_int(end)):
             wrong = end if is_int(start) else start
-            raise InputTypeError(f"{_span_name(name, k, span)} is not a pair of integers: "
-                                 f"character offsets must be ints, got {type(wrong).__name__}")
+            raise type_error(f"{_span_name(name, k, span)} is not a pair of integers: "
+                             f"character offsets must be ints, got {type(wrong).__name__}")
         start, end = int(start), int(end)
         if not 0 <= start <= len(text) or not 0 <= end <= len(text):
-            raise InputError(f"{_span_name(name, k, span)} is outside the text, which has "
-                             f"{len(text)} characters: out of range (offsets must be in "
-                             f"0..{len(text)})")
-        if start > end or (start == end and not allow_empty):
-            what = "reversed: START must be <= END" if allow_empty else \
-                "empty or reversed: START must be below END"
-            raise InputError(f"{_span_name(name, k, span)} is {what}")
-        if not allow_empty and not text[start:end].strip():
-            raise InputError(f"{_span_name(name, k, span)} covers only white space")
+            raise value_error(f"{_span_name(name, k, span)} is outside the text, which has "
+                              f"{len(text)} characters: out of range (offsets must be in "
+                              f"0..{len(text)})")
+        if start > end or (start == end and mention):
+            what = "empty or reversed: START must be below END" if mention else \
+                "reversed: START must be <= END"
+            raise value_error(f"{_span_name(name, k, span)} is {what}")
+        if mention and not text[start:end].strip():
+            raise value_error(f"{_span_name(name, k, span)} covers only white space")
         checked.append((start, end))
     return checked
 

@@ -43,7 +43,6 @@ from .core import entity_inputs
 from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
 from .core.words import WordTokenizer
-from .errors import InputError, InputTypeError
 from .tokenizer_files import AddedToken, check_added_ids, read_bpe, read_entity_vocab
 
 logger = logging.getLogger(__name__)
@@ -580,9 +579,9 @@ class LukeTokenizer:
         if not isinstance(entity_spans, list) or not spans_fit_task(task, len(entity_spans)):
             fewest, most, wanted = TASK_SPANS[task]
             count = f"exactly {most}" if most == fewest else f"at least {fewest}"
-            raise InputError(f"task={task!r} needs entity_spans as a list of {count} (start, "
+            raise ValueError(f"task={task!r} needs entity_spans as a list of {count} (start, "
                              f"end) character span(s) ({wanted}); got {short(entity_spans)}")
-        spans = check_spans(text, entity_spans, name="entity_spans", allow_empty=True)
+        spans = check_spans(text, entity_spans, name="entity_spans", mention=False)
         markers = (self._added_ids[self.entity_token_1], self._added_ids[self.entity_token_2])
         masks = (self.entity_mask_token_id, self.entity_mask2_token_id)
         return entity_inputs.task_segment(task, text, spans, to_ids, markers, masks), None
@@ -593,9 +592,9 @@ class LukeTokenizer:
         if entity_spans is None:
             return Segment(to_ids(text))
         if not isinstance(entity_spans, list):
-            raise InputTypeError(f"{spans_name} must be a list of (start, end) character "
+            raise TypeError(f"{spans_name} must be a list of (start, end) character "
                                  f"spans, got {short(entity_spans)}")
-        spans = check_spans(text, entity_spans, name=spans_name, allow_empty=True)
+        spans = check_spans(text, entity_spans, name=spans_name, mention=False)
         if entities is None:
             entity_ids = [self.entity_mask_token_id] * len(spans)
         else:
