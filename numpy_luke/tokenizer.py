@@ -344,10 +344,6 @@ class LukeTokenizer:
             add_prefix_space = self.add_prefix_space
         return " " + text if add_prefix_space and text and not text[0].isspace() else text
 
-    def _text_to_ids(self, text: str, add_prefix_space: bool | None) -> list[int]:
-        """Text -> token ids (the core word path: added tokens, then cached BPE)."""
-        return self.words.encode(self._with_prefix_space(text, add_prefix_space))
-
     def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
                **kwargs) -> list[int]:
         """Just the ``input_ids`` of ``self(text, text_pair, ...)``."""
@@ -554,6 +550,7 @@ class LukeTokenizer:
         """Check the entity arguments, then run the core: one ``Segment`` per text."""
         task = options.task
 
+        # the word path: added tokens, then the core BPE
         prefix = self.add_prefix_space if options.add_prefix_space is None \
             else options.add_prefix_space
         to_ids = self.words.encode if not prefix else \
