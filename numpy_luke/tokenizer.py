@@ -446,34 +446,41 @@ class LukeTokenizer:
             max_mention_length=max_mention_length or self.max_mention_length,
             add_prefix_space=add_prefix_space,
             return_token_type_ids=bool(return_token_type_ids),
-            verbose=bool(verbose),
+            verbose=bool(verbose), padding=padding,
+            # "attention_mask" is in model_input_names
+            return_attention_mask=True if return_attention_mask is None
+            else bool(return_attention_mask),
+            return_tensors=return_tensors,
         )
-        if return_attention_mask is None:
-            return_attention_mask = True  # "attention_mask" is in model_input_names
-
         _check_texts(text, "text")
         if text_pair is not None:
             _check_texts(text_pair, "text_pair")
+        arguments = {"text_pair": text_pair, "entity_spans": entity_spans,
+                     "entity_spans_pair": entity_spans_pair, "entities": entities,
+                     "entities_pair": entities_pair}
         if isinstance(text, str):
-            if text_pair is not None and not isinstance(text_pair, str):
-                raise ValueError("text is a single string, so text_pair must be one too")
-            example = self._encode_example(text, text_pair, entity_spans, entity_spans_pair,
-                                           entities, entities_pair, options)
-            if example["input_ids"]:
-                encoded = self._pad([example], padding, max_length, options.max_entity_length,
-                                    options, return_attention_mask)
-            else:  # as transformers: no word tokens at all -> no padding, no entity mask
-                encoded = {key: [value] for key, value in example.items()}
-                if return_attention_mask:
-                    encoded["attention_mask"] = [[]]
-            if return_tensors is None:
-                return BatchEncoding({key: value[0] for key, value in encoded.items()})
-            return _to_arrays(encoded, options.max_mention_length)
+            return self._call_one(text, arguments, options)
+        return self._call_batch(text, arguments, options)
 
+    def _call_one(self, text: str, arguments: dict, options: _Options) -> BatchEncoding:
+        if arguments["text_pair"] is not None and not isinstance(arguments["text_pair"], str):
+            raise ValueError("text is a single string, so text_pair must be one too")
+        example = self._encode_example(text, options=options, **arguments)
+        if example["input_ids"]:
+            encoded = self._pad([example], options.padding, options.max_length,
+                                options.max_entity_length, options,
+                                options.return_attention_mask)
+        else:  # as transformers: no word tokens at all -> no padding, no entity mask
+            encoded = {key: [value] for key, value in example.items()}
+            if options.return_attention_mask:
+                encoded["attention_mask"] = [[]]
+        if options.return_tensors is None:
+            return BatchEncoding({key: value[0] for key, value in encoded.items()})
+        return _to_arrays(encoded, options.max_mention_length)
+
+    def _call_batch(self, text: list[str], per_example: dict, options: _Options
+                    ) -> BatchEncoding:
         batch = len(text)
-        per_example = {"text_pair": text_pair, "entity_spans": entity_spans,
-                       "entity_spans_pair": entity_spans_pair, "entities": entities,
-                       "entities_pair": entities_pair}
         for name, value in per_example.items():
             if value is not None and (not isinstance(value, (list, tuple)) or
                                       len(value) != batch):
@@ -490,10 +497,10 @@ class LukeTokenizer:
             examples.append(self._encode_example(text[k], options=options, **item))
         # as transformers: a batch padded to max_length pads entities to the tokenizer's
         # max_entity_length, not to the max_entity_length of the call
-        encoded = self._pad(examples, padding, max_length,
-                            max_entities(task, self._max_entity_length), options,
-                            return_attention_mask)
-        if return_tensors is None:
+        encoded = self._pad(examples, options.padding, options.max_length,
+                            max_entities(options.task, self._max_entity_length), options,
+                            options.return_attention_mask)
+        if options.return_tensors is None:
             return BatchEncoding(encoded)
         return _to_arrays(encoded, options.max_mention_length)
 
@@ -713,7 +720,10 @@ class _Options:
     max_mention_length: int
     add_prefix_space: bool | None
     return_token_type_ids: bool
-    verbose: bool = True
+    verbose: bool
+    padding: str
+    return_attention_mask: bool
+    return_tensors: str | None
 
 
 def _truncate(first: list, second: list | None, remove: int, strategy: str, what: str):
