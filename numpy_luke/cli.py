@@ -67,6 +67,8 @@ positive_int.__name__ = "positive integer"  # what argparse calls it in its mess
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .tasks import DEFAULT_MODELS, TASK_SPANS
+
     parser = _Parser(
         prog=PROG,
         description="LUKE in NumPy: fill masks, predict entities, type, relate and find them.",
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     fill = command(
         "fill",
         "predict masked words (<mask>) and the entities of marked mentions ([[...]])",
-        "studio-ousia/luke-base",
+        DEFAULT_MODELS["fill-mask"],
     )
     fill.add_argument("--top-k", type=positive_int, default=5, help="predictions per mask")
     fill.add_argument(
@@ -116,16 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize = command(
         "tokenize",
         "show word tokens, their ids and the entity inputs, side by side",
-        "studio-ousia/luke-base",
+        DEFAULT_MODELS["fill-mask"],
     )
     tokenize.add_argument(
         "--entity-span", action="append", metavar="START:END", help="a mention (repeatable)"
     )
     tokenize.add_argument(
         "--task",
-        choices=[
-            "entity_classification", "entity_pair_classification", "entity_span_classification"
-        ],
+        choices=list(TASK_SPANS),
         help="encode as the tokenizer does for this task (default: none)",
     )
     tokenize.set_defaults(run=run_tokenize)
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     typing = command(
         "typing",
         "the types of one mention (multi-label: every type with probability >= threshold)",
-        "studio-ousia/luke-large-finetuned-open-entity",
+        DEFAULT_MODELS["entity-typing"],
     )
     typing.add_argument(
         "--entity-span", action="append", metavar="START:END", help="the mention, if not marked"
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     relation = command(
         "relation",
         "the relation between a head and a tail mention (top-k relations)",
-        "studio-ousia/luke-large-finetuned-tacred",
+        DEFAULT_MODELS["relation-classification"],
     )
     for end in ("head", "tail"):
         relation.add_argument(
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     ner = command(
         "ner",
         "find named entities: classify every span of words, keep the best that do not overlap",
-        "studio-ousia/luke-large-finetuned-conll-2003",
+        DEFAULT_MODELS["ner"],
     )
     ner.add_argument(
         "--max-span-length", type=positive_int, default=16, help="longest candidate, in words"
@@ -255,16 +255,9 @@ def run_ner(args) -> int:
     return 0
 
 
-# task -> (fewest mentions, most mentions or None, in words) for `tokenize --task`
-TASK_MENTIONS = {
-    "entity_classification": (1, 1, "exactly one mention"),
-    "entity_pair_classification": (2, 2, "exactly two mentions (head, tail)"),
-    "entity_span_classification": (1, None, "at least one mention"),
-}
-
-
 def run_tokenize(args) -> int:
-    from .pipelines import check_spans, check_text, parse_mentions
+    from .checks import check_span_count, check_spans, check_text
+    from .pipelines import parse_mentions
     from .tokenizer import LukeTokenizer
 
     texts = read_texts(args.texts)
@@ -277,12 +270,9 @@ def run_tokenize(args) -> int:
         if given and marked:
             raise InputError("mentions are marked with [[...]] and given as spans; use one")
         spans = check_spans(plain, given[number]) if given else marked
-        low, high, wanted = TASK_MENTIONS.get(args.task, (0, None, ""))
-        if not low <= len(spans) <= (high or len(spans)):
-            raise InputError(
-                f"--task {args.task} needs {wanted} ([[...]] or --entity-span), "
-                f"got {len(spans)}"
-            )
+        if args.task is not None:
+            check_span_count(args.task, len(spans), f"--task {args.task}",
+                             " ([[...]] or --entity-span)")
         options = {"entity_spans": spans} if spans else {}
         encoding = tokenizer(plain, task=args.task, **options)
         ids = list(encoding["input_ids"])
@@ -292,11 +282,10 @@ def run_tokenize(args) -> int:
             "input_ids": ids,
         }
         if "entity_ids" in encoding:
-            wanted = set(encoding["entity_ids"])
-            titles = {i: t for t, i in tokenizer.entity_vocab.items() if i in wanted}
+            vocab = tokenizer.entity_vocabulary
             result["entities"] = [
                 {
-                    "entity": titles.get(int(entity_id)),
+                    "entity": vocab.id_to_title(int(entity_id)),
                     "entity_id": int(entity_id),
                     "positions": [int(p) for p in positions if p != -1],
                 }

@@ -54,7 +54,6 @@ import os
 import pickle
 import pickletools
 import re
-import reprlib
 import struct
 import warnings
 import zipfile
@@ -63,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import short
 from .errors import CheckpointError
 
 # The legacy (torch < 1.6) format starts with this number, pickled with protocol 2.
@@ -104,7 +104,7 @@ MAX_STACK_DEPTH = 100_000
 # model's. Checked before any arithmetic on the sizes, so that tens of thousands of huge
 # dimensions cannot make ``math.prod`` build integers of millions of digits.
 MAX_DIMS = 64
-# Messages quote values from the file through ``bounded_repr``; none grows beyond a few
+# Messages quote values from the file through ``checks.short``; none grows beyond a few
 # hundred characters whatever the file holds.
 
 
@@ -318,20 +318,7 @@ def _is_int(value) -> bool:
     return type(value) is int and 0 <= value < 2**63
 
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
-
-
-def bounded_repr(value) -> str:
-    """A repr of a value from the file, at most a few hundred characters (a plain repr can
-    be megabytes long, or fail for an int of more than 4,300 digits)."""
-    try:
-        return _REPR.repr(value)
-    except Exception:  # e.g. an object whose repr fails
-        return f"<{type(value).__name__}>"
-
-
-_short = bounded_repr
+_short = short  # the package's one bounded repr (checks.short); files quote through it
 
 
 def _short_text(text) -> str:

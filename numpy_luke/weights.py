@@ -38,12 +38,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import short
 from .errors import CheckpointError
 from .torch_checkpoint import (
     LEGACY_MAGIC,
     MAX_DIMS,
     bfloat16_to_float32,
-    bounded_repr,
     is_legacy_torch_file,
     load_torch_checkpoint,
 )
@@ -93,7 +93,7 @@ def load_state_dict(
         for name, array in read_weight_file(path).items():
             if name in state:
                 raise CheckpointError(
-                    f"tensor {bounded_repr(name)} appears in both {origin[name]} and {path}; "
+                    f"tensor {short(name)} appears in both {origin[name]} and {path}; "
                     "the shards "
                     "of a checkpoint must not overlap"
                 )
@@ -159,7 +159,7 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
             array = raw.view(SAFETENSORS_DTYPES[dtype_name]).reshape(shape)
         except ValueError as error:  # a shape NumPy cannot represent, e.g. (0, 2**61, 2**61)
             raise CheckpointError(
-                f"{path}: tensor {bounded_repr(name)}: shape {bounded_repr(shape)} "
+                f"{path}: tensor {short(name)}: shape {short(shape)} "
                 f"({str(error)[:200]})"
             ) from None
         arrays[name] = bfloat16_to_float32(array) if dtype_name == "BF16" else array
@@ -195,7 +195,7 @@ def _no_duplicates(pairs):
     result = {}
     for key, value in pairs:  # one pass: a header of 100,000 names costs 100,000 steps
         if key in result:
-            raise ValueError(f"the name {bounded_repr(key)} appears twice")
+            raise ValueError(f"the name {short(key)} appears twice")
         result[key] = value
     return result
 
@@ -210,21 +210,21 @@ def _check_safetensors_entries(path: Path, header: dict, data_size: int) -> dict
             continue
 
         def bad(problem, name=name):
-            return CheckpointError(f"{path}: tensor {bounded_repr(name)}: {problem}")
+            return CheckpointError(f"{path}: tensor {short(name)}: {problem}")
 
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise bad("expected exactly the fields dtype, shape, data_offsets")
         dtype_name, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(dtype_name, str) or dtype_name not in SAFETENSORS_DTYPES:
-            raise bad(f"unsupported dtype {bounded_repr(dtype_name)}")
+            raise bad(f"unsupported dtype {short(dtype_name)}")
         if isinstance(shape, list) and len(shape) > MAX_DIMS:  # before any arithmetic on it
             raise bad(f"shape has {len(shape)} dimensions; at most {MAX_DIMS} are allowed "
                       "(NumPy's limit)")
         if not isinstance(shape, list) or not all(_is_size(n) for n in shape):
-            raise bad(f"shape must be a list of non-negative integers, got {bounded_repr(shape)}")
+            raise bad(f"shape must be a list of non-negative integers, got {short(shape)}")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_size, offsets))):
             raise bad(f"data_offsets must be two non-negative integers, got "
-                      f"{bounded_repr(offsets)}")
+                      f"{short(offsets)}")
         begin, end = offsets
         if not begin <= end <= data_size:
             raise bad(f"data_offsets {offsets} lie outside the {data_size}-byte data region")
@@ -232,15 +232,15 @@ def _check_safetensors_entries(path: Path, header: dict, data_size: int) -> dict
         nbytes = math.prod(shape) * itemsize  # at most 64 factors below 2**62: cheap
         if end - begin != nbytes:
             raise bad(
-                f"{end - begin} bytes cannot hold shape {bounded_repr(shape)} of {dtype_name} "
-                f"({bounded_repr(nbytes)} bytes)"
+                f"{end - begin} bytes cannot hold shape {short(shape)} of {dtype_name} "
+                f"({short(nbytes)} bytes)"
             )
         entries[name] = (dtype_name, tuple(shape), begin, end)
     ranges = sorted((begin, end, name) for name, (_, _, begin, end) in entries.items())
     for (_, end, first), (begin, _, second) in itertools.pairwise(ranges):
         if begin < end:
             raise CheckpointError(
-                f"{path}: the bytes of {bounded_repr(first)} and {bounded_repr(second)} overlap"
+                f"{path}: the bytes of {short(first)} and {short(second)} overlap"
             )
     return entries
 

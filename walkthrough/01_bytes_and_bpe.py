@@ -9,7 +9,8 @@
 # 2. a regular expression cuts the text into pieces (words, numbers, punctuation, spaces);
 # 3. inside each piece, adjacent symbols are fused by a ranked list of *merges*.
 #
-# All of it lives in `numpy_luke/bpe.py`. Run this file as a script
+# All of it lives in `numpy_luke/core/bpe.py` (reading the files: `numpy_luke/tokenizer_files.py`).
+# Run this file as a script
 # (`python walkthrough/01_bytes_and_bpe.py`) or open it as a notebook
 # (`jupytext --to notebook walkthrough/01_bytes_and_bpe.py`).
 
@@ -18,7 +19,8 @@ import _common
 from _common import show, table, title
 
 from numpy_luke import hub
-from numpy_luke.bpe import ByteLevelBPE, bytes_to_unicode, get_pairs, merge_pair, pretokenize
+from numpy_luke.core.bpe import bytes_to_unicode, get_pairs, merge_pair, pretokenize
+from numpy_luke.tokenizer_files import read_bpe
 
 # %% [markdown]
 # ## Which vocabulary?
@@ -36,7 +38,7 @@ if roberta is not None and model == str(_common.FIXTURE):
 else:
     vocab_file = hub.resolve_file(model, "vocab.json")
     merges_file = hub.resolve_file(model, "merges.txt")
-bpe = ByteLevelBPE.from_files(vocab_file, merges_file)
+bpe = read_bpe(vocab_file, merges_file)
 show("vocabulary", vocab_file)
 show("tokens in vocab.json", len(bpe))
 show("merges", len(bpe.merge_ranks))
@@ -123,8 +125,9 @@ while len(symbols) > 1:
 print(f"  no ranked pair left after {steps} merges: {list(symbols)}")
 
 # %% [markdown]
-# The library's `ByteLevelBPE.bpe` runs the same loop (and caches each piece's result,
-# because pieces repeat a lot in real text).
+# The library's `ByteLevelBPE.bpe` runs the same loop (`merge` in `core/bpe.py`); the
+# tokenizer caches each word's result (`word_tokens`, up to 10,000 words), because words
+# repeat a lot in real text.
 
 # %%
 show("bpe.bpe(...)", list(bpe.bpe("".join(table_[b] for b in word.encode("utf-8")))))

@@ -24,8 +24,8 @@ import numpy as np
 from _common import show, table, title
 
 from numpy_luke import LukeTokenizer
-from numpy_luke.entity_vocab import EntityVocab
 from numpy_luke.hub import resolve_file
+from numpy_luke.tokenizer_files import read_entity_vocab
 
 model = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model)
@@ -39,7 +39,7 @@ show("checkpoint", model)
 # `[MASK]` ("some entity: predict which") and `[MASK2]` (the second entity of a pair).
 
 # %%
-vocab = EntityVocab.from_file(resolve_file(model, "entity_vocab.json"))
+vocab = read_entity_vocab(resolve_file(model, "entity_vocab.json"))  # an EntityVocab
 show("entities in the vocabulary", len(vocab))
 table([(t, vocab.title_to_id(t)) for t in ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")],
       header=("special entity", "id"))

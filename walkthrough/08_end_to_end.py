@@ -21,12 +21,12 @@ from _common import show, table, title
 
 import numpy_luke
 from numpy_luke import LukeForMaskedLM, LukeTokenizer
-from numpy_luke.bpe import ByteLevelBPE
 from numpy_luke.core.attention import extended_attention_mask
 from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
 from numpy_luke.core.encoder import encoder_layer, scope
 from numpy_luke.core.heads import entity_prediction_head, lm_head
 from numpy_luke.hub import resolve_file
+from numpy_luke.tokenizer_files import read_bpe
 
 model_name = _common.model_name()
 show("checkpoint", model_name)
@@ -82,8 +82,7 @@ show("entity_ids ([MASK])", encoding["entity_ids"])
 # it, as its `lstrip` flag says).
 
 # %%
-bpe = ByteLevelBPE.from_files(resolve_file(model_name, "vocab.json"),
-                              resolve_file(model_name, "merges.txt"))
+bpe = read_bpe(resolve_file(model_name, "vocab.json"), resolve_file(model_name, "merges.txt"))
 before, after = text.split("<mask>")
 by_bpe = bpe.encode(before.rstrip()) + [tokenizer.mask_token_id] + bpe.encode(after)
 show("BPE pieces", by_bpe)

@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from numpy_luke.bpe import bytes_to_unicode
+from numpy_luke.core.bpe import bytes_to_unicode
 
 # ------------------------------------------------------------------ chapter 1: bytes and BPE
 
