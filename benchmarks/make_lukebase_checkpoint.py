@@ -2,10 +2,11 @@
 
     python benchmarks/make_lukebase_checkpoint.py [WORK_DIR]   # default benchmarks/_work
 
-The shapes and key names are those of ``LukeForMaskedLM`` with luke-base's configuration
-(50,267 words, 500,000 entities, hidden 768, entity embeddings 256, 12 layers of 12 heads,
-intermediate 3,072, 514 positions, 2 token types), so the files look like the published
-``studio-ousia/luke-base``:
+The weights are those of the luke-base stand-in (``make_lukebase_standin.py``: the shapes,
+key names and configuration of the published ``studio-ousia/luke-base`` as a
+``LukeForMaskedLM``, 500,000 entities, 1 token type, the entity-aware queries copied from
+``query`` as the conversion does; random values otherwise), put into transformers'
+``LukeForMaskedLM`` and saved three ways:
 
     WORK_DIR/luke-base-bin/          config.json + pytorch_model.bin (torch.save of the
                                      state dict: the published layout, tied weights share
@@ -19,6 +20,7 @@ About 1.1 GB each. Nothing here is committed; benchmarks/_work/ is git-ignored.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -28,21 +30,18 @@ import torch
 from transformers import LukeConfig, LukeForMaskedLM
 
 HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("make_lukebase_standin",
+                                               HERE / "make_lukebase_standin.py")
+standin = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(standin)
+# Tied or derived: what load_state_dict may report missing.
+TIED = {"lm_head.decoder.weight", "lm_head.decoder.bias", "entity_predictions.decoder.weight",
+        "luke.embeddings.position_ids"}
 
 
 def lukebase_config() -> LukeConfig:
-    return LukeConfig(
-        vocab_size=50267,
-        entity_vocab_size=500000,
-        hidden_size=768,
-        entity_emb_size=256,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        max_position_embeddings=514,
-        type_vocab_size=2,
-        use_entity_aware_attention=True,
-    )
+    skip = {"architectures", "model_type", "bert_model_name"}
+    return LukeConfig(**{k: v for k, v in standin.CONFIG.items() if k not in skip})
 
 
 def make(work: Path) -> list[Path]:
@@ -57,8 +56,12 @@ def make(work: Path) -> list[Path]:
         print(f"already there: {', '.join(str(file) for file in files)}")
         return [file.parent for file in files]
     start = time.perf_counter()
-    torch.manual_seed(0)
     model = LukeForMaskedLM(lukebase_config()).eval()
+    state = {key: torch.from_numpy(value)
+             for key, value in standin.random_state_dict(standin.entity_vocab()).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and set(missing) <= TIED, (missing, unexpected)
+    model.tie_weights()
     st_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(st_dir, safe_serialization=True)  # config.json + model.safetensors
     bin_dir.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "ByteLevelBPE": "bpe",
-    "EntityVocab": "entity_vocab",
+    "ByteLevelBPE": "core.bpe",
+    "EntityVocab": "core.entity_vocab",
     "LukeTokenizer": "tokenizer",
     "LukeConfig": "config",
     "LukeModel": "modeling",

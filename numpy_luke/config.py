@@ -2,9 +2,11 @@
 
 A LUKE checkpoint folder holds a ``config.json`` next to its weights. ``LukeConfig`` is a
 plain dataclass holding the fields the forward pass needs; the defaults are those of
-``studio-ousia/luke-base``. Fields that numpy_luke does not use (``architectures``,
-``torch_dtype``, dropout rates, ...) are kept in ``extra`` so ``to_dict()`` gives back
-what was read.
+transformers' ``LukeConfig``, which are luke-base's sizes except two values that luke-base's
+``config.json`` sets otherwise: ``type_vocab_size`` 1 (default 2) and ``layer_norm_eps``
+1e-5 (default 1e-12). A checkpoint's ``config.json`` always says which. Fields that
+numpy_luke does not use (``architectures``, ``torch_dtype``, dropout rates, ...) are kept
+in ``extra`` so ``to_dict()`` gives back what was read.
 
 Values are checked when the config is built: a hidden size that the heads cannot split
 evenly, a non-positive size or a value of the wrong type raises ``ConfigError`` naming the
@@ -252,6 +254,7 @@ class LukeConfig:
             value = getattr(self, key)
             if value is not None and not _is_int(value):
                 raise ConfigError(f"config key {key!r} must be an integer or null, got {value!r}")
+        self._check_pad_token_id()
         if not isinstance(self.layer_norm_eps, (int, float)) or isinstance(
             self.layer_norm_eps, bool
         ) or not self.layer_norm_eps > 0:
@@ -278,6 +281,59 @@ class LukeConfig:
         ):
             raise ConfigError(f"config key 'classifier_dropout' must be a number or null, "
                               f"got {self.classifier_dropout!r}")
+
+    def _check_pad_token_id(self) -> None:
+        """RoBERTa, and so LUKE, numbers word positions from ``pad_token_id + 1`` (padding
+        gets ``pad_token_id`` itself), so the config needs it, and it must leave room in the
+        position table. A negative value is left to the model, which refuses it at the first
+        call (with ``position_ids`` given explicitly such a model still runs)."""
+        pad, table = self.pad_token_id, self.max_position_embeddings
+        if pad is None:
+            raise ConfigError(
+                "config key 'pad_token_id' is null, but LUKE numbers word positions from "
+                "pad_token_id + 1 (as RoBERTa does); give the id of the padding token "
+                "(1 for luke-base)"
+            )
+        if pad >= table - 1:
+            raise ConfigError(
+                f"config key 'pad_token_id' is {pad}, which leaves no room in the position "
+                f"table (max_position_embeddings={table}): word positions start at "
+                f"pad_token_id + 1, so it must be below {table - 1}"
+            )
+
+
+def check_entity_ids_fit(
+    config: LukeConfig, ids: dict[str, int], source: str = "the tokenizer"
+) -> None:
+    """Refuse entity ids (e.g. the tokenizer's special entities ``[MASK]``, ``[MASK2]``)
+    that lie outside the model's entity embedding table.
+
+    A tokenizer and a model that do not belong together load separately without complaint;
+    called when a pipeline pairs them, this names the mismatch instead of an ``IndexError``
+    at the first prediction. Raises ``ConfigError`` naming the entity, its id and
+    ``entity_vocab_size``.
+    """
+    _check_ids_fit(ids, config.entity_vocab_size, "entity_vocab_size", "entity", source)
+
+
+def check_token_ids_fit(
+    config: LukeConfig, ids: dict[str, int], source: str = "the tokenizer"
+) -> None:
+    """The same for word-token ids (``<mask>``, ``<pad>``, ...) against ``vocab_size``."""
+    _check_ids_fit(ids, config.vocab_size, "vocab_size", "token", source)
+
+
+def _check_ids_fit(ids: dict[str, int], size: int, key: str, kind: str, source: str) -> None:
+    for name, value in ids.items():
+        if isinstance(value, bool) or not hasattr(value, "__index__") or not (
+            0 <= value.__index__() < size  # ints and NumPy ints
+        ):
+            shown = name if len(name) <= 80 else name[:77] + "..."
+            raise ConfigError(
+                f"{source} gives the {kind} {shown!r} the id {value!r}, but the model's "
+                f"{kind} table holds ids 0..{size - 1} (config key {key!r} is {size}); the "
+                "tokenizer and the model do not belong together"
+            )
 
 
 def _is_int(value) -> bool:

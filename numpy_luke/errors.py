@@ -33,3 +33,8 @@ class InputError(NumpyLukeError, ValueError):
 
 class MissingExtraError(NumpyLukeError, ImportError):
     """An optional dependency (an extra such as ``viz``) is needed and not installed."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An input of the wrong type (a number where a text or a span offset belongs). A
+    ``TypeError`` as in transformers, and an ``InputError`` like every user mistake."""

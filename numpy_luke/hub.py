@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import CheckpointError, CheckpointNotFoundError
 
@@ -28,6 +31,58 @@ WEIGHT_FILES = (
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
 )
+
+
+PROBE_TIMEOUT = 3.0  # seconds the reachability check may take, name resolution included
+
+_reachable: dict[str, bool] = {}  # host:port -> answer, once per process
+_reachable_lock = threading.Lock()
+
+
+def hub_reachable(endpoint: str | None = None, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when a TCP connection to the Hub (or to the HTTPS proxy in the environment) opens
+    within ``timeout`` seconds. Checked once per process and host; a connection that opens
+    says nothing about the files, which huggingface_hub then fetches as usual."""
+    if endpoint is None:
+        from huggingface_hub import constants
+
+        endpoint = constants.ENDPOINT
+    proxy = next(
+        (os.environ[name] for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+         if os.environ.get(name)),
+        None,
+    )
+    url = urlsplit(proxy if proxy and "://" in proxy else f"http://{proxy}" if proxy else endpoint)
+    host = url.hostname
+    if not host:
+        return True  # nothing we know how to check: let huggingface_hub try
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        return True
+    key = f"{host}:{port}"
+    with _reachable_lock:
+        if key not in _reachable:
+            _reachable[key] = _can_connect(host, port, timeout)
+        return _reachable[key]
+
+
+def _can_connect(host: str, port: int, timeout: float) -> bool:
+    # Name resolution ignores socket timeouts, so the attempt runs in a daemon thread that is
+    # abandoned (and answers "unreachable") when it has not finished within ``timeout``.
+    answer = []
+
+    def attempt():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answer.append(True)
+        except (OSError, ValueError):
+            answer.append(False)
+
+    thread = threading.Thread(target=attempt, name="numpy_luke-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def is_local(name_or_path: str | os.PathLike) -> bool:
@@ -80,6 +135,8 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
         RevisionNotFoundError,
     )
 
+    if not local_files_only and not _offline_by_setting() and not hub_reachable():
+        local_files_only = True  # the Hub cannot be reached: read the cache, fail at once
     try:
         return Path(
             hf_hub_download(
@@ -115,6 +172,13 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
         raise CheckpointNotFoundError(
             f"{repo_id!r} is neither an existing folder nor a valid Hub repository id"
         ) from None
+
+
+def _offline_by_setting() -> bool:
+    """True when HF_HUB_OFFLINE is set: huggingface_hub then stays off the network itself."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def resolve_weight_files(

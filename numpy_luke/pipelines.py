@@ -32,26 +32,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .checks import check_span_count, check_spans, check_text
+from .core.functional import sigmoid, softmax
 from .errors import InputError
+from .tasks import DEFAULT_MODELS
 
 Span = tuple[int, int]
 
-DEFAULT_MODELS = {
-    "fill-mask": "studio-ousia/luke-base",
-    "entity-typing": "studio-ousia/luke-large-finetuned-open-entity",
-    "relation-classification": "studio-ousia/luke-large-finetuned-tacred",
-    "ner": "studio-ousia/luke-large-finetuned-conll-2003",
-}
 
 # Batches of texts are cut at about this many characters of padded text (see _cut).
 MAX_BATCH_CHARACTERS = 4096
 
-# Entity vocabulary entries that are not entities; never offered as predictions.
-SPECIAL_ENTITIES = ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")
 # Span-classification labels meaning "this span is not an entity".
 NO_ENTITY_LABELS = ("NIL", "O")
 
@@ -110,20 +105,6 @@ def parse_mentions(text: str) -> tuple[str, list[Span]]:
     return plain, spans
 
 
-def check_text(text) -> None:
-    """A text must be a string that UTF-8 can encode (no lone surrogates, which is what
-    undecodable bytes on a command line or in a file become)."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected a text (str), got {type(text).__name__}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InputError(
-            f"the text is not valid Unicode: character {error.start} is the lone surrogate "
-            f"U+{ord(text[error.start]):04X} (bytes that were not UTF-8?); pass UTF-8 text"
-        ) from None
-
-
 def parse_span(spec: str) -> Span:
     """Read a span given on the command line as ``START:END`` (character offsets)."""
     parts = spec.split(":")
@@ -137,29 +118,6 @@ def parse_span(spec: str) -> Span:
             "(e.g. 0:12 for the first 12 characters)"
         ) from None
     return start, end
-
-
-def check_spans(text: str, spans: Sequence) -> list[Span]:
-    """Check that every span is an in-range, non-empty (start, end) pair of ``text``."""
-    checked = []
-    for span in spans:
-        if (
-            not isinstance(span, (tuple, list))
-            or len(span) != 2
-            or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in span)
-        ):
-            raise InputError(f"malformed span {span!r}: a span is a pair of integers (start, end)")
-        start, end = int(span[0]), int(span[1])
-        if start < 0 or end > len(text):
-            raise InputError(
-                f"span {start}:{end} is outside the text, which has {len(text)} characters"
-            )
-        if start >= end:
-            raise InputError(f"span {start}:{end} is empty or reversed: START must be below END")
-        if not text[start:end].strip():
-            raise InputError(f"span {start}:{end} covers only white space")
-        checked.append((start, end))
-    return checked
 
 
 def find_words(text: str) -> list[Span]:
@@ -194,17 +152,11 @@ def select_spans(candidates: Sequence[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """exp(x_i - max x) / sum_j exp(x_j - max x) over the last axis, in float64."""
-    shifted = np.asarray(logits, dtype=np.float64)
-    shifted = shifted - shifted.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), in float64: an independent probability per label."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+def probabilities(logits: np.ndarray, multi_label: bool = False) -> np.ndarray:
+    """Scores as probabilities, in float64: softmax over the last axis (one label), or an
+    independent sigmoid per label (multi-label). The core's functions, on a float64 copy."""
+    logits = np.asarray(logits, dtype=np.float64)  # (..., labels)
+    return sigmoid(logits) if multi_label else softmax(logits)
 
 
 def top_k_indices(scores: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
@@ -238,10 +190,10 @@ def fill_mask_predictions(
     predictions, several give a list per mask.
     """
     positions = np.flatnonzero(input_ids == mask_token_id)  # (masks,)
-    probabilities = softmax(logits[positions])  # (masks, vocab)
+    scores = probabilities(logits[positions])  # (masks, vocab)
     single = len(positions) == 1
     per_mask = []
-    for position, probs in zip(positions, probabilities, strict=True):
+    for position, probs in zip(positions, scores, strict=True):
         row = []
         for token in top_k_indices(probs, top_k):
             ids = input_ids.copy()
@@ -292,12 +244,21 @@ class Pipeline:
 
     # -- calling -------------------------------------------------------------------------
 
-    def __call__(self, inputs: str | Sequence[str], entity_spans=None, **options):
+    def __call__(self, inputs: str | Sequence[str] | Iterable, entity_spans=None, *,
+                 on_error: str = "raise", **options):
         """Run on one text (returns one result) or a list of texts (a list of results).
 
         ``entity_spans``: for one text a list of (start, end) pairs; for a list of texts a
         list of such lists (or None). Mentions may instead be marked in the text, [[...]].
+
+        Any other iterable (a generator, a file's lines, ...) is read lazily and answered
+        as an iterator, in input order (``streaming.py``): texts, or records
+        ``{"text": ..., "entity_spans": [...]}`` (``"head"``/``"tail"`` for relations).
+        ``on_error="record"`` answers a bad item with ``{"error": message}`` and goes on;
+        ``"raise"`` (the default) raises its ``InputError`` after the answers before it.
         """
+        if not isinstance(inputs, (str, list, tuple)):
+            return self._stream(inputs, entity_spans, on_error, options)
         single = isinstance(inputs, str)
         texts = [inputs] if single else list(inputs)
         if single:
@@ -317,6 +278,20 @@ class Pipeline:
         results = self._run(items, **options)
         return results[0] if single else results
 
+    def _stream(self, inputs: Iterable, entity_spans, on_error: str, options: dict):
+        """The iterator ``__call__`` returns for an iterable of inputs."""
+        from .streaming import from_record, stream
+
+        if on_error not in ("raise", "record"):
+            raise InputError(f"on_error={on_error!r}: use 'raise' or 'record'")
+        if entity_spans is not None:
+            raise InputError("with an iterable of inputs, give each item's spans in its "
+                             'record: {"text": ..., "entity_spans": [[start, end], ...]}')
+        items = (from_record(number, record) for number, record in enumerate(inputs, 1))
+        answers = stream(self, items, stop_on_error=on_error == "raise", options=options,
+                         what="input")
+        return (answer for _, answer in answers)
+
     def _read(self, text, spans, number: int | None) -> tuple[str, list[Span]]:
         """One text -> (plain text, mention spans), checked; errors name the text."""
         where = f"text {number}: " if number is not None else ""
@@ -332,7 +307,7 @@ class Pipeline:
             spans = check_spans(plain, spans) if spans is not None else marked
             self._check(plain, spans)
         except InputError as error:
-            raise InputError(where + str(error)) from None
+            raise type(error)(where + str(error)) from None  # InputTypeError stays one
         return plain, spans
 
     def _check(self, text: str, spans: list[Span]) -> None:
@@ -418,9 +393,8 @@ class FillMaskPipeline(Pipeline):
 
     def __init__(self, model, tokenizer, **options):
         super().__init__(model, tokenizer, **options)
-        vocab = tokenizer.entity_vocab
-        self.special_entity_ids = [vocab[t] for t in SPECIAL_ENTITIES if t in vocab]
-        self._entity_titles: dict[int, str] | None = None
+        # [PAD] [UNK] [MASK] [MASK2] are not entities: never offered as predictions
+        self.special_entity_ids = tokenizer.entity_vocabulary.special_ids
 
     def _check(self, text, spans):
         if not spans and self.tokenizer.mask_token not in text:
@@ -430,12 +404,11 @@ class FillMaskPipeline(Pipeline):
             )
 
     def entity_title(self, entity_id: int) -> str | None:
-        """Title of an entity id, None if the vocabulary has none (built on first use)."""
-        if self._entity_titles is None:
-            self._entity_titles = {}
-            for title, i in self.tokenizer.entity_vocab.items():
-                self._entity_titles.setdefault(i, title)  # shared ids: the first title
-        return self._entity_titles.get(int(entity_id))
+        """Title of an entity id, None if the vocabulary has none."""
+        try:
+            return self.tokenizer.entity_vocabulary.id_to_title(int(entity_id))
+        except KeyError:
+            return None
 
     def _run(self, items, top_k=None):
         k = self.top_k if top_k is None else top_k
@@ -457,7 +430,7 @@ class FillMaskPipeline(Pipeline):
                 )
                 entities = []
                 for j, span in enumerate(spans):
-                    probs = softmax(output.entity_logits[row, j])  # (entity_vocab,)
+                    probs = probabilities(output.entity_logits[row, j])  # (entity_vocab,)
                     best = top_k_indices(probs, k, exclude=self.special_entity_ids)
                     predictions = [
                         {
@@ -489,17 +462,14 @@ class EntityTypingPipeline(Pipeline):
         self.threshold = float(threshold)
 
     def _check(self, text, spans):
-        if len(spans) != 1:
-            raise InputError(
-                f"entity typing needs exactly one mention, got {len(spans)}: mark it as "
-                "[[Lionel Messi]] or give --entity-span START:END"
-            )
+        check_span_count(self.tokenizer_task, len(spans), "entity typing",
+                         then=": mark it as [[Lionel Messi]] or give --entity-span START:END")
 
     def _run(self, items, threshold=None):
         threshold = self.threshold if threshold is None else float(threshold)
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
-            scores = sigmoid(self.model(**encoding).logits)  # (batch, labels)
+            scores = probabilities(self.model(**encoding).logits, multi_label=True)  # (b, labels)
             for row, i in enumerate(batch):
                 text, spans = items[i]
                 order = np.argsort(-scores[row], kind="stable")
@@ -524,17 +494,14 @@ class RelationClassificationPipeline(Pipeline):
     tokenizer_task = "entity_pair_classification"
 
     def _check(self, text, spans):
-        if len(spans) != 2:
-            raise InputError(
-                f"relation classification needs exactly two mentions (head, then tail), got "
-                f"{len(spans)}: mark them as [[...]] or give --head S:E --tail S:E"
-            )
+        check_span_count(self.tokenizer_task, len(spans), "relation classification",
+                         then=": mark them as [[...]] or give --head S:E --tail S:E")
 
     def _run(self, items, top_k=None):
         k = self.top_k if top_k is None else top_k
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
-            probs = softmax(self.model(**encoding).logits)  # (batch, labels)
+            probs = probabilities(self.model(**encoding).logits)  # (batch, labels)
             for row, i in enumerate(batch):
                 text, spans = items[i]
                 labels = [
@@ -553,11 +520,14 @@ class RelationClassificationPipeline(Pipeline):
 class NerPipeline(Pipeline):
     """Named entity recognition with LukeForEntitySpanClassification (e.g. CoNLL-2003).
 
-    As LUKE was fine-tuned on CoNLL-2003: every run of up to ``max_span_length`` words is a
-    candidate entity, all candidates are classified (in chunks of the tokenizer's
-    ``max_entity_length`` entities per row), each takes its most probable label, the "not
-    an entity" label (NIL or O) is dropped, and the best non-overlapping spans are kept,
-    greedily by probability. Result per text: ``{"text", "entities": [{"mention",
+    With the span classifier LUKE's CoNLL-2003 model was fine-tuned with: every run of up to
+    ``max_span_length`` words is a candidate entity, all candidates are classified (in
+    chunks of the tokenizer's ``max_entity_length`` entities per row), each takes its most
+    probable label, the "not an entity" label (NIL or O) is dropped, and the best
+    non-overlapping spans are kept, greedily by probability. The original evaluation code
+    differs: it bounds candidates by subword tokens (16), ranks them by maximum logit, and
+    encodes each sentence with its document's surrounding words; here each text is encoded
+    alone (docs/cli.md). Result per text: ``{"text", "entities": [{"mention",
     "start", "end", "label", "score"}]}`` sorted by start.
     """
 
@@ -593,7 +563,7 @@ class NerPipeline(Pipeline):
                 encoding = self._encode(
                     [(text, spans) for spans in rows], True, [number] * len(rows)
                 )
-                probs = softmax(self.model(**encoding).logits)  # (rows, entities, labels)
+                probs = probabilities(self.model(**encoding).logits)  # (rows, entities, labels)
                 for row, spans in enumerate(rows):
                     for j, span in enumerate(spans):
                         label = int(np.argmax(probs[row, j]))

@@ -5,16 +5,20 @@ numpy_luke's model code reads exactly these names (without the ``luke.`` prefix)
 can be grepped from a file straight into the code. Checkpoints differ in small ways, and
 this module evens them out before the first forward pass:
 
-* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; the
-  published base checkpoints (``studio-ousia/luke-base``) store it without. Both load
-  into either class.
+* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; so do
+  the published base checkpoints (``studio-ousia/luke-base``, ``luke-large`` were
+  re-uploaded as ``LukeForMaskedLM`` checkpoints: ``luke.*``, ``lm_head.*``,
+  ``entity_predictions.*``). A bare ``LukeModel`` saves it without. Both load into either
+  class.
 * Ties. ``lm_head.decoder.weight`` is the word embedding matrix and
   ``entity_predictions.decoder.weight`` the entity embedding matrix (weight tying); files
   saved with safetensors leave the copies out, and they are filled in here. Likewise
   ``lm_head.decoder.bias`` is ``lm_head.bias``.
-* Entity-aware queries. A checkpoint pre-trained without entity-aware attention has no
-  ``w2e_query``/``e2w_query``/``e2e_query``; when the config asks for entity-aware attention
-  they start as copies of ``query``, as the LUKE paper does (section 3.4), with a warning.
+* Entity-aware queries. LUKE was pre-trained with ordinary attention (one ``query``);
+  transformers' conversion of the pretrained checkpoints writes ``w2e_query``/``e2w_query``/
+  ``e2e_query`` as copies of ``query``, the starting point of fine-tuning with entity-aware
+  attention. A checkpoint without them, when the config asks for entity-aware attention,
+  gets the same copies here, with a warning.
 * Checks. Every tensor the model needs must be present with the right shape, and nothing
   unknown may be left over; otherwise ``CheckpointError`` lists what is missing, unexpected
   or misshapen, by name and shape. Harmless extras are dropped silently: buffers such as
@@ -122,7 +126,8 @@ def prepare_state_dict(
     if copied:
         warnings.warn(
             f"{source} has no entity-aware query weights (w2e_query, e2w_query, e2e_query) "
-            f"in {copied} layer(s); they start as copies of `query` (LUKE paper, section 3.4). "
+            f"in {copied} layer(s); they start as copies of `query` (as transformers' "
+            "conversion of the pretrained LUKE checkpoints makes them). "
             "This is expected for a model pre-trained without entity-aware attention.",
             stacklevel=3,
         )
@@ -222,3 +227,69 @@ def _as_dtype(value, dtype, name: str) -> np.ndarray:
         raise CheckpointError(f"tensor {name} has dtype {array.dtype}; expected floating point")
     return array if array.dtype == dtype else array.astype(dtype)
 
+
+# ---------------------------------------------------------------------------------------
+# Non-finite values.
+#
+# Weights are not checked at load: that would read every page of a memory-mapped 1 GB file
+# which a bare encoder only partly touches (the 500,000-row entity table), costing ~40-60 ms
+# of compute on luke-base when the file is in the page cache and a full disk read when not.
+# Instead the outputs are checked (cheap: they are small), and only when an output is not
+# finite are the weights searched, to name the tensor to blame.
+
+FINITE_CHUNK = 2**20  # elements tested at a time: at most 1 MB of booleans in flight
+
+
+def find_nonfinite(arrays: dict[str, np.ndarray]) -> str | None:
+    """The name of the first floating array holding NaN or an infinity, or None.
+
+    Works for parameters and outputs alike. Memory stays bounded: large arrays are tested
+    a slice of rows at a time (luke-base's 1.1 GB of float32 weights take about 40 ms when
+    in memory). Integer and boolean arrays are always finite.
+    """
+    for name, array in arrays.items():
+        if array is None:
+            continue
+        array = np.asarray(array)
+        if array.dtype.kind not in "fc":
+            continue
+        if not _all_finite(array):
+            return name
+    return None
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    if array.ndim == 0 or array.size <= FINITE_CHUNK:
+        return bool(np.isfinite(array).all())
+    rows = max(1, FINITE_CHUNK // (array.size // array.shape[0]))
+    return all(
+        bool(np.isfinite(array[start : start + rows]).all())
+        for start in range(0, array.shape[0], rows)
+    )
+
+
+def check_finite_outputs(
+    outputs: dict[str, np.ndarray],
+    params: dict[str, np.ndarray] | None = None,
+    source: str = "the model",
+) -> None:
+    """Raise ``CheckpointError`` when an output holds NaN or an infinity, naming it and,
+    when ``params`` are given, the first weight that is not finite either.
+
+    A NaN in a weight spreads to every score, so the top predictions of a broken checkpoint
+    are arbitrary ([PAD], [UNK], ...): never an answer to return.
+    """
+    output = find_nonfinite(outputs)
+    if output is None:
+        return
+    message = f"{source}: its output {output!r} holds NaN or infinite values"
+    if params is not None:
+        weight = find_nonfinite(params)
+        if weight is not None:
+            message += f"; the weight {weight!r} is not finite, so the checkpoint is broken"
+        else:
+            message += (
+                "; every weight is finite, so the computation overflowed (weights or inputs "
+                "far too large for float32)"
+            )
+    raise CheckpointError(message)

@@ -32,6 +32,12 @@ table can be reached, because resolving a global is the only way a pickle gets h
 callable. Any other global, whichever opcode asks for it (GLOBAL, STACK_GLOBAL, INST, OBJ,
 EXT via copyreg), stops the load with a ``CheckpointError`` naming it.
 
+Before unpickling, the opcodes are walked once without running them (``pickletools``):
+memo indices and counted lengths must fit the pickle, and the stack may not pile up more
+than 100,000 items. A compressed ``data.pkl`` may expand 16x at most, a tensor may have 64
+dimensions at most, and two zip records of one name are refused, so the work and memory
+of a refusal stay within small multiples of the file's size.
+
 After unpickling, every tensor description is checked against its storage (declared size
 equals the stored bytes, the strided extent fits in the storage, no more elements than the
 storage holds) before any array exists, so a file cannot make us allocate more than its own
@@ -48,7 +54,6 @@ import os
 import pickle
 import pickletools
 import re
-import reprlib
 import struct
 import warnings
 import zipfile
@@ -57,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import short
 from .errors import CheckpointError
 
 # The legacy (torch < 1.6) format starts with this number, pickled with protocol 2.
@@ -79,6 +85,27 @@ STORAGE_DTYPES = {
 
 # Deflate cannot expand data by more than about 1032x; a member claiming more is a zip bomb.
 MAX_EXPANSION = 1100
+# data.pkl is different: every byte of a pickle is an opcode that the unpickler runs, and one
+# byte can create a Python object (``]``, an empty list: 56 bytes and about a microsecond).
+# torch stores data.pkl uncompressed; a re-zipped one deflates about 5x (measured on a
+# 554-tensor LUKE state dict). A compressed data.pkl may expand 16x at most, and no pickle
+# may exceed 64 MB (about 190 bytes per tensor: 300,000 tensors). So the unpickler's work
+# and memory stay bounded by the file's own size with small constants.
+PICKLE_EXPANSION = 16
+MAX_PICKLE_BYTES = 64 * 2**20
+# A pickle's stack (plus its marks) may hold at most this many items. Python's pickler writes
+# a dict's items in batches of 1,000 (2,000 stack items), so a state dict never comes near;
+# a hostile pickle of 3 million ``}`` (EMPTY_DICT) opcodes would hold 3 million dicts, 72
+# bytes each, on the stack. Objects that leave the stack must be stored in a container or
+# the memo, which costs a second opcode each: at most about 36 bytes of memory per byte of
+# pickle.
+MAX_STACK_DEPTH = 100_000
+# A tensor has at most 64 dimensions: NumPy's limit (NPY_MAXDIMS), and far beyond any
+# model's. Checked before any arithmetic on the sizes, so that tens of thousands of huge
+# dimensions cannot make ``math.prod`` build integers of millions of digits.
+MAX_DIMS = 64
+# Messages quote values from the file through ``checks.short``; none grows beyond a few
+# hundred characters whatever the file holds.
 
 
 def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -153,13 +180,17 @@ def _rebuild_tensor_v2(
     """Stand-in for ``torch._utils._rebuild_tensor_v2``: check the types, record the view."""
     if not isinstance(storage, StorageRef):
         raise BadRecord(f"a tensor's storage is a {type(storage).__name__}")
+    for what, value in (("size", size), ("stride", stride)):
+        if isinstance(value, (tuple, list)) and len(value) > MAX_DIMS:
+            raise BadRecord(f"a tensor's {what} has {len(value)} dimensions; at most "
+                            f"{MAX_DIMS} are allowed (NumPy's limit)")
     if not _is_int(storage_offset) or not _is_int_tuple(size) or not _is_int_tuple(stride):
         raise BadRecord(
             "a tensor has a malformed offset/size/stride: "
             f"{_short(storage_offset)}, {_short(size)}, {_short(stride)}"
         )
     if len(size) != len(stride):
-        raise BadRecord(f"a tensor has size {size} but stride {stride}")
+        raise BadRecord(f"a tensor has size {_short(size)} but stride {_short(stride)}")
     if not isinstance(requires_grad, bool):
         raise BadRecord(f"a tensor has requires_grad={_short(requires_grad)}")
     if backward_hooks:  # torch never saves hooks; a non-empty value is not a state dict
@@ -209,7 +240,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return ALLOWED_GLOBALS[module, name]
         except (KeyError, TypeError):
             raise CheckpointError(
-                f"{self.source}: refusing to load the global {module}.{name}: a state dict "
+                f"{self.source}: refusing to load the global "
+                f"{_short_text(module)}.{_short_text(name)}: a state dict "
                 "never needs it, and unpickling it could run code. The file is corrupt or "
                 "hostile; do not load it with torch.load either."
             ) from None
@@ -241,12 +273,44 @@ def check_opcode_arguments(data: bytes) -> None:
     table. A 5-byte LONG_BINPUT can thus make it touch gigabytes. Every real memo index is
     smaller than the pickle itself (each memoised object costs at least one byte), and
     ``pickletools.genops`` refuses counted lengths that run past the data.
+
+    The walk also counts the unpickler's stack (what each opcode pops and pushes, as
+    ``pickletools.dis`` does) and refuses a pickle that would pile up more than
+    ``MAX_STACK_DEPTH`` items: one-byte opcodes such as ``}`` each leave a new object there.
     """
+    depth, marks = 0, []  # items on the stack; the depth at each open MARK
     with warnings.catch_warnings():  # genops warns about bad escapes in text strings
         warnings.simplefilter("ignore", DeprecationWarning)
         for opcode, argument, _ in pickletools.genops(data):
-            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
+            name = opcode.name
+            if name in ("PUT", "BINPUT", "LONG_BINPUT") and int(argument) >= len(data):
                 raise BadRecord(f"memo index {argument} in a {len(data)}-byte pickle")
+            to_mark, pops, pushes, opens_mark = _STACK_EFFECTS[name]
+            if to_mark or (name == "POP" and marks and marks[-1] == depth):
+                if not marks:
+                    raise BadRecord(f"{name} without a MARK")
+                depth = marks.pop()  # everything above the mark goes, with the mark
+                pops = pops if to_mark else 0
+            depth = max(depth - pops, 0) + pushes
+            if opens_mark:
+                marks.append(depth)
+            if depth + len(marks) > MAX_STACK_DEPTH:
+                raise BadRecord(
+                    f"the pickle piles up more than {MAX_STACK_DEPTH:,} items on its stack; "
+                    "a state dict needs a few thousand"
+                )
+
+
+def _stack_effect(opcode) -> tuple[bool, int, int, bool]:
+    """(pops down to a MARK?, items popped below it or in all, items pushed, opens a MARK?)"""
+    before, after = opcode.stack_before, opcode.stack_after
+    to_mark = pickletools.markobject in before
+    pops = before.index(pickletools.markobject) if to_mark else len(before)
+    opens_mark = pickletools.markobject in after
+    return to_mark, pops, len(after) - opens_mark, opens_mark
+
+
+_STACK_EFFECTS = {opcode.name: _stack_effect(opcode) for opcode in pickletools.opcodes}
 
 
 def _is_int(value) -> bool:
@@ -254,16 +318,13 @@ def _is_int(value) -> bool:
     return type(value) is int and 0 <= value < 2**63
 
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+_short = short  # the package's one bounded repr (checks.short); files quote through it
 
 
-def _short(value) -> str:
-    """A bounded repr of a value from the file (a plain repr can be huge or fail)."""
-    try:
-        return _REPR.repr(value)
-    except Exception:  # e.g. an int with more digits than Python will print
-        return f"<{type(value).__name__}>"
+def _short_text(text) -> str:
+    """A name from the file (a storage key, a record name, a global) as it is, if short."""
+    text = str(text)
+    return text if len(text) <= 80 else text[:40] + "..." + text[-20:]
 
 
 def _is_int_tuple(value) -> bool:
@@ -378,8 +439,8 @@ class _Reader:
             array, storage_type = self.storages[ref.key]
             if storage_type is not ref.storage_type or array.size != ref.numel:
                 raise CheckpointError(
-                    f"{self.path}: storage {ref.key} is declared twice with different "
-                    f"types or sizes"
+                    f"{self.path}: storage {_short_text(ref.key)} is declared twice with "
+                    "different types or sizes"
                 )
             return array
         nbytes = ref.numel * dtype.itemsize  # exact (Python ints): checked before any use
@@ -396,16 +457,16 @@ class _Reader:
             last = tensor.offset + sum((n - 1) * s for n, s in extent)
             if last >= storage.size:
                 raise CheckpointError(
-                    f"{self.path}: tensor {name!r} (size {tensor.size}, stride "
-                    f"{tensor.stride}, offset {tensor.offset}) reaches element {last} of a "
-                    f"storage holding {storage.size}"
+                    f"{self.path}: tensor {_short(name)} (size {_short(tensor.size)}, stride "
+                    f"{_short(tensor.stride)}, offset {tensor.offset}) reaches element "
+                    f"{_short(last)} of a storage holding {storage.size}"
                 )
         # Each element stored once: a tensor never has more elements than its storage, so
         # broadcast (stride 0) views cannot turn a small file into a huge array.
         if numel > storage.size:
             raise CheckpointError(
-                f"{self.path}: tensor {name!r} has {numel} elements but its storage holds "
-                f"only {storage.size}"
+                f"{self.path}: tensor {_short(name)} has {_short(numel)} elements but its "
+                f"storage holds only {storage.size}"
             )
         try:
             if numel == 0:
@@ -421,7 +482,8 @@ class _Reader:
                 )
         except (ValueError, OverflowError) as error:  # e.g. a dimension beyond 2**63
             raise CheckpointError(
-                f"{self.path}: tensor {name!r} has an impossible shape {tensor.size} ({error})"
+                f"{self.path}: tensor {_short(name)} has an impossible shape "
+                f"{_short(tensor.size)} ({str(error)[:200]})"
             ) from None
         if tensor.storage.storage_type.name == "BFloat16Storage":
             view = bfloat16_to_float32(view)
@@ -436,9 +498,24 @@ class _ZipReader(_Reader):
         self.archive = archive
 
     def read_state(self):
+        self._refuse_duplicates()
         self.prefix = self._find_prefix()
         self.byteorder = self._byteorder()
-        return self.unpickle(self._read_member(self.prefix + "data.pkl"), "data.pkl")
+        data = self._read_member(self.prefix + "data.pkl", limit=MAX_PICKLE_BYTES,
+                                 expansion=PICKLE_EXPANSION)
+        return self.unpickle(data, "data.pkl")
+
+    def _refuse_duplicates(self) -> None:
+        """Two records of one name are refused: zipfile reads the last, torch the first, so
+        the two would load different weights from the same file."""
+        seen = set()
+        for name in self.archive.namelist():
+            if name in seen:
+                raise CheckpointError(
+                    f"{self.path}: the archive holds two records named {_short_text(name)}; "
+                    "readers disagree on which one counts, so the file is refused"
+                )
+            seen.add(name)
 
     def _find_prefix(self) -> str:
         pickles = [n for n in self.archive.namelist() if re.fullmatch(r"[^/]+/data\.pkl", n)]
@@ -463,27 +540,42 @@ class _ZipReader(_Reader):
         try:
             return self.archive.getinfo(name)
         except KeyError:
-            raise CheckpointError(f"{self.path}: the archive has no record {name}") from None
+            raise CheckpointError(
+                f"{self.path}: the archive has no record {_short_text(name)}"
+            ) from None
 
-    def _read_member(self, name: str, limit: int | None = None) -> bytes:
-        """The bytes of one member, refusing sizes its compressed data cannot justify."""
+    def _read_member(
+        self, name: str, limit: int | None = None, expansion: int = MAX_EXPANSION
+    ) -> bytes:
+        """The bytes of one member, refusing sizes its compressed data cannot justify.
+
+        A compressed member may claim at most ``expansion`` times its compressed size, and
+        at most ``limit`` bytes. zipfile then decompresses in chunks and never produces more
+        than the claimed size (a stream that would run longer fails its CRC check), so the
+        claim checked here bounds both the memory and the work.
+        """
         info = self._info(name)
         if info.compress_type == zipfile.ZIP_STORED:
             plausible = info.file_size == info.compress_size
         else:
-            plausible = info.file_size <= MAX_EXPANSION * max(info.compress_size, 1)
+            plausible = info.file_size <= expansion * max(info.compress_size, 1)
         if not plausible or info.compress_size > self.file_size:
             raise CheckpointError(
-                f"{self.path}: record {name} claims {info.file_size} bytes from "
-                f"{info.compress_size} stored bytes in a {self.file_size}-byte file"
+                f"{self.path}: record {_short_text(name)} claims {info.file_size} bytes from "
+                f"{info.compress_size} stored bytes in a {self.file_size}-byte file (a "
+                f"compressed record may expand {expansion}x at most)"
             )
         if limit is not None and info.file_size > limit:
-            raise CheckpointError(f"{self.path}: record {name} is too large")
+            raise CheckpointError(
+                f"{self.path}: record {_short_text(name)} is too large ({info.file_size} "
+                f"bytes; at most {limit})"
+            )
         try:
             return self.archive.read(name)
         except Exception as error:  # bad CRC, truncated data, unsupported compression, ...
             raise CheckpointError(
-                f"{self.path}: cannot read record {name} ({type(error).__name__}: {error})"
+                f"{self.path}: cannot read record {_short_text(name)} "
+                f"({type(error).__name__}: {str(error)[:200]})"
             ) from None
 
     def _stored_range(self, info: zipfile.ZipInfo) -> tuple[int, int]:
@@ -493,13 +585,16 @@ class _ZipReader(_Reader):
         self.file.seek(info.header_offset)
         header = self.file.read(30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
-            raise CheckpointError(f"{self.path}: bad local header for record {info.filename}")
+            raise CheckpointError(
+                f"{self.path}: bad local header for record {_short_text(info.filename)}"
+            )
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         start = info.header_offset + 30 + name_length + extra_length
         stop = start + info.compress_size
         if info.compress_size != info.file_size or stop > self.file_size:
             raise CheckpointError(
-                f"{self.path}: record {info.filename} ({info.file_size} bytes) does not fit "
+                f"{self.path}: record {_short_text(info.filename)} ({info.file_size} bytes) "
+                "does not fit "
                 f"in the {self.file_size}-byte file (truncated?)"
             )
         return start, stop
@@ -508,8 +603,8 @@ class _ZipReader(_Reader):
         info = self._info(f"{self.prefix}data/{ref.key}")
         if nbytes != info.file_size:
             raise CheckpointError(
-                f"{self.path}: storage {ref.key} declares {ref.numel} elements of "
-                f"{ref.storage_type.name} ({nbytes} bytes) but its record holds "
+                f"{self.path}: storage {_short_text(ref.key)} declares {ref.numel} elements "
+                f"of {ref.storage_type.name} ({nbytes} bytes) but its record holds "
                 f"{info.file_size} bytes"
             )
         if info.compress_type == zipfile.ZIP_STORED:
@@ -573,14 +668,16 @@ class _LegacyReader(_Reader):
         for key in keys:
             ref = declared[key]
             if offset + 8 > self.file_size:
-                raise CheckpointError(f"{self.path}: storage {key} lies past the end (truncated?)")
+                raise CheckpointError(
+                    f"{self.path}: storage {_short_text(key)} lies past the end (truncated?)"
+                )
             self.file.seek(offset)
             (numel,) = struct.unpack("<q", self.file.read(8))
             itemsize = np.dtype(STORAGE_DTYPES[ref.storage_type.name]).itemsize
             nbytes = ref.numel * itemsize
             if numel != ref.numel or offset + 8 + nbytes > self.file_size:
                 raise CheckpointError(
-                    f"{self.path}: storage {key} declares {ref.numel} elements of "
+                    f"{self.path}: storage {_short_text(key)} declares {ref.numel} elements of "
                     f"{ref.storage_type.name} but the file holds {numel} there, in "
                     f"{self.file_size - offset - 8} remaining bytes"
                 )
@@ -591,7 +688,9 @@ class _LegacyReader(_Reader):
     def storage_bytes(self, ref: StorageRef, nbytes: int) -> np.ndarray:
         start, stored = self.locations[ref.key]
         if stored != nbytes:  # the same key declared with another element type
-            raise CheckpointError(f"{self.path}: storage {ref.key} is declared twice")
+            raise CheckpointError(
+                f"{self.path}: storage {_short_text(ref.key)} is declared twice"
+            )
         return self.map()[start : start + nbytes]
 
 

@@ -21,10 +21,7 @@ def roberta_dir() -> Path:
     """The real RoBERTa BPE files; tests using it skip where they are not provided."""
     folder = helpers.roberta_dir()
     if folder is None:
-        pytest.skip(
-            "real RoBERTa vocabulary not available: set NUMPY_LUKE_TEST_DATA to a folder "
-            "holding roberta-base/vocab.json and merges.txt (.ci/run does this)"
-        )
+        pytest.skip(f"{helpers.MISSING_VOCAB}: {helpers.HOW_TO_GET_VOCAB}")
     return folder
 
 
@@ -38,9 +35,36 @@ def hf_cache(tmp_path, monkeypatch) -> Path:
     return cache
 
 
+def pytest_sessionstart(session):
+    # Look for the real vocabulary once, first, before any fixture points HF_HUB_CACHE at a
+    # private cache (helpers.roberta_dir() remembers its answer for the whole run).
+    helpers.roberta_dir()
+
+
 def pytest_report_header(config):
     folder = helpers.roberta_dir()
     return f"numpy_luke: real RoBERTa vocabulary: {folder or 'not available (tests skip)'}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end of every run: how many tests skipped for want of the real RoBERTa
+    BPE files, and how to run them."""
+    skipped = 0
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        skipped += helpers.MISSING_VOCAB in str(reason)
+    if skipped:
+        terminalreporter.write_line(
+            f"numpy_luke: {skipped} test(s) skipped: {helpers.MISSING_VOCAB}. To run them, "
+            f"{helpers.HOW_TO_GET_VOCAB}.",
+            yellow=True,
+        )
+    else:
+        where = helpers.roberta_dir()
+        where = f"from {(where / 'vocab.json').resolve()}" if where else "not needed by this run"
+        terminalreporter.write_line(
+            f"numpy_luke: no test skipped for want of the real RoBERTa vocabulary ({where})."
+        )
 
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -1,4 +1,5 @@
-"""Byte-level BPE (numpy_luke/bpe.py): the byte table, the merge loop, file reading."""
+"""Byte-level BPE (numpy_luke/core/bpe.py; files: tokenizer_files.py): the byte table, the
+merge loop, the bounded cache, file reading."""
 
 import json
 
@@ -6,21 +7,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numpy_luke.bpe import (
+from numpy_luke.core.bpe import (
     ByteLevelBPE,
     bytes_to_unicode,
     get_pairs,
     merge_pair,
     pretokenize,
-    read_merges,
-    read_vocab,
 )
 from numpy_luke.errors import TokenizerFileError
+from numpy_luke.tokenizer_files import read_bpe, read_merges, read_vocab
 
 
 @pytest.fixture(scope="module")
 def tiny_bpe(tiny_luke_dir):
-    return ByteLevelBPE.from_files(tiny_luke_dir / "vocab.json", tiny_luke_dir / "merges.txt")
+    return read_bpe(tiny_luke_dir / "vocab.json", tiny_luke_dir / "merges.txt")
 
 
 def test_byte_table_is_256_distinct_printable_characters():
@@ -114,3 +114,39 @@ def test_vocab_round_trip(tmp_path):
     path = tmp_path / "vocab.json"
     path.write_text(json.dumps({"<s>": 0, "Ġworld": 1}), encoding="utf-8")
     assert read_vocab(path) == {"<s>": 0, "Ġworld": 1}
+
+
+def test_the_word_cache_stays_bounded(tiny_bpe):
+    """Each distinct word's ids are cached until the cache is full; after that, new words are
+    encoded (correctly) but not stored, so memory stays bounded on endless text."""
+    bpe = ByteLevelBPE(tiny_bpe.vocab, sorted(tiny_bpe.merge_ranks, key=tiny_bpe.merge_ranks.get),
+                       cache_size=100)
+    words = [" " + "".join(chr(ord("a") + int(d)) for d in str(n)) for n in range(1000, 2000)]
+    for word in words:
+        bpe.encode(word)
+    assert len(bpe.cache) == 100
+    assert list(bpe.cache) == words[:100]  # the first words stay; later ones are not stored
+    assert bpe.encode(words[-1]) == [bpe.vocab[t] for t in tiny_bpe.tokenize(words[-1])]
+    assert len(bpe.cache) == 100
+
+
+def test_the_default_cache_bound():
+    from numpy_luke.core.bpe import CACHE_SIZE
+
+    bpe = ByteLevelBPE({c: i for i, c in enumerate(bytes_to_unicode().values())}, [])
+    for n in range(CACHE_SIZE + 5000):
+        bpe.encode(f" {n}")
+    assert len(bpe.cache) == CACHE_SIZE
+
+
+def test_the_tokenizer_word_path_runs_the_core_bpe(tiny_luke_dir):
+    """One implementation and one cache: LukeTokenizer's ids come from the core BPE's
+    word cache (no second cache in the tokenizer)."""
+    from numpy_luke import LukeTokenizer
+
+    tok = LukeTokenizer.from_pretrained(tiny_luke_dir)
+    assert tok.words.bpe is tok.bpe and not tok.bpe.cache
+    ids = tok("Paris played energy", add_special_tokens=False)["input_ids"]
+    assert set(tok.bpe.cache) == {"Paris", " played", " energy"}
+    assert ids == [i for word in ("Paris", " played", " energy") for i in tok.bpe.cache[word]]
+    assert ids == tok.convert_tokens_to_ids(tok.tokenize("Paris played energy"))

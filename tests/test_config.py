@@ -99,3 +99,75 @@ def test_every_accepted_activation_has_a_function():
     from numpy_luke.core.functional import ACTIVATIONS
 
     assert set(KNOWN_ACTIVATIONS) == set(ACTIVATIONS)
+
+
+# ---------------------------------------------------------------------------- pad_token_id
+# (issue 14, item 7) RoBERTa and LUKE number word positions from pad_token_id + 1.
+
+
+def test_pad_token_id_null_is_refused_by_name():
+    """It used to load and fail at the first call with a raw TypeError."""
+    with pytest.raises(ConfigError, match="'pad_token_id' is null.*pad_token_id \\+ 1"):
+        LukeConfig(pad_token_id=None)
+
+
+@pytest.mark.parametrize("pad", [513, 514, 1000])
+def test_pad_token_id_beyond_the_position_table_is_refused(pad):
+    """It used to load and then say the model reads "at most -487" tokens."""
+    with pytest.raises(ConfigError, match=f"'pad_token_id' is {pad}.*below 513"):
+        LukeConfig(pad_token_id=pad, max_position_embeddings=514)
+
+
+def test_pad_token_id_just_inside_the_table_loads():
+    assert LukeConfig(pad_token_id=512, max_position_embeddings=514).pad_token_id == 512
+
+
+def test_pad_token_id_null_in_config_json_names_the_file(tmp_path):
+    raw = json.loads((TINY_LUKE / "config.json").read_text())
+    raw["pad_token_id"] = None
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ConfigError, match="config.json.*'pad_token_id' is null"):
+        LukeConfig.from_json_file(path)
+
+
+# ------------------------------------------------- ids of a tokenizer against the model
+
+
+def test_check_entity_ids_fit_names_a_special_entity_beyond_the_table():
+    """A [MASK2] beyond the entity embedding table ended in `internal error (IndexError)`
+    in the fill pipeline; a pipeline pairing tokenizer and model calls this first."""
+    from numpy_luke import LukeTokenizer
+    from numpy_luke.config import check_entity_ids_fit
+
+    tokenizer = LukeTokenizer.from_pretrained(TINY_LUKE)
+    config = LukeConfig.from_pretrained(TINY_LUKE)
+    ids = {"[MASK]": tokenizer.entity_mask_token_id, "[MASK2]": tokenizer.entity_mask2_token_id}
+    check_entity_ids_fit(config, ids)  # the fixture's tokenizer and model belong together
+    small = LukeConfig.from_dict({**config.to_dict(), "entity_vocab_size": ids["[MASK2]"]})
+    with pytest.raises(ConfigError) as error:
+        check_entity_ids_fit(small, ids)
+    message = str(error.value)
+    assert "'[MASK2]'" in message and f"id {ids['[MASK2]']}" in message
+    assert "'entity_vocab_size'" in message
+
+
+@pytest.mark.parametrize("value", [-1, 33, 2**63, None, 1.0, True])
+def test_check_entity_ids_fit_refuses_every_id_outside_the_table(value):
+    from numpy_luke.config import check_entity_ids_fit
+
+    config = LukeConfig(entity_vocab_size=33)
+    with pytest.raises(ConfigError, match="'\\[MASK\\]'"):
+        check_entity_ids_fit(config, {"[PAD]": 0, "[MASK]": value})
+
+
+def test_check_token_ids_fit_and_numpy_ids():
+    import numpy as np
+
+    from numpy_luke.config import check_entity_ids_fit, check_token_ids_fit
+
+    config = LukeConfig(vocab_size=419, entity_vocab_size=33)
+    check_token_ids_fit(config, {"<mask>": np.int64(418), "<pad>": 1})
+    check_entity_ids_fit(config, {"[MASK2]": np.int32(32)})
+    with pytest.raises(ConfigError, match="'<mask>'.*'vocab_size' is 419"):
+        check_token_ids_fit(config, {"<mask>": 419})

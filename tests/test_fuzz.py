@@ -35,14 +35,13 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from numpy_luke import (
-    EntityVocab,
     LukeConfig,
     LukeForMaskedLM,
     LukeTokenizer,
     NumpyLukeError,
     TokenizerFileError,
 )
-from numpy_luke.bpe import read_merges, read_vocab
+from numpy_luke.tokenizer_files import read_entity_vocab, read_merges, read_vocab
 from numpy_luke.weights import load_state_dict
 
 EXAMPLES = int(os.environ.get("NUMPY_LUKE_FUZZ_EXAMPLES", 40))
@@ -177,7 +176,7 @@ def check_tokenizer_works(tokenizer: LukeTokenizer) -> None:
 @given(data=st.data())
 def test_fuzz_single_file_readers(folder, name, data):
     read = {"vocab.json": read_vocab, "merges.txt": read_merges,
-            "entity_vocab.json": EntityVocab.from_file}[name]
+            "entity_vocab.json": read_entity_vocab}[name]
     with spoiled(folder, name, data.draw(file_contents(name), label=name)) as path:
         try:
             result = read(path)

@@ -15,7 +15,9 @@ import json
 import os
 import pickle
 import struct
+import time
 import tracemalloc
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -318,6 +320,11 @@ def test_text_persistent_id_is_refused(tmp_path):
 # Broken archives.
 
 
+# Every message stays short whatever the file holds (values from the file are quoted with a
+# bounded repr): at most this many characters besides the file's path.
+MAX_MESSAGE = 500
+
+
 def refused(path, *fragments):
     with pytest.raises(CheckpointError) as error:
         load_state_dict([path])
@@ -325,6 +332,7 @@ def refused(path, *fragments):
     assert str(path) in message
     for fragment in fragments:
         assert fragment in message, message
+    assert len(message) <= len(str(path)) + MAX_MESSAGE, message[:1000]
     return message
 
 
@@ -672,6 +680,154 @@ def test_too_short_for_a_header(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
+# Small files that used to take seconds and hundreds of MB to refuse (issue 14, item 6):
+# work and memory stay bounded by the file's size, and the messages stay short.
+
+
+def refused_within(path, *fragments, seconds: float, peak_bytes: int):
+    """``refused``, within ``seconds`` and allocating under ``peak_bytes`` (Python-level
+    allocations, as traced by tracemalloc; measured in a second run, since tracing slows
+    the first down severalfold)."""
+    started = time.perf_counter()
+    refused(path, *fragments)
+    elapsed = time.perf_counter() - started
+    tracemalloc.start()
+    try:
+        refused(path, *fragments)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < seconds, f"{elapsed:.2f} s"
+    assert peak < peak_bytes, f"{peak / 2**20:.1f} MB"
+
+
+MANY = 40_000  # dimensions: a 480 kB pickle, an 880 kB safetensors header
+
+
+def test_a_tensor_of_tens_of_thousands_of_huge_dimensions_in_an_archive(tmp_path):
+    """math.prod over the dimensions made an int of 700,000 digits, and formatting it
+    escaped as a plain ValueError after seconds."""
+    path = archive(tmp_path, state_dict(w=tensor(size=(2**62,) * MANY, stride=(0,) * MANY)))
+    assert path.stat().st_size > 400_000
+    refused_within(path, "40000 dimensions", "at most 64", seconds=1.5, peak_bytes=2**25)
+
+
+def test_a_tensor_of_tens_of_thousands_of_huge_dimensions_in_a_legacy_stream(tmp_path):
+    size = (2**62,) * MANY
+    term = state_dict(w=tensor(store=legacy_storage(), size=size, stride=(0,) * MANY))
+    path = legacy_stream(tmp_path, term)
+    refused_within(path, "40000 dimensions", seconds=1.5, peak_bytes=2**25)
+
+
+def test_a_safetensors_shape_of_tens_of_thousands_of_huge_dimensions(tmp_path):
+    entry = {"dtype": "F32", "shape": [2**61] * MANY, "data_offsets": [0, 24]}
+    path = safetensors_file(tmp_path, {"w": entry}, GOOD_DATA)
+    assert path.stat().st_size > 800_000
+    refused_within(path, "'w'", "40000 dimensions", "at most 64",
+                   seconds=1.5, peak_bytes=2**26)
+
+
+@pytest.mark.parametrize("ndim, loads", [(64, True), (65, False)])
+def test_at_most_64_dimensions(tmp_path, ndim, loads):
+    """NumPy's own limit; a real checkpoint never comes near it."""
+    shape = (1,) * (ndim - 2) + (2, 3)
+    strides = (6,) * (ndim - 2) + (3, 1)  # C order (the size-1 axes' strides do not matter)
+    paths = [
+        archive(tmp_path, state_dict(w=tensor(size=shape, stride=strides))),
+        safetensors_file(tmp_path, {"w": {**GOOD_ENTRY, "shape": list(shape)}}, GOOD_DATA),
+    ]
+    for path in paths:
+        if loads:
+            np.testing.assert_array_equal(load_state_dict([path])["w"], VALUES.reshape(shape))
+        else:
+            refused(path, "65 dimensions", "at most 64")
+
+
+def test_a_deflated_pickle_may_not_expand_without_bound(tmp_path):
+    """20 kB of deflated data.pkl used to unpack to 20 MB of opcodes, each making a list:
+    seconds of work and 1.4 GB before the refusal."""
+    path = tmp_path / "deflated.bin"
+    members = {"archive/data.pkl": b"\x80\x02" + b"]" * 20_000_000 + b"."}
+    write_zip(path, members, compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 30_000
+    refused_within(path, "record archive/data.pkl claims 20000003 bytes", "16x at most",
+                   seconds=1.0, peak_bytes=2**22)
+
+
+def test_a_deflated_pickle_of_a_real_checkpoint_still_loads(tmp_path):
+    """Re-zipping a checkpoint with compression is legitimate: its data.pkl deflates about
+    5x, well inside the 16x allowed."""
+    members = read_zip(WEIGHTS / "tied.bin")
+    path = write_zip(tmp_path / "rezipped.bin", members, compression=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as zf:
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
+    got, want = load_state_dict([path]), load_state_dict([WEIGHTS / "tied.bin"])
+    assert list(got) == list(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_a_pickle_beyond_64_mb_is_refused_unread(tmp_path, monkeypatch):
+    import numpy_luke.torch_checkpoint as torch_checkpoint
+
+    monkeypatch.setattr(torch_checkpoint, "MAX_PICKLE_BYTES", 1000)  # instead of a 64 MB file
+    path = archive(tmp_path, state_dict(**{f"w{i}": tensor() for i in range(40)}))
+    refused(path, "record archive/data.pkl is too large", "at most 1000")
+
+
+@pytest.mark.parametrize("member", ["archive/data/0", "archive/data.pkl", "archive/byteorder"])
+def test_duplicate_records_are_refused(tmp_path, member):
+    """zipfile reads the last of two records of one name, torch the first: the same file
+    would give different weights."""
+    members = {"archive/data.pkl": dumps(state_dict(w=tensor())), "archive/byteorder": b"little",
+               "archive/data/0": VALUES.tobytes()}
+    path = write_zip(tmp_path / "twice.bin", members)
+    with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        zf.writestr(member, members[member] if member != "archive/data/0"
+                    else (VALUES + 100).tobytes())
+    refused(path, f"two records named {member}")
+
+
+LONG = "x" * 1_000_000  # a name of 1 MB, quoted in a message
+
+
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda tmp: safetensors_file(tmp, {LONG: {**GOOD_ENTRY, "shape": [7]}}, GOOD_DATA),
+         "cannot hold shape"),
+        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "dtype": LONG}}, GOOD_DATA),
+         "unsupported dtype"),
+        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "shape": [LONG]}}, GOOD_DATA),
+         "shape must be"),
+        (lambda tmp: safetensors_file(
+            tmp, f'{{"{LONG}": 1, "{LONG}": 2}}'.encode(), GOOD_DATA), "appears twice"),
+        (lambda tmp: archive(tmp, state_dict(**{LONG: tensor(size=(7,), stride=(1,))})),
+         "reaches element"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(store=storage(key=LONG)))), "no record"),
+        (lambda tmp: archive(tmp, Global("os" + LONG, "system")), "refusing to load"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2, 3), stride=(1,) * 64))),
+         "but stride"),
+        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2**31,) * 64, stride=(0,) * 64))),
+         "elements but its storage holds only 6"),
+    ],
+)
+def test_messages_stay_short_whatever_the_file_holds(tmp_path, make, problem):
+    """One refusal used to quote a 900 kB shape; values from the file are now abbreviated."""
+    refused(make(tmp_path), problem)
+
+
+def test_a_header_of_many_names_with_one_duplicate_is_refused_quickly(tmp_path):
+    """The duplicate used to be found by counting each name in the list: 10^10 steps when
+    the last of 30,000 names repeats one (10^9 steps)."""
+    names = [f"t{i}" for i in range(30_000)] + ["t29999"]
+    text = "{" + ", ".join(f'"{name}": 0' for name in names) + "}"
+    path = safetensors_file(tmp_path, text.encode(), GOOD_DATA)
+    refused_within(path, "'t29999' appears twice", seconds=1.5, peak_bytes=2**26)
+
+
+# ---------------------------------------------------------------------------------------
 # Fuzzing: random and mutated files give a CheckpointError or a valid result, nothing else.
 
 # A longer run: NUMPY_LUKE_FUZZ_EXAMPLES=20000 pytest tests/test_hostile_checkpoints.py -k fuzz
@@ -718,6 +874,7 @@ def load_or_refuse(folder: Path, data: bytes, suffix: str) -> None:
     except CheckpointError as error:
         assert str(path) in str(error)
         assert "too much memory" not in str(error)  # absurd sizes are caught before that
+        assert len(str(error)) <= len(str(path)) + MAX_MESSAGE, str(error)[:1000]
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -795,3 +952,83 @@ def test_fuzz_mutated_pickles_in_valid_archives(tmp_path, name, edits):
 def test_fuzz_safetensors_headers(tmp_path, entry, data):
     header = json.dumps({"w": entry}).encode()
     load_or_refuse(tmp_path, struct.pack("<Q", len(header)) + header + data, ".safetensors")
+
+
+# The shapes of issue 14, item 6: long dimension lists, compressed records, duplicate records.
+HUGE = st.sampled_from([0, 1, 2, 3, 2**31, 2**40, 2**61, 2**62 - 1, 2**63 - 1])
+
+
+@FUZZ
+@given(
+    count=st.integers(0, 3000) | st.integers(60, 70),
+    value=HUGE,
+    head=st.lists(HUGE, max_size=4),
+    stride=HUGE,
+    safetensors=st.booleans(),
+)
+def test_fuzz_long_dimension_lists(tmp_path, count, value, head, stride, safetensors):
+    """Shapes of up to 3,000 dimensions, small or huge, in both formats: refused quickly
+    with a short message (or, within 64 dimensions, loaded)."""
+    shape = head + [value] * count
+    if safetensors:
+        entry = {"dtype": "F32", "shape": shape, "data_offsets": [0, 24]}
+        data = safetensors_file(tmp_path, {"w": entry}, GOOD_DATA).read_bytes()
+    else:
+        term = state_dict(w=tensor(size=tuple(shape), stride=(stride,) * len(shape)))
+        data = archive(tmp_path, term).read_bytes()
+    started = time.perf_counter()
+    load_or_refuse(tmp_path, data, ".safetensors" if safetensors else ".bin")
+    assert time.perf_counter() - started < 1.0
+
+
+COMPRESSIONS = [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(["tied.bin", "strided.bin", "dtypes.bin"]),
+    compressions=st.lists(st.sampled_from(COMPRESSIONS), min_size=8, max_size=8),
+    bomb=st.none() | st.tuples(st.sampled_from([b"]", b"N", b"(", b"}", b"\x88"]),
+                               st.sampled_from([10, 10_000, 200_000, 1_000_000])),
+    edits=st.none() | mutations,
+)
+def test_fuzz_compressed_records(tmp_path, name, compressions, bomb, edits):
+    """Every record compressed its own way; data.pkl valid, mutated, or a run of one opcode
+    (each byte makes an object) that compresses a thousandfold. Time and memory stay within
+    small multiples of the file's size."""
+    members = read_zip(WEIGHTS / name)
+    (pickle_name,) = [member for member in members if member.endswith("/data.pkl")]
+    if bomb is not None:
+        opcode, length = bomb
+        members[pickle_name] = b"\x80\x02" + opcode * length + b"."
+    if edits is not None:
+        members[pickle_name] = mutate(members[pickle_name], edits, None)
+    path = tmp_path / f"fuzz-{next(_counter)}.bin"
+    with zipfile.ZipFile(path, "w") as zf:
+        for (member, data), compression in zip(members.items(), itertools.cycle(compressions)):
+            zf.writestr(member, data, compress_type=compression)
+    data = path.read_bytes()
+    started = time.perf_counter()
+    load_or_refuse(tmp_path, data, ".bin")
+    assert time.perf_counter() - started < 1.0 + 3e-6 * len(data)  # 3 s per MB stored
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(["tied.bin", "strided.bin", "dtypes.bin"]),
+    index=st.integers(0, 100),
+    same=st.booleans(),
+    first=st.booleans(),
+)
+def test_fuzz_duplicate_records(tmp_path, name, index, same, first):
+    """A second record of any name, equal or not, before or after the first: refused."""
+    members = list(read_zip(WEIGHTS / name).items())
+    member, data = members[index % len(members)]
+    copy = (member, data if same else data[::-1] + b"x")
+    members.insert(0 if first else len(members), copy)
+    path = tmp_path / f"fuzz-{next(_counter)}.bin"
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        for member_name, member_data in members:
+            zf.writestr(member_name, member_data)
+    refused(path, f"two records named {member}")

@@ -25,14 +25,13 @@ from helpers import TINY_LUKE
 
 from numpy_luke import (
     ConfigError,
-    EntityVocab,
     LukeConfig,
     LukeForMaskedLM,
     LukeTokenizer,
     NumpyLukeError,
     TokenizerFileError,
 )
-from numpy_luke.bpe import read_merges, read_vocab
+from numpy_luke.tokenizer_files import read_entity_vocab, read_merges, read_vocab
 
 TOKENIZER_JSON_FILES = ("vocab.json", "entity_vocab.json", "tokenizer_config.json",
                         "special_tokens_map.json", "added_tokens.json")
@@ -270,7 +269,7 @@ def test_entity_ids_beyond_the_model_are_refused_by_the_model(folder):
 def test_entity_vocab_from_file_directly(folder):
     write(folder, "entity_vocab.json", '{"[PAD]": 0}')
     with pytest.raises(TokenizerFileError, match="^entity_vocab.json: .*missing"):
-        EntityVocab.from_file(folder / "entity_vocab.json")
+        read_entity_vocab(folder / "entity_vocab.json")
 
 
 # ---------------------------------------------------------------------------- tokenizer_config.json

@@ -25,7 +25,7 @@ def test_only_numbered_chapters_convert():
     assert CHAPTERS, "no numbered chapters in walkthrough/"
     assert all(c.name[0].isdigit() for c in CHAPTERS)
     helpers = {p.name for p in WALKTHROUGH.glob("*.py")} - {c.name for c in CHAPTERS}
-    assert "_common.py" in helpers and "_exercises.py" in helpers
+    assert "_common.py" in helpers and "answers.py" in helpers
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numpy_luke.pipelines import SPECIAL_ENTITIES, parse_mentions, pipeline
+from numpy_luke.core.entity_vocab import SPECIAL_ENTITIES
+from numpy_luke.pipelines import parse_mentions, pipeline
 
 pytestmark = pytest.mark.parity
 torch = pytest.importorskip("torch")

@@ -245,3 +245,19 @@ def test_ner_fuzz_answers_or_raises_input_error(ner_pipeline, text):
         assert a["end"] <= b["start"]
     for e in answer["entities"]:
         assert answer["text"][e["start"] : e["end"]] == e["mention"] and e["mention"].strip()
+
+
+def test_a_shared_fill_pipeline_gives_titles_from_several_threads():
+    """Issue 14: the first calls of a shared pipeline from several threads used to read the
+    id -> title table while it was being built, and returned None titles."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "[[Lionel Messi]] plays football for <mask>."
+    expected = pipeline("fill-mask", model=helpers.TINY_LUKE)(text)
+    for _ in range(3):
+        shared = pipeline("fill-mask", model=helpers.TINY_LUKE)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(shared, [text] * 8))
+        assert all(answer == expected for answer in answers)
+        titles = [p["entity"] for a in answers for e in a["entities"] for p in e["predictions"]]
+        assert titles and None not in titles

@@ -8,17 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from numpy_luke.checks import check_spans
 from numpy_luke.errors import InputError
 from numpy_luke.pipelines import (
-    check_spans,
     enumerate_spans,
     fill_mask_predictions,
     find_words,
     parse_mentions,
     parse_span,
+    probabilities,
     select_spans,
-    sigmoid,
-    softmax,
     top_k_indices,
 )
 
@@ -189,13 +188,16 @@ def test_select_spans_result_never_overlaps_and_is_maximal(raw):
 
 
 def test_softmax_and_sigmoid():
-    probs = softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]], dtype=np.float32))
+    # the pipelines' scores: the core's softmax and sigmoid, computed in float64
+    probs = probabilities(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]],
+                                   dtype=np.float32))
     assert probs.dtype == np.float64
     np.testing.assert_allclose(probs.sum(-1), 1.0)
     total = math.exp(1) + math.exp(2) + math.exp(3)
     np.testing.assert_allclose(probs[0], [math.exp(i) / total for i in (1, 2, 3)], rtol=1e-12)
     np.testing.assert_allclose(probs[1], [0.5, 0.5, 0.0])
-    np.testing.assert_allclose(sigmoid(np.array([0.0, 2.0])), [0.5, 1 / (1 + math.exp(-2))])
+    np.testing.assert_allclose(probabilities(np.array([0.0, 2.0]), multi_label=True),
+                               [0.5, 1 / (1 + math.exp(-2))])
 
 
 @given(
@@ -242,7 +244,7 @@ def test_fill_mask_predictions_several_masks_give_a_list_per_mask():
     )
     assert len(out) == 2 and all(len(row) == 3 for row in out)
     for position, row in zip([1, 3], out, strict=True):
-        probs = softmax(logits[position])
+        probs = probabilities(logits[position])
         assert [p["token"] for p in row] == np.argsort(-probs)[:3].tolist()
         other = 4 - position  # the other mask stays, special tokens too
         for p in row:

@@ -99,23 +99,34 @@ def test_chapter_1_on_the_fixture_vocabulary_and_the_real_one():
     assert "Ġphotos ynthesis" in result.stdout  # real merges: two tokens, not eight
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
-def test_chapter_on_luke_base(chapter):
-    # The chapters also run on the real model when it is in the Hugging Face cache
-    # (`pytest -m slow`); no download is attempted.
-    from numpy_luke.errors import CheckpointNotFoundError
-    from numpy_luke.hub import resolve_weight_files
-
+@pytest.fixture(scope="module")
+def luke_base_cache(tmp_path_factory):
+    """A private Hugging Face cache holding the luke-base stand-in as
+    "studio-ousia/luke-base" (benchmarks/make_lukebase_standin.py: the published layout
+    and the conversion's properties, random values), for HF_HUB_OFFLINE=1 runs."""
+    folder = helpers.lukebase_standin_dir()
+    if folder is None:
+        pytest.skip("the luke-base stand-in needs the real RoBERTa vocabulary "
+                    "(set NUMPY_LUKE_TEST_DATA)")
+    cache = tmp_path_factory.mktemp("hf-cache")
     try:
-        resolve_weight_files("studio-ousia/luke-base", local_files_only=True)
-    except CheckpointNotFoundError:
-        pytest.skip("studio-ousia/luke-base is not in the local Hugging Face cache")
+        helpers.place_in_hf_cache(folder, cache, "studio-ousia/luke-base", link=True)
+    except OSError:  # another file system: copy instead of linking
+        helpers.place_in_hf_cache(folder, cache, "studio-ousia/luke-base")
+    return cache
+
+
+@pytest.mark.slow
+def test_every_chapter_on_the_luke_base_stand_in(luke_base_cache):
+    # `walkthrough/run_all.py --model studio-ousia/luke-base`, resolved offline through the
+    # cache: every chapter's claims must hold on a checkpoint with the published layout
+    # (equal queries, 500,000 entities, the real BPE files) as well as on the fixture.
     env = fixture_env()
-    env["HF_HUB_OFFLINE"] = "1"
-    result, _ = run([str(chapter), "--model", "studio-ousia/luke-base"], env)
+    env.update(HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(luke_base_cache))
+    env.pop("HF_HOME", None)
+    result, _ = run([str(WALKTHROUGH / "run_all.py"), "--model", "studio-ousia/luke-base"], env)
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    assert "all checks passed" in result.stdout
+    assert f"all {len(CHAPTERS)} chapters passed" in result.stdout
 
 
 def test_run_all_reports_a_failing_chapter(tmp_path):
@@ -129,3 +140,59 @@ def test_run_all_reports_a_failing_chapter(tmp_path):
     assert result.returncode == 1
     assert "02_bad.py" in result.stdout and "FAILED" in result.stdout
     assert "01_good.py" in result.stdout and "claim does not hold" in result.stderr
+
+
+# Exercises: chapters define `exercise_N` stubs and `check_exercise_N`; the reference answers
+# live in walkthrough/answers.py as `chapterNN_exercise_N` (see _common.check_exercises).
+EXERCISE_CHAPTERS = [c for c in CHAPTERS if "def exercise_" in c.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS, ids=[c.stem for c in EXERCISE_CHAPTERS])
+def test_every_exercise_has_a_check_and_a_reference_answer(chapter):
+    import re
+
+    source = chapter.read_text(encoding="utf-8")
+    number = int(chapter.name[:2])
+    answers = (WALKTHROUGH / "answers.py").read_text(encoding="utf-8")
+    exercises = re.findall(r"^def (exercise_\d+)\(", source, flags=re.M)
+    assert exercises, "no exercise stubs found"
+    for name in exercises:
+        assert f"def check_{name}(" in source
+        assert f"def chapter{number:02d}_{name}(" in answers
+    assert f"check_exercises(globals(), chapter={number})" in source
+
+
+def _chapter_with_answer(tmp_path, chapter, exercise, body):
+    """A copy of ``chapter`` whose ``exercise`` stub is replaced by ``body`` (one line)."""
+    source = chapter.read_text(encoding="utf-8")
+    start = source.index(f"def {exercise}(")
+    stub = source.index("raise NotImplementedError  # your answer here", start)
+    copy = tmp_path / chapter.name
+    copy.write_text(source[:stub] + body + source[stub + len(
+        "raise NotImplementedError  # your answer here"):], encoding="utf-8")
+    return copy
+
+
+RUN_FROM_WALKTHROUGH = """
+import runpy, sys
+sys.path.insert(0, sys.argv[1])
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(not EXERCISE_CHAPTERS, reason="no chapter has exercises")
+def test_a_wrong_answer_fails_and_a_right_one_is_reported(tmp_path):
+    chapter = WALKTHROUGH / "09_pretraining.py"
+    wrong = _chapter_with_answer(tmp_path, chapter, "exercise_1", "return 0.0")
+    result, _ = run(["-c", RUN_FROM_WALKTHROUGH, str(WALKTHROUGH), str(wrong)])
+    assert result.returncode != 0 and "check_exercise_1" in result.stderr
+    right_dir = tmp_path / "right"
+    right_dir.mkdir()
+    right = _chapter_with_answer(
+        right_dir, chapter, "exercise_1",
+        "import answers; return answers.chapter09_exercise_1(logits, label)")
+    result, _ = run(["-c", RUN_FROM_WALKTHROUGH, str(WALKTHROUGH), str(right)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "exercise_1: your answer passes" in result.stdout
+    assert "exercise_2: not answered yet" in result.stdout

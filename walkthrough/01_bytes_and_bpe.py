@@ -9,17 +9,18 @@
 # 2. a regular expression cuts the text into pieces (words, numbers, punctuation, spaces);
 # 3. inside each piece, adjacent symbols are fused by a ranked list of *merges*.
 #
-# All of it lives in `numpy_luke/bpe.py`. Run this file as a script
+# All of it lives in `numpy_luke/core/bpe.py` (reading the files: `numpy_luke/tokenizer_files.py`).
+# Run this file as a script
 # (`python walkthrough/01_bytes_and_bpe.py`) or open it as a notebook
 # (`jupytext --to notebook walkthrough/01_bytes_and_bpe.py`).
 
 # %%
 import _common
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import hub
-from numpy_luke.bpe import ByteLevelBPE, bytes_to_unicode, get_pairs, merge_pair, pretokenize
+from numpy_luke.core.bpe import bytes_to_unicode, get_pairs, merge_pair, pretokenize
+from numpy_luke.tokenizer_files import read_bpe
 
 # %% [markdown]
 # ## Which vocabulary?
@@ -37,7 +38,7 @@ if roberta is not None and model == str(_common.FIXTURE):
 else:
     vocab_file = hub.resolve_file(model, "vocab.json")
     merges_file = hub.resolve_file(model, "merges.txt")
-bpe = ByteLevelBPE.from_files(vocab_file, merges_file)
+bpe = read_bpe(vocab_file, merges_file)
 show("vocabulary", vocab_file)
 show("tokens in vocab.json", len(bpe))
 show("merges", len(bpe.merge_ranks))
@@ -124,8 +125,9 @@ while len(symbols) > 1:
 print(f"  no ranked pair left after {steps} merges: {list(symbols)}")
 
 # %% [markdown]
-# The library's `ByteLevelBPE.bpe` runs the same loop (and caches each piece's result,
-# because pieces repeat a lot in real text).
+# The library's `ByteLevelBPE.bpe` runs the same loop (`merge` in `core/bpe.py`); the
+# tokenizer caches each word's result (`word_tokens`, up to 10,000 words), because words
+# repeat a lot in real text.
 
 # %%
 show("bpe.bpe(...)", list(bpe.bpe("".join(table_[b] for b in word.encode("utf-8")))))
@@ -178,12 +180,12 @@ def exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     assert answer(" é") == table_[32] + table_[0xC3] + table_[0xA9]
     assert answer(text) == as_chars and len(answer("🙂")) == 4
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     for piece in [word, " Beyoncé", " 2020", "!!"]:
         current = tuple(table_[b] for b in piece.encode("utf-8"))
         while (following := answer(current, bpe.merge_ranks)) != current:
@@ -212,5 +214,5 @@ for t in [sentence, "Beyoncé sang in 東京 🙂", "  two  spaces\tand a tab\n"
 # A cut multi-byte character decodes to the replacement character, not an error.
 assert bpe.decode(emoji_ids[:-1]).endswith("\ufffd") or len(emoji_ids) == 1
 # The exercises: your answers when written, else the reference answers.
-check_exercises(1, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=1)
 print("\nchapter 1: all checks passed")

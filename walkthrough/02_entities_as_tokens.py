@@ -2,8 +2,9 @@
 # # Chapter 2 — Entities as tokens
 #
 # LUKE's idea is to give *entities* — things with a Wikipedia page — their own tokens, read
-# side by side with the words. "Lionel Messi" is then both five or six word tokens (BPE
-# pieces) and one entity token, whose vector the model learned for that person.
+# side by side with the words. "Lionel Messi" is then both a few word tokens (BPE pieces:
+# four with RoBERTa's real vocabulary at the start of a text, `L ion el ĠMessi`; six with the
+# fixture's small one) and one entity token, whose vector the model learned for that person.
 #
 # The user says where entities are with **character spans** into the text. The tokenizer
 # (`numpy_luke/tokenizer.py`) turns them into three arrays next to `input_ids`:
@@ -21,11 +22,10 @@
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import LukeTokenizer
-from numpy_luke.entity_vocab import EntityVocab
 from numpy_luke.hub import resolve_file
+from numpy_luke.tokenizer_files import read_entity_vocab
 
 model = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model)
@@ -39,7 +39,7 @@ show("checkpoint", model)
 # `[MASK]` ("some entity: predict which") and `[MASK2]` (the second entity of a pair).
 
 # %%
-vocab = EntityVocab.from_file(resolve_file(model, "entity_vocab.json"))
+vocab = read_entity_vocab(resolve_file(model, "entity_vocab.json"))  # an EntityVocab
 show("entities in the vocabulary", len(vocab))
 table([(t, vocab.title_to_id(t)) for t in ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")],
       header=("special entity", "id"))
@@ -178,13 +178,13 @@ def exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     for k, (start, end) in enumerate(spans):
         assert answer(tokenizer, encoding, k) == text[start:end]
     assert answer(tokenizer, batch, 1) == "Inter Miami CF"
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     for span in [(0, 12), (23, 37), (7, 12)]:
         markers = answer(tokenizer, text, span)
         enc = tokenizer(text, entity_spans=[span], task="entity_classification")
@@ -238,5 +238,5 @@ assert batch["entity_ids"][1, 1] == tokenizer.entity_pad_token_id
 assert np.all(batch["entity_position_ids"][1, 1] == -1)
 assert np.array_equal(batch["entity_position_ids"][0], encoding["entity_position_ids"][0])
 # The exercises: your answers when written, else the reference answers.
-check_exercises(2, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=2)
 print("\nchapter 2: all checks passed")

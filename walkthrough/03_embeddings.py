@@ -2,7 +2,7 @@
 # # Chapter 3 — Embeddings
 #
 # The encoder reads vectors, not ids. Words and entities each have their own embedding
-# (`numpy_luke/embeddings.py`); both end in a layer norm, and then the two sequences meet
+# (`numpy_luke/core/embeddings.py`); both end in a layer norm, and then the two sequences meet
 # in the encoder (chapter 4).
 #
 # * word vector = LayerNorm(word table[id] + position table[position] + type table[type])
@@ -16,7 +16,6 @@
 import _common
 import numpy as np
 from _common import show
-from _exercises import check_exercises
 
 from numpy_luke import LukeModel, LukeTokenizer
 from numpy_luke.core.embeddings import (
@@ -214,14 +213,14 @@ def exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     pad = config.pad_token_id
     for ids in [input_ids, padded, np.array([[0, 7, 2, pad], [0, 7, 8, 2]])]:
         expected = create_position_ids_from_input_ids(ids, pad)
         assert np.array_equal(answer(ids, pad), expected), (ids, answer(ids, pad))
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     for k, row in enumerate(entity_position_ids[0]):
         assert np.allclose(answer(table_e, row), by_hand_positions[k], atol=1e-6)
     single = np.array([4] + [-1] * 5)
@@ -264,5 +263,5 @@ assert np.array_equal(out_plain.hidden_states[0], out.hidden_states[0])
 # Entity positions are token indices: the first mention starts right after <s>.
 assert entity_position_ids[0, 0, 0] == 1
 # The exercises: your answers when written, else the reference answers.
-check_exercises(3, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=3)
 print("\nchapter 3: all checks passed")

@@ -11,10 +11,11 @@
 # | entity queries | `e2w_query`   | `e2e_query` |
 #
 # while keys and values are shared by all tokens. So each head's (n, n) score matrix is made
-# of four blocks. The code is `numpy_luke/attention.py`; the equations with all shapes are in
+# of four blocks. The code is `numpy_luke/core/attention.py`; the equations with all shapes are in
 # `docs/entity-aware-attention.md`.
 
 # %%
+import dataclasses
 import math
 
 import _common
@@ -115,6 +116,12 @@ show("max |by hand - library| (context)",
 #
 # The picture (`docs/figures/attention_blocks.png`) shows head 0 of layer 0 of the fixture
 # model with the four blocks marked; its right half is the padded example below.
+#
+# The command line draws the same four blocks for any text, layer and head:
+# `python -m numpy_luke attention "[[Lionel Messi]] plays for [[Inter Miami CF]]." --layer 1
+# --output attention.png` (or `--json` for the numbers). Layer 1, mean of the heads:
+#
+# ![the attention command](../docs/figures/attention_command.png)
 
 # %%
 plt = _common.try_matplotlib()
@@ -157,17 +164,41 @@ difference = np.abs(padded_out.last_hidden_state[0, :words_short]
 show("max |padded - alone| of the short text's word outputs", float(difference))
 
 # %% [markdown]
-# ## With equal queries it is ordinary attention
+# ## Face one: equal queries give ordinary attention (the pretrained checkpoints)
 #
-# If the four query matrices were the same, every block would use the same queries, and the
-# score matrix would be the plain `Q K^T` of ordinary self-attention over the joint
-# sequence. (That is how LUKE's pre-training starts the three new matrices: as copies of
-# `query`.) We check it by copying `query` into the other three and comparing with the
-# plain path (`use_entity_aware_attention=False`, which uses `query` for every token).
+# If the four query matrices are the same, every block uses the same queries, and the score
+# matrix is the plain `Q K^T` of ordinary self-attention over the joint sequence, cut into
+# four pieces. This is the state of the published pretrained checkpoints
+# (`studio-ousia/luke-base`, `luke-large`): LUKE was *pre-trained with ordinary
+# self-attention* (one `query` matrix), and transformers' conversion script
+# (`convert_luke_original_pytorch_checkpoint_to_pytorch.py`) copies `query.weight` and
+# `query.bias` into `w2e_query`, `e2w_query` and `e2e_query` of every layer when it writes
+# the checkpoint, so that fine-tuning with entity-aware attention starts from the
+# pre-trained query. On these checkpoints entity-aware attention gives exactly the numbers
+# of plain attention.
+#
+# We check it twice: on this checkpoint's own queries (equal on luke-base and on the
+# stand-in with its layout; different on the tiny fixture, whose queries were drawn at
+# random independently), and on a copy of layer 0 with `query` copied into the other three,
+# compared with the plain path (`use_entity_aware_attention=False`, `query` for every
+# token).
 
 # %%
+QUERIES = ("w2e_query", "e2w_query", "e2e_query")
+
+
+def queries_equal(params, layer):
+    """True when layer ``layer``'s three entity queries are exact copies of ``query``."""
+    s = f"encoder.layer.{layer}.attention.self."
+    return all(np.array_equal(params[f"{s}{name}.{part}"], params[f"{s}query.{part}"])
+               for name in QUERIES for part in ("weight", "bias"))
+
+
+own_equal = all(queries_equal(model.params, layer) for layer in range(config.num_hidden_layers))
+show("this checkpoint's three queries are copies of `query` in every layer", own_equal)
+
 equal = dict(p)
-for name in ("w2e_query", "e2w_query", "e2e_query"):
+for name in QUERIES:
     equal[name + ".weight"], equal[name + ".bias"] = p["query.weight"], p["query.bias"]
 aware = entity_aware_self_attention(equal, words_in, entities_in, None, num_heads=heads)
 plain = entity_aware_self_attention(equal, words_in, entities_in, None, num_heads=heads,
@@ -176,8 +207,80 @@ gap_equal = max(float(np.abs(a - b).max()) for a, b in zip(aware, plain, strict=
 real_plain = entity_aware_self_attention(p, words_in, entities_in, None, num_heads=heads,
                                          use_entity_aware_attention=False)
 gap_real = float(np.abs(real_plain[2] - library_probs).max())
-show("equal queries: max |entity-aware - plain|", gap_equal)
-show("the model's own queries: max |entity-aware - plain| (probabilities)", gap_real)
+show("queries made equal: max |entity-aware - plain|", gap_equal)
+show("the checkpoint's own queries: max |entity-aware - plain| (probabilities)", gap_real)
+
+# %% [markdown]
+# ## Face two: a fine-tuned checkpoint has learned, different queries
+#
+# Fine-tuning with entity-aware attention (the Open Entity, TACRED and CoNLL-2003
+# checkpoints) trains the three matrices, and they move apart from `query`. We imitate that
+# in memory: every layer's `w2e`, `e2w` and `e2e` query becomes `query` plus noise of half
+# its own spread (`benchmarks/make_lukebase_standin.py` has the same function,
+# `fine_tuned_queries`). Then we look at layer 0 block by block. The word-to-word block
+# still uses `query`, so its scores do not move at all; the three other blocks do. The
+# probabilities of *every* row move, word rows included, because one softmax runs over
+# words and entities together: a word's w2e scores change, so its share for the words
+# changes too. Through the later layers the change reaches every output vector.
+
+# %%
+def fine_tune_style(params, seed=1, scale=0.5):
+    """A copy of ``params`` whose entity queries moved away from ``query`` (new arrays for
+    those; every other parameter is shared)."""
+    rng = np.random.default_rng(seed)
+    out = dict(params)
+    for layer in range(config.num_hidden_layers):
+        s = f"encoder.layer.{layer}.attention.self."
+        for name in QUERIES:
+            for part in ("weight", "bias"):
+                base = params[f"{s}query.{part}"]
+                noise = rng.standard_normal(base.shape) * float(np.std(base)) * scale
+                out[f"{s}{name}.{part}"] = (base + noise).astype(base.dtype)
+    return out
+
+
+tuned_model = LukeModel.from_state_dict(fine_tune_style(model.params), config,
+                                        dtype=model.dtype)
+plain_params = {key: value for key, value in model.params.items()
+                if not key.endswith(tuple(f"{name}.{part}" for name in QUERIES
+                                          for part in ("weight", "bias")))}
+plain_model = LukeModel.from_state_dict(
+    plain_params, dataclasses.replace(config, use_entity_aware_attention=False),
+    dtype=model.dtype)
+tuned_out = tuned_model(**encoding, output_attentions=True)
+plain_out = plain_model(**encoding, output_attentions=True)
+pt = scope(tuned_model.params, "encoder.layer.0.attention.self.")
+
+
+def blocks(params):
+    """Layer 0's four score blocks for this input, with the given projections."""
+    def proj(x, name):
+        return split_heads(x @ params[name + ".weight"].T + params[name + ".bias"], heads)
+    k = proj(both, "key")
+    wk, ek = k[:, :, :W], k[:, :, W:]
+    return {"w2w": proj(words_in, "query") @ wk.swapaxes(-1, -2),
+            "w2e": proj(words_in, "w2e_query") @ ek.swapaxes(-1, -2),
+            "e2w": proj(entities_in, "e2w_query") @ wk.swapaxes(-1, -2),
+            "e2e": proj(entities_in, "e2e_query") @ ek.swapaxes(-1, -2)}
+
+
+plain_blocks, tuned_blocks = blocks(equal), blocks(pt)
+block_change = {name: float(np.abs(tuned_blocks[name] - plain_blocks[name]).max())
+                for name in plain_blocks}
+title("fine-tuned-style queries against plain attention, layer 0")
+for name, change in block_change.items():
+    print(f"  max |score change| in the {name} block: {change:.6f}")
+gap_tuned = float(np.abs(tuned_out.attentions[0] - plain_out.attentions[0]).max())
+word_rows_moved = float(np.abs(tuned_out.attentions[0][:, :, :W]
+                               - plain_out.attentions[0][:, :, :W]).max())
+output_moved = float(np.abs(tuned_out.last_hidden_state - plain_out.last_hidden_state).max())
+show("max |probability change| over all rows", gap_tuned)
+show("... over the word rows only", word_rows_moved)
+show("max |change| of the last layer's word vectors", output_moved)
+plain_matches_pretrained = float(np.abs(plain_out.last_hidden_state
+                                        - out.last_hidden_state).max())
+show("plain model vs this checkpoint (entity-aware), last word vectors",
+     plain_matches_pretrained)
 
 # %% [markdown]
 # ## What this chapter claimed, checked
@@ -199,9 +302,20 @@ assert np.allclose(probs.sum(axis=-1), 1, atol=1e-6)
 assert float(padded_probs[..., ~keep].max()) == 0.0
 assert mask[0, 0, 0, keep].max() == 0 and mask[0, 0, 0, ~keep].max() < -1e30
 assert difference < 1e-4
-# Equal queries: entity-aware attention is ordinary attention; the real queries differ.
+# Face one: equal queries make entity-aware attention plain attention. A checkpoint with
+# the pretrained layout (luke-base, its stand-in) has them equal, and then the whole model
+# computes what the plain model computes; the fixture's queries differ.
 assert gap_equal < tolerance
-assert gap_real > 100 * tolerance
+if own_equal:
+    assert gap_real < tolerance and plain_matches_pretrained < 100 * tolerance
+else:
+    assert gap_real > 100 * tolerance
+# Face two: learned, different queries change the w2e, e2w and e2e blocks (w2w stays: it
+# uses `query`), every row's probabilities, and the outputs.
+assert block_change["w2w"] == 0.0
+assert min(block_change[name] for name in ("w2e", "e2w", "e2e")) > 100 * tolerance
+assert gap_tuned > 100 * tolerance and word_rows_moved > 100 * tolerance
+assert output_moved > 100 * tolerance
 print("\nchapter 4: all checks passed")
 
 # %% [markdown]
@@ -238,7 +352,6 @@ print("\nchapter 4: all checks passed")
 #    each word row over the entity columns (the w2e block), averaged over heads and words.
 
 # %%
-from _exercises import check_exercises  # noqa: E402
 
 from numpy_luke.core.encoder import scope as _scope  # noqa: E402
 
@@ -257,7 +370,7 @@ _out = model(**_encoding, output_attentions=True, output_hidden_states=True)
 _W = _encoding["input_ids"].shape[1]
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     for layer in range(model.config.num_hidden_layers):
         params = _scope(model.params, f"encoder.layer.{layer}.attention.self.")
         mine = answer(params, _out.hidden_states[layer], _out.entity_hidden_states[layer],
@@ -265,7 +378,7 @@ def check_1(answer):
         assert np.abs(mine - _out.attentions[layer]).max() < 1e-5, layer
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     for probs in _out.attentions:
         share = float(probs[0, :, :_W, _W:].sum(axis=-1).mean())
         assert abs(answer(probs, _W) - share) < 1e-9 and 0 < share < 1
@@ -273,5 +386,5 @@ def check_2(answer):
     assert abs(answer(uniform, 3) - 0.4) < 1e-12  # 3 words, 2 entities: 2/5 to entities
 
 
-check_exercises(4, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=4)
 print("\nchapter 4: exercises checked; all checks passed")

@@ -9,7 +9,7 @@
 #
 # Every step is applied to each position separately except attention, the only place where
 # tokens exchange information. We compute layer 0 in full by hand, follow the shapes through
-# all layers, and end with the pooler. The code is `numpy_luke/model.py`.
+# all layers, and end with the pooler. The code is `numpy_luke/core/encoder.py`.
 
 # %%
 import math
@@ -17,7 +17,6 @@ import math
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import LukeModel, LukeTokenizer
 from numpy_luke.core.attention import entity_aware_self_attention
@@ -43,7 +42,7 @@ W = words_in.shape[1]
 # ## GELU, exactly
 #
 # The feed-forward network uses GELU, x·Φ(x) with Φ the normal distribution function,
-# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `functional.py` has one (a Chebyshev
+# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `core/erf.py` has one (a Chebyshev
 # fit, within 1e-11 of `math.erf`). The popular tanh approximation is close but not the same
 # function, and LUKE was trained with the exact one.
 #
@@ -197,12 +196,12 @@ def exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     assert np.abs(answer(grid) - gelu(grid)).max() < 1e-9
     assert answer(np.array([0.0]))[0] == 0.0 and abs(answer(np.array([1.0]))[0] - 0.8413) < 1e-4
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     mine = answer(p, after_attention, config.layer_norm_eps)
     assert mine.shape == layer_out.shape
     assert np.abs(mine - layer_out).max() < (1e-4 if model.dtype == np.float32 else 1e-10)
@@ -240,5 +239,5 @@ assert entity_effect > 100 * tolerance
 assert np.abs(pooled - out.pooler_output).max() < tolerance
 assert np.all(np.abs(out.pooler_output) <= 1)
 # The exercises: your answers when written, else the reference answers.
-check_exercises(5, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=5)
 print("\nchapter 5: all checks passed")

@@ -4,7 +4,8 @@
 # The encoder gives one vector per word and one per entity. A *head* is a small layer that
 # reads some of those vectors and turns them into scores. LUKE was pre-trained with two
 # heads (masked words, masked entities), and fine-tuned with others. The code is
-# `numpy_luke/heads.py`; each head is a class with transformers' name.
+# `numpy_luke/core/heads.py` (the math) and `numpy_luke/modeling.py` (a class per head,
+# with transformers' name).
 #
 # | head | reads | scores |
 # | --- | --- | --- |
@@ -24,7 +25,6 @@
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import (
     LukeConfig,
@@ -261,12 +261,12 @@ def exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarra
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     assert answer(entity_scores, special, 5) == ranked
     assert answer(np.array([1.0, 3.0, 3.0, 2.0]), [1], 2) == [2, 3]
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     mine = answer(words_out, entities_out, enc_ner["entity_start_positions"][0],
                   enc_ner["entity_end_positions"][0], ner.params["classifier.weight"],
                   ner.params["classifier.bias"])
@@ -300,5 +300,5 @@ qa_by_hand = encoder_plain @ state["qa_outputs.weight"].T
 assert np.abs(qa.start_logits - qa_by_hand[..., 0]).max() < tolerance
 assert np.abs(qa.end_logits - qa_by_hand[..., 1]).max() < tolerance
 # The exercises: your answers when written, else the reference answers.
-check_exercises(6, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=6)
 print("\nchapter 6: all checks passed")

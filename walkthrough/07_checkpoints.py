@@ -28,7 +28,6 @@ from pathlib import Path
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 from numpy_luke import LukeConfig, LukeForMaskedLM, LukeModel
 from numpy_luke.errors import CheckpointError
@@ -194,11 +193,14 @@ show("did the payload run?", marker.exists())
 # `encoder.layer.0.attention.self.w2e_query.weight`. `state_dict.py` evens out small
 # differences between checkpoints before the first forward pass:
 #
-# * head models store the encoder under `luke.`; base checkpoints without — both load;
+# * head models store the encoder under `luke.` (so do the published `luke-base` and
+#   `luke-large`, re-uploaded as `LukeForMaskedLM` checkpoints); a bare `LukeModel` saves it
+#   without — both load;
 # * tied matrices are often stored once: `lm_head.decoder.weight` *is* the word embedding
 #   table, `entity_predictions.decoder.weight` the entity embedding table;
 # * a checkpoint without `w2e_query`/`e2w_query`/`e2e_query` (pre-trained without entity-aware
-#   attention) starts them as copies of `query`, as the LUKE paper does, with a warning;
+#   attention) starts them as copies of `query`, as transformers' conversion of the
+#   pretrained checkpoints does, with a warning;
 # * anything missing, unexpected or misshapen is reported by name and shape.
 
 # %%
@@ -271,13 +273,13 @@ def exercise_2(storage: np.ndarray, offset: int, size: tuple, stride: tuple) -> 
     raise NotImplementedError
 
 
-def check_1(answer):
+def check_exercise_1(answer):
     mine = answer(safetensors_file)
     assert mine == {n: (e["dtype"], tuple(e["shape"])) for n, e in entries.items()}
     assert mine[key] == ("F32", tuple(state[key].shape))
 
 
-def check_2(answer):
+def check_exercise_2(answer):
     flat = np.arange(24.0)
     assert np.array_equal(answer(flat, 0, (4, 6), (6, 1)), flat.reshape(4, 6))
     assert np.array_equal(answer(flat, 0, (6, 4), (1, 6)), flat.reshape(4, 6).T)  # transposed
@@ -316,5 +318,5 @@ hidden = bin_model.config.hidden_size
 assert bin_model.params["embeddings.word_embeddings.weight"].shape[1] == hidden
 shutil.rmtree(workdir)  # the hostile file's folder
 # The exercises: your answers when written, else the reference answers.
-check_exercises(7, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=7)
 print("\nchapter 7: all checks passed")

@@ -18,16 +18,15 @@ import sys
 import _common
 import numpy as np
 from _common import show, table, title
-from _exercises import check_exercises
 
 import numpy_luke
 from numpy_luke import LukeForMaskedLM, LukeTokenizer
-from numpy_luke.bpe import ByteLevelBPE
 from numpy_luke.core.attention import extended_attention_mask
 from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
 from numpy_luke.core.encoder import encoder_layer, scope
 from numpy_luke.core.heads import entity_prediction_head, lm_head
 from numpy_luke.hub import resolve_file
+from numpy_luke.tokenizer_files import read_bpe
 
 model_name = _common.model_name()
 show("checkpoint", model_name)
@@ -83,8 +82,7 @@ show("entity_ids ([MASK])", encoding["entity_ids"])
 # it, as its `lstrip` flag says).
 
 # %%
-bpe = ByteLevelBPE.from_files(resolve_file(model_name, "vocab.json"),
-                              resolve_file(model_name, "merges.txt"))
+bpe = read_bpe(resolve_file(model_name, "vocab.json"), resolve_file(model_name, "merges.txt"))
 before, after = text.split("<mask>")
 by_bpe = bpe.encode(before.rstrip()) + [tokenizer.mask_token_id] + bpe.encode(after)
 show("BPE pieces", by_bpe)
@@ -190,7 +188,7 @@ def exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]
     raise NotImplementedError
 
 
-def check_1(function):
+def check_exercise_1(function):
     assert function(marked) == (text, span)
     assert function("Born in [[Rosario]], Messi...") == ("Born in Rosario, Messi...", (8, 15))
 
@@ -198,7 +196,7 @@ def check_1(function):
 fill_entities, fill_masks = answer["entities"][0]["predictions"], answer["masks"]
 
 
-def check_2(function):
+def check_exercise_2(function):
     mine = function(entity_logits, top_k, special)
     assert [i for i, _ in mine] == [p["entity_id"] for p in fill_entities]
     assert all(abs(q - p["score"]) < 1e-6 for (_, q), p in zip(mine, fill_entities, strict=True))
@@ -234,5 +232,5 @@ for p, e in zip(answer["entities"][0]["predictions"], best_entities, strict=True
     assert abs(p["score"] - entity_probs[e]) < 1e-6 and p["entity"] == titles[e]
 assert len(seed_answer["masks"]) == top_k and seed_answer["entities"] == []
 # The exercises: your answers when written, else the reference answers.
-check_exercises(8, globals(), {"exercise_1": check_1, "exercise_2": check_2})
+_common.check_exercises(globals(), chapter=8)
 print("\nchapter 8: all checks passed")

@@ -115,3 +115,50 @@ def save_figure(figure, name: str) -> Path:
     if "ipykernel" not in sys.modules:
         plt.close(figure)
     return path
+
+
+# Exercises (minbpe style). A chapter ends with stubs the reader fills in,
+#
+#     def exercise_1(logits, label):
+#         """... what to compute ..."""
+#         raise NotImplementedError  # your answer here
+#
+#     def check_exercise_1(solve):          # called with a function: the reader's or ours
+#         assert abs(solve(np.array([0.0, 0.0]), 1) - math.log(2)) < 1e-12
+#
+# and calls ``check_exercises(globals(), chapter=9)`` in its last cell. Every
+# ``exercise_N`` found is run through its ``check_exercise_N``: the reader's function when
+# it is implemented (a wrong answer fails the chapter with the check's message), otherwise
+# the reference answer ``chapterNN_exercise_N`` from walkthrough/answers.py, so the tests
+# keep the reference answers and the checks honest.
+
+
+def check_exercises(namespace: dict, chapter: int) -> dict[str, str]:
+    """Check a chapter's exercises; returns ``{name: "yours" | "reference"}``.
+
+    ``namespace`` is the chapter's ``globals()``. Raises ``LookupError`` when an exercise
+    has no check or no reference answer, and whatever the check raises (an
+    ``AssertionError``) when an answer is wrong.
+    """
+    import answers
+
+    names = sorted((name for name in namespace
+                    if name.startswith("exercise_") and callable(namespace[name])),
+                   key=lambda name: int(name.rsplit("_", 1)[1]))
+    used = {}
+    for name in names:
+        check = namespace.get("check_" + name)
+        reference = getattr(answers, f"chapter{chapter:02d}_{name}", None)
+        if check is None or reference is None:
+            raise LookupError(f"{name} of chapter {chapter} needs check_{name} in the chapter "
+                              f"and chapter{chapter:02d}_{name} in walkthrough/answers.py")
+        try:
+            check(namespace[name])
+            used[name] = "yours"
+            print(f"  {name}: your answer passes")
+        except NotImplementedError:
+            check(reference)
+            used[name] = "reference"
+            print(f"  {name}: not answered yet (the reference answer in "
+                  f"walkthrough/answers.py passes)")
+    return used

@@ -15,8 +15,9 @@ Each head reads some of the encoder's outputs and maps them to scores:
 
 The losses are the ones transformers computes: mean cross-entropy over class labels (rows
 labelled -100 are left out), binary cross-entropy for multi-label 0/1 targets, mean squared
-error for regression; question answering averages the cross-entropy of start and end,
-with positions beyond the input clamped to a class no row has (and so left out).
+error for regression. Question answering is the exception to the -100 rule: as in
+transformers, it averages the cross-entropy of start and end with positions clamped to
+[0, words], and only the clamped value ``words`` is left out, so -100 counts as position 0.
 Inference only: there is no dropout.
 """  # noqa: E501
 

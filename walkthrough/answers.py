@@ -1,9 +1,8 @@
-"""Reference answers to the exercises of chapters 1-8 (``ch{NN}_exercise_{k}``).
+"""Reference answers to the walkthrough's exercises (spoilers!).
 
-Try the exercises first: each chapter ends with stubs ``exercise_k`` and checks them when
-you fill them in (see _exercises.py). These answers are what the checks run until then, so
-the test suite proves that they pass. Each is written the plain way, with the chapter's
-own tools, not the library call that it is checked against.
+Chapter NN's ``exercise_K`` is answered here by ``chapterNN_exercise_K``, with the same
+arguments. ``_common.check_exercises`` runs the reader's answer when it is written and
+these otherwise, so the tests keep every answer checked. Try the exercise first.
 """
 
 from __future__ import annotations
@@ -14,18 +13,18 @@ import struct
 
 import numpy as np
 
-from numpy_luke.bpe import bytes_to_unicode
+from numpy_luke.core.bpe import bytes_to_unicode
 
 # ------------------------------------------------------------------ chapter 1: bytes and BPE
 
 
-def ch01_exercise_1(text: str) -> str:
+def chapter01_exercise_1(text: str) -> str:
     """The text as byte-characters: UTF-8 bytes, each written with its stand-in."""
     table = bytes_to_unicode()
     return "".join(table[b] for b in text.encode("utf-8"))
 
 
-def ch01_exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
+def chapter01_exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
     """One BPE step: fuse every occurrence of the best-ranked adjacent pair (left to right);
     the symbols unchanged when no adjacent pair has a rank."""
     pairs = [(symbols[i], symbols[i + 1]) for i in range(len(symbols) - 1)]
@@ -47,13 +46,13 @@ def ch01_exercise_2(symbols: tuple, merge_ranks: dict) -> tuple:
 # ------------------------------------------------------------------ chapter 2: entities as tokens
 
 
-def ch02_exercise_1(tokenizer, encoding, k: int) -> str:
+def chapter02_exercise_1(tokenizer, encoding, k: int) -> str:
     """The text that entity ``k`` covers, decoded from its row of entity_position_ids."""
     row = encoding["entity_position_ids"][0, k]
     return tokenizer.decode(encoding["input_ids"][0, row[row != -1]]).strip()
 
 
-def ch02_exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
+def chapter02_exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
     """Entity typing input: the word positions of the two <ent> markers around the span."""
     encoding = tokenizer(text, entity_spans=[span], task="entity_classification")
     ent = tokenizer.convert_tokens_to_ids("<ent>")
@@ -63,14 +62,14 @@ def ch02_exercise_2(tokenizer, text: str, span: tuple[int, int]) -> list[int]:
 # ------------------------------------------------------------------ chapter 3: embeddings
 
 
-def ch03_exercise_1(input_ids: np.ndarray, pad_token_id: int) -> np.ndarray:
+def chapter03_exercise_1(input_ids: np.ndarray, pad_token_id: int) -> np.ndarray:
     """RoBERTa position ids: pad_token_id + 1, + 2, ... for real tokens; pad_token_id for
     padding. (batch, words) -> (batch, words)"""
     real = (input_ids != pad_token_id).astype(np.int64)
     return np.cumsum(real, axis=1) * real + pad_token_id
 
 
-def ch03_exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
+def chapter03_exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
     """An entity's position vector: the mean of the rows of ``position_table`` named in
     ``row`` (one row of entity_position_ids), -1 entries left out. -> (hidden,)"""
     return position_table[row[row != -1]].mean(axis=0)
@@ -79,7 +78,8 @@ def ch03_exercise_2(position_table: np.ndarray, row: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ chapter 4: attention
 
 
-def ch04_exercise_1(p: dict, words: np.ndarray, entities: np.ndarray, heads: int) -> np.ndarray:
+def chapter04_exercise_1(p: dict, words: np.ndarray, entities: np.ndarray,
+                         heads: int) -> np.ndarray:
     """Entity-aware attention probabilities of one layer, without a mask.
     p: the layer's ``attention.self.`` parameters; words (batch, W, hidden),
     entities (batch, E, hidden) -> (batch, heads, W + E, W + E)."""
@@ -100,7 +100,7 @@ def ch04_exercise_1(p: dict, words: np.ndarray, entities: np.ndarray, heads: int
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def ch04_exercise_2(probs: np.ndarray, words: int) -> float:
+def chapter04_exercise_2(probs: np.ndarray, words: int) -> float:
     """The share of attention words give to entities: the w2e block's row sums, averaged
     over heads and word rows. probs (batch, heads, n, n) -> a number in [0, 1]."""
     return float(probs[0, :, :words, words:].sum(axis=-1).mean())
@@ -109,16 +109,17 @@ def ch04_exercise_2(probs: np.ndarray, words: int) -> float:
 # ------------------------------------------------------------------ chapter 5: the encoder
 
 
-def ch05_exercise_1(x: np.ndarray) -> np.ndarray:
+def chapter05_exercise_1(x: np.ndarray) -> np.ndarray:
     """Exact GELU, x * Phi(x), with math.erf for Phi."""
     erf = np.vectorize(math.erf)
     return x * 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
 
 
-def ch05_exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
+def chapter05_exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
     """The feed-forward sub-layer of an encoder layer (p: the layer's parameters):
     LayerNorm(x + W2 gelu(W1 x + b1) + b2). (batch, n, hidden) -> (batch, n, hidden)"""
-    inner = ch05_exercise_1(x @ p["intermediate.dense.weight"].T + p["intermediate.dense.bias"])
+    inner = chapter05_exercise_1(x @ p["intermediate.dense.weight"].T
+                                 + p["intermediate.dense.bias"])
     y = x + inner @ p["output.dense.weight"].T + p["output.dense.bias"]
     mean = y.mean(axis=-1, keepdims=True)
     variance = ((y - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -129,7 +130,7 @@ def ch05_exercise_2(p: dict, x: np.ndarray, eps: float) -> np.ndarray:
 # ------------------------------------------------------------------ chapter 6: the heads
 
 
-def ch06_exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]:
+def chapter06_exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]:
     """The ids of the k best-scored entities, special entities left out, best first (ties:
     lower id first)."""
     left_out = set(special)
@@ -137,7 +138,7 @@ def ch06_exercise_1(scores: np.ndarray, special: list[int], k: int) -> list[int]
     return [i for i in order if i not in left_out][:k]
 
 
-def ch06_exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarray:
+def chapter06_exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.ndarray:
     """Span classification logits: the classifier on [start word; end word; entity].
     words_out (W, hidden), entities_out (E, hidden), starts/ends (E,) -> (E, labels)"""
     features = np.concatenate([words_out[starts], words_out[ends], entities_out], axis=-1)
@@ -147,7 +148,7 @@ def ch06_exercise_2(words_out, entities_out, starts, ends, weight, bias) -> np.n
 # ------------------------------------------------------------------ chapter 7: checkpoints
 
 
-def ch07_exercise_1(path) -> dict:
+def chapter07_exercise_1(path) -> dict:
     """A safetensors file's tensors: name -> (dtype, shape), from its JSON header."""
     with open(path, "rb") as file:
         (length,) = struct.unpack("<Q", file.read(8))
@@ -156,7 +157,8 @@ def ch07_exercise_1(path) -> dict:
             if name != "__metadata__"}
 
 
-def ch07_exercise_2(storage: np.ndarray, offset: int, size: tuple, stride: tuple) -> np.ndarray:
+def chapter07_exercise_2(storage: np.ndarray, offset: int, size: tuple,
+                         stride: tuple) -> np.ndarray:
     """A tensor as a view of a flat storage: element (i0, i1, ...) is
     storage[offset + i0 * stride[0] + i1 * stride[1] + ...]. Returns a new array."""
     out = np.empty(size, dtype=storage.dtype)
@@ -168,14 +170,14 @@ def ch07_exercise_2(storage: np.ndarray, offset: int, size: tuple, stride: tuple
 # ------------------------------------------------------------------ chapter 8: end to end
 
 
-def ch08_exercise_1(marked: str) -> tuple[str, tuple[int, int]]:
+def chapter08_exercise_1(marked: str) -> tuple[str, tuple[int, int]]:
     """One mention marked as [[...]] -> (the text without markers, the mention's span)."""
     start = marked.index("[[")
     end = marked.index("]]") - 2
     return marked.replace("[[", "", 1).replace("]]", "", 1), (start, end)
 
 
-def ch08_exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]]:
+def chapter08_exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, float]]:
     """The k most probable ids under softmax(logits), ids in ``exclude`` left out (but
     still counted in the softmax), as (id, probability), best first."""
     x = np.asarray(logits, dtype=np.float64)
@@ -184,3 +186,54 @@ def ch08_exercise_2(logits: np.ndarray, k: int, exclude=()) -> list[tuple[int, f
     left_out = set(exclude)
     order = [int(i) for i in np.argsort(-probs, kind="stable") if int(i) not in left_out]
     return [(i, float(probs[i])) for i in order[:k]]
+
+
+# Chapter 9: pretraining ------------------------------------------------------------------
+
+
+def chapter09_exercise_1(logits, label):
+    """Cross-entropy of one row: log-sum-exp(logits) - logits[label]."""
+    z = np.asarray(logits, dtype=np.float64)
+    top = z.max()
+    return float(top + np.log(np.exp(z - top).sum()) - z[label])  # log-sum-exp - z[label]
+
+
+def chapter09_exercise_2(entity_ids, chosen, mask_id):
+    """Mask the chosen entities: ids with [MASK] there, labels = the old id there, -100 else."""
+    ids = np.array(entity_ids, copy=True)
+    labels = np.where(chosen, ids, -100)
+    ids[chosen] = mask_id
+    return ids, labels
+
+
+def chapter09_exercise_3(logits, labels):
+    """Mean cross-entropy over the rows whose label is not -100."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1, np.shape(logits)[-1])
+    y = np.asarray(labels).reshape(-1)
+    keep = y != -100
+    z, y = z[keep], y[keep]
+    top = z.max(axis=-1, keepdims=True)
+    log_norm = (top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))[:, 0]
+    return float((log_norm - z[np.arange(len(y)), y]).mean())
+
+
+# Chapter 10: fine-tuning -----------------------------------------------------------------
+
+
+def chapter10_exercise_1(logits, labels):
+    """Gradient of the mean cross-entropy w.r.t. the logits: (softmax - one-hot) / N."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    return (p - np.eye(z.shape[-1])[labels]) / z.shape[0]  # (softmax - one-hot) / N
+
+
+def chapter10_exercise_2(logits, targets):
+    """Gradient of the mean binary cross-entropy w.r.t. the logits: (sigmoid - y) / size."""
+    z = np.asarray(logits, dtype=np.float64)
+    return (1 / (1 + np.exp(-z)) - targets) / z.size  # (sigmoid - target) / entries
+
+
+def chapter10_exercise_3(words, entities, starts, ends):
+    """Span features of one text: [word at start; word at end; entity] per span."""
+    return np.concatenate([words[starts], words[ends], entities], axis=-1)

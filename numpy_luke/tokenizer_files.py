@@ -1,0 +1,363 @@
+"""The tokenizer's files: finding, reading, checking and writing them.
+
+A LUKE tokenizer is a folder (or a Hub repository) of JSON and text files, in transformers'
+layout:
+
+    vocab.json               {token: id}, RoBERTa's byte-level BPE vocabulary
+    merges.txt               "#version" header, then one ranked "left right" pair a line
+    entity_vocab.json        {title: id}, or mLUKE's records (see ``read_entity_vocab``)
+    tokenizer_config.json    settings (task, max_entity_length, special tokens, ...); optional
+    special_tokens_map.json  the special tokens again (older files); optional
+    added_tokens.json        {token: id} for tokens beyond vocab.json; optional
+
+Files come from anywhere, so every value is checked before it is used: a malformed or
+hostile file raises ``TokenizerFileError`` naming the file and what is wrong, never a
+wrong tokenisation. The algorithms that use these tables live in ``numpy_luke/core``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .checks import check_id, is_int, short
+from .core.bpe import ByteLevelBPE
+from .core.entity_vocab import MASK2, SPECIAL_ENTITIES, EntityVocab
+from .errors import TokenizerFileError
+from .hub import resolve_file
+from .tasks import TASKS
+
+# A tokenizer file asking for more entities per text or tokens per mention than this is
+# taken as broken: padding allocates max_entity_length x max_mention_length per text.
+MAX_FILE_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    """A token matched whole in the text before BPE runs (``<s>``, ``<mask>``, ``<ent>``...).
+
+    ``lstrip``: the token swallows the white space on its left (``<mask>`` does, so that
+    "a <mask>" reads like "a" + " word"); ``rstrip``: the same on its right.
+    ``single_word`` (match only as a whole word) is not implemented, so it is refused.
+    ``normalized`` changes nothing: LUKE's tokenizer has no normaliser (no lower-casing).
+    """
+
+    content: str
+    lstrip: bool = False
+    rstrip: bool = False
+    single_word: bool = False
+    normalized: bool = True
+    special: bool = True
+
+    def __post_init__(self):
+        if self.single_word:
+            raise TokenizerFileError(
+                f"the added token {self.content!r} has single_word=True, which numpy_luke "
+                "does not implement (no LUKE checkpoint uses it)")
+
+    @classmethod
+    def parse(cls, value, name: str) -> AddedToken:
+        """A config value: "<mask>" or {"content": "<mask>", "lstrip": true, "__type": ...}."""
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, dict) and isinstance(value.get("content"), str):
+            flags = {key: bool(value[key]) for key in
+                     ("lstrip", "rstrip", "single_word", "normalized", "special") if key in value}
+            try:
+                return cls(value["content"], **flags)
+            except TokenizerFileError as error:
+                raise TokenizerFileError(f"{name}: {error}") from None
+        raise TokenizerFileError(f"{name}: a token must be a string or an AddedToken "
+                                 f"object with a string 'content', got {value!r}")
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "__type": "AddedToken"}
+
+
+# ---------------------------------------------------------------------------------------
+# vocab.json, merges.txt, entity_vocab.json
+# ---------------------------------------------------------------------------------------
+
+
+def read_bpe(vocab_file: str | os.PathLike, merges_file: str | os.PathLike) -> ByteLevelBPE:
+    return ByteLevelBPE(read_vocab(vocab_file), read_merges(merges_file))
+
+
+def read_vocab(path: str | os.PathLike) -> dict[str, int]:
+    """Read ``vocab.json``: a JSON object {token: id} with distinct non-negative int ids."""
+    name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            vocab = json.load(f)
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
+        raise TokenizerFileError(f"{name}: not valid JSON ({error})") from None
+    if not isinstance(vocab, dict):
+        raise TokenizerFileError(f"{name}: expected a JSON object {{token: id}}")
+    for token, i in vocab.items():
+        check_id(i, f"{name}: the id of {token!r}")
+    if len(set(vocab.values())) != len(vocab):
+        raise TokenizerFileError(f"{name}: two tokens share an id")
+    return vocab
+
+
+def read_merges(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Read ``merges.txt``: an optional "#version" header, then one "left right" pair a line,
+    best (most frequent) first."""
+    name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as error:
+        raise TokenizerFileError(f"{name}: not UTF-8 text ({error})") from None
+    first = 1  # the number of the first line read as a pair
+    if lines and lines[0].startswith("#version"):
+        lines, first = lines[1:], 2
+    merges = []
+    for number, line in enumerate(lines, start=first):
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise TokenizerFileError(f"{name}: line {number} is not a pair of symbols: {line!r}")
+        merges.append((parts[0], parts[1]))
+    return merges
+
+
+def read_entity_vocab(path: str | os.PathLike) -> EntityVocab:
+    """Read ``entity_vocab.json`` in either of its two layouts:
+
+    * the published LUKE layout, a JSON object ``{"title": id, ...}``
+      (``studio-ousia/luke-base``: 500,000 entries);
+    * the layout of the original multilingual (mLUKE) release, one record per entity id
+      ``{"id": 3, "entities": [["Tokyo", "en"], ["東京", "ja"]]}``, as a JSON list or as
+      JSON Lines. We flatten it exactly as transformers' mLUKE conversion does: every title
+      becomes the key "language:title" ("en:Tokyo"), except the special entities, which
+      stay bare ("[MASK]"); a file without ``[MASK2]`` (the original release has none)
+      gets it as max id + 1, as the conversion adds it.
+
+    Loading is one ``json.load`` plus a linear check of the ids: the 500,000-entry
+    vocabulary loads in about a third of a second (see docs/performance.md).
+    """
+    name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as error:
+        raise TokenizerFileError(f"{name}: not UTF-8 text ({error})") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise TokenizerFileError(f"{name}: JSON nested too deeply") from None
+    except ValueError as error:
+        data = _read_json_lines(text, name, error)
+    if isinstance(data, list):
+        data = _flatten_multilingual(data, name)
+        if MASK2 not in data and data and all(type(i) is int for i in data.values()):
+            # the original mLUKE files have no [MASK2]; transformers' conversion gives it
+            # the next id (and the embedding table one more row, a copy of [MASK]'s)
+            data[MASK2] = max(data.values()) + 1
+    elif not isinstance(data, dict):
+        raise TokenizerFileError(
+            f"{name}: expected a JSON object {{title: id}} or a list of "
+            f'{{"id": .., "entities": [[title, language], ..]}} records, '
+            f"got {type(data).__name__}"
+        )
+    return check_entity_vocab(data, name)
+
+
+def check_entity_vocab(vocab: dict, name: str = "entity_vocab.json") -> EntityVocab:
+    """Ids valid, the four special entities present with distinct ids -> ``EntityVocab``."""
+    for title, i in vocab.items():
+        check_id(i, f"{name}: the id of {title!r}")
+    missing = [title for title in SPECIAL_ENTITIES if title not in vocab]
+    if missing:
+        raise TokenizerFileError(
+            f"{name}: the special entities {', '.join(missing)} are missing; an entity "
+            "vocabulary for LUKE must contain [PAD], [UNK], [MASK] and [MASK2]"
+        )
+    special_ids = {title: vocab[title] for title in SPECIAL_ENTITIES}
+    if len(set(special_ids.values())) < len(special_ids):
+        raise TokenizerFileError(
+            f"{name}: the special entities must have distinct ids, got "
+            + ", ".join(f"{title}={i}" for title, i in special_ids.items())
+        )
+    return EntityVocab(vocab)
+
+
+def save_entity_vocab(vocab: EntityVocab, path: str | os.PathLike) -> str:
+    """Write the published layout ``{"title": id}`` (as transformers' save_pretrained)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(vocab.vocab, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return str(path)
+
+
+def _read_json_lines(text: str, name: str, first_error: ValueError) -> list:
+    """The original mLUKE file: one JSON record a line."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except (ValueError, RecursionError):
+            raise TokenizerFileError(
+                f"{name}: neither JSON nor JSON Lines (line {number} fails; {first_error})"
+            ) from None
+    return records
+
+
+def _flatten_multilingual(records: list, name: str) -> dict[str, int]:
+    """[{"id": 3, "entities": [["Tokyo", "en"], ...]}, ...] -> {"en:Tokyo": 3, ...}."""
+    vocab: dict[str, int] = {}
+    for number, record in enumerate(records):
+        try:
+            entity_id = record["id"]
+            entities = record["entities"]
+            for title, language in entities:
+                if title in SPECIAL_ENTITIES:
+                    vocab[title] = entity_id
+                    break
+                vocab[f"{language}:{title}"] = entity_id
+        except (KeyError, TypeError, ValueError):
+            raise TokenizerFileError(
+                f'{name}: record {number} is not {{"id": int, "entities": [[title, language], '
+                f"..]}}: {str(record)[:200]}"
+            ) from None
+    return vocab
+
+
+# ---------------------------------------------------------------------------------------
+# from_pretrained and save_pretrained
+# ---------------------------------------------------------------------------------------
+
+
+def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_dir, overrides):
+    """``LukeTokenizer.from_pretrained``: find the files, read and check the settings, and
+    call ``cls(vocab_file, merges_file, entity_vocab_file, **settings)``."""
+
+    def resolve(filename, required=True):
+        return resolve_file(name_or_path, filename, revision=revision,
+                            local_files_only=local_files_only, cache_dir=cache_dir,
+                            required=required)
+
+    files = [resolve(name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
+    config = read_json_object(resolve("tokenizer_config.json", required=False))
+    special_map = read_json_object(resolve("special_tokens_map.json", required=False))
+    check_file_settings(config, "tokenizer_config.json")
+    check_file_settings(special_map, "special_tokens_map.json")
+    added_tokens = read_json_object(resolve("added_tokens.json", required=False))
+    for token, i in added_tokens.items():
+        check_id(i, f"added_tokens.json: the id of {token!r}")
+
+    settings = dict(config)
+    if "added_tokens_decoder" not in config:
+        # as transformers: without the newer `added_tokens_decoder`, the special tokens
+        # map overrides the config
+        for key, value in special_map.items():
+            if key == "additional_special_tokens":
+                merged = list(settings.get(key) or [])
+                merged += [v for v in value or [] if v not in merged]
+                value = merged
+            settings[key] = value
+    if task is not None:
+        settings["task"] = task
+    settings.update(overrides)
+    for key in ("vocab_file", "merges_file", "entity_vocab_file", "added_tokens"):
+        settings.pop(key, None)
+    return cls(*files, added_tokens=added_tokens, **settings)
+
+
+def save_pretrained(tokenizer, save_directory: str | os.PathLike) -> tuple[str, ...]:
+    """Write the files ``load_pretrained`` reads (transformers' layout)."""
+    folder = Path(save_directory)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write_json(name, obj, **options):
+        path = folder / name
+        path.write_text(json.dumps(obj, ensure_ascii=False, **options) + "\n", encoding="utf-8")
+        return str(path)
+
+    bpe = tokenizer.bpe
+    merges = sorted(bpe.merge_ranks, key=bpe.merge_ranks.get)
+    merges_path = folder / "merges.txt"
+    merges_path.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges),
+                           encoding="utf-8")
+    config, special_map, beyond_vocab = tokenizer._file_settings()
+    return (
+        write_json("vocab.json", bpe.vocab, indent=2, sort_keys=True),
+        str(merges_path),
+        save_entity_vocab(tokenizer._entity_vocab, folder / "entity_vocab.json"),
+        write_json("tokenizer_config.json", config, indent=2),
+        write_json("special_tokens_map.json", special_map, indent=2),
+        write_json("added_tokens.json", beyond_vocab),
+    )
+
+
+def read_json_object(path) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
+        raise TokenizerFileError(f"{Path(path).name}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise TokenizerFileError(f"{Path(path).name}: expected a JSON object")
+    return data
+
+
+def check_file_settings(settings: dict, name: str) -> None:
+    """Refuse a value of the wrong type or an absurd size in tokenizer_config.json or
+    special_tokens_map.json, naming the file and the key (the constructor's own checks
+    cannot tell which file a value came from)."""
+
+    def is_error_handler(value):
+        try:
+            return isinstance(value, str) and codecs.lookup_error(value) is not None
+        except LookupError:
+            return False
+
+    checks = {  # key: (test, what the value must be)
+        "add_prefix_space": (lambda v: isinstance(v, bool), "true or false"),
+        "clean_up_tokenization_spaces": (lambda v: isinstance(v, bool), "true or false"),
+        "max_entity_length": (lambda v: is_int(v) and 0 < v <= MAX_FILE_LENGTH,
+                              f"an integer in 1..{MAX_FILE_LENGTH}"),
+        "max_mention_length": (lambda v: is_int(v) and 0 < v <= MAX_FILE_LENGTH,
+                               f"an integer in 1..{MAX_FILE_LENGTH}"),
+        "model_max_length": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and math.isfinite(v) and v > 0, "a positive number"),
+        "task": (lambda v: v in TASKS, f"one of {', '.join(map(str, TASKS[1:]))} or null"),
+        "errors": (is_error_handler, "a Python codec error handler such as \"replace\""),
+        "additional_special_tokens": (lambda v: v is None or isinstance(v, list),
+                                      "a list of tokens"),
+        "added_tokens_decoder": (lambda v: isinstance(v, dict), "an object {id: token}"),
+    }
+    for key, value in settings.items():
+        if key in checks and not checks[key][0](value):
+            raise TokenizerFileError(f"{name}: {key!r} must be {checks[key][1]}, "
+                                     f"got {short(value)}")
+        if key.endswith("_token") or key in ("entity_token_1", "entity_token_2"):
+            AddedToken.parse(value, f"{name}: {key!r}")
+        if key == "additional_special_tokens":
+            for token in value or ():
+                AddedToken.parse(token, f"{name}: {key!r}")
+        if key == "added_tokens_decoder":
+            for i, token in value.items():
+                check_id(i, f"{name}: {key!r}: token id", json_key=True)
+                AddedToken.parse(token, f"{name}: {key!r}")
+
+
+def check_added_ids(added: dict[str, int], vocab_tokens: dict[int, str]) -> None:
+    """No added token may take the id of another token, in vocab.json or added."""
+    owner: dict[int, str] = {}
+    for content, i in added.items():
+        other = owner.setdefault(i, vocab_tokens.get(i, content))
+        if other != content:
+            where = "vocab.json's" if vocab_tokens.get(i) == other else "the added token"
+            raise TokenizerFileError(
+                f"added_tokens.json / tokenizer_config.json (added_tokens_decoder): the token "
+                f"{content!r} is given the id {i}, which already belongs to {where} {other!r}"
+            )
