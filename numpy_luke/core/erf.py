@@ -14,9 +14,8 @@ approximation. This module computes erfc in the form of Numerical Recipes (3rd e
 that function, computed from Python's ``math.erfc``). In float64 the result is within
 1e-11 of ``math.erf`` everywhere; in float32 within a few units in the last place.
 
-float32 GELU has an erfc of its own, of lower degree and in a form made for GELU
-(``half_x_erfc_float32``, at the end of this module): fewer passes over the array, and
-every result within float32 rounding.
+float32 GELU has an erfc of its own (``half_x_erfc_float32``, at the end of this module):
+of lower degree, in a form made for GELU, and within float32 rounding on the whole line.
 
 A reader who came for LUKE can stop at the formula above: ``functional.gelu`` calls
 ``erfc_nonnegative`` or ``half_x_erfc_float32``, and nothing else from here.
@@ -96,21 +95,15 @@ def erfc_nonnegative(z: np.ndarray) -> np.ndarray:
 
 
 # erf and GELU make about 35 passes over their array, one per NumPy operation. On blocks
-# of 256 kB (32,768 float64 or 65,536 float32 values) the temporaries stay in the CPU's
-# cache; on a whole (1088, 3072) GELU input they would stream from memory on every pass:
-# twice as slow. (float32 blocks were 128 kB until issue 13: 256 kB means half the NumPy
-# calls; float32 GELU on (1088, 3072) 8.23 -> 7.73 ms, medians of 31 interleaved, load 1.5.
-# 512 kB was no faster, and float64 is fastest at 256 kB too.)
+# of 256 kB the temporaries stay in the CPU's cache; on a whole (1088, 3072) GELU input
+# they would stream from memory on every pass: twice as slow. (float32 blocks of 128 kB:
+# twice the NumPy calls, GELU on (1088, 3072) 8.23 ms against 7.73; 512 kB no faster.)
 ERF_BLOCK_BYTES = 262_144
 
 
 def in_blocks(function, x: np.ndarray) -> np.ndarray:
-    """An elementwise ``function(x, out)`` over x, computed block by block (see
-    ERF_BLOCK_BYTES).
-
-    ``function`` writes its result into ``out``, a block of the result array, so no block
-    is copied once more at the end.
-    """
+    """An elementwise ``function(x, out)`` over x, block by block (see ERF_BLOCK_BYTES);
+    ``function`` writes each block of the result straight into ``out``, with no copy."""
     out = np.empty(x.shape, x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     block = ERF_BLOCK_BYTES // x.itemsize
@@ -145,56 +138,36 @@ def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
 #     GELU(x) = 0.5 (x + |x|) - 0.5 m erfc(m / sqrt 2),   m = |x|
 #     0.5 m erfc(m / sqrt 2) = m / (m + K) * exp(Q(v) - m**2 / 2),   v = (m - K) / (m + K)
 #
-# Like erfc above, exp(-m**2 / 2) carries the decay and Q, smooth on the whole line, is a
-# polynomial in a variable with a bounded range: v runs over [-1, 2/3] as m runs over
-# [0, GELU_FLOAT32_MAX]. Beyond that m is clamped, where the result is below float32's
-# smallest number anyway. Q is GELU_FLOAT32_CHEBYSHEV, reproduced by
-# fit_gelu_float32_coefficients: degree 9 (the float32 erfc above has 11), within 3.4e-8
-# (0.6 units of float32's last place) of the exact function.
-# Measured against a float64 reference (math.erfc) on a dense grid over [-16, 16] and
-# geometric grids from the smallest denormal up, both signs (tests/test_functional.py),
-# float32 GELU is within 5 units in the last place (measured: 4) of GELU(x') for some x'
-# within one unit of x, and within 6 units (measured: 5.5) of GELU(x) itself for x >= -2.
-# For x < -2 the float32 rounding of m**2 / 2 moves exp's result by up to m**2 / 2 units:
-# as much as rounding x itself does, since GELU's condition number there is about x**2.
-# Cost: 32 passes over the array instead of 37, no cancellation; GELU on (1088, 3072):
-# 10.2 -> 8.7 ms (medians, 1 thread, interleaved in one process; 20.4 -> 16.9 ms at load
-# average 4.9).
-GELU_FLOAT32_K = 3.0
-GELU_FLOAT32_MAX = 15.0
+# As above, exp(-m**2 / 2) carries the decay and Q is smooth: a polynomial in v, which
+# runs over [-1, 2/3] as m runs over [0, GELU_FLOAT32_MAX] (beyond, m is clamped: the
+# result is below float32's smallest number anyway). Q (GELU_FLOAT32_CHEBYSHEV, reproduced
+# by fit_gelu_float32_coefficients) has degree 9 where the float32 erfc above has 11, and
+# is within 3.4e-8 (0.6 units in float32's last place) of the exact function. Against a
+# float64 reference on the whole line (tests/test_functional.py), float32 GELU is within 5
+# units in the last place (measured: 4) of GELU(x') for some x' within one unit of x, and
+# within 6 (measured: 5.5) of GELU(x) for x >= -2; below, rounding m**2 / 2 moves exp by
+# up to m**2 / 2 units, as much as rounding x does (GELU's condition number is ~x**2).
+# 32 passes instead of 37: GELU on (1088, 3072) 10.2 -> 8.7 ms (1 thread, medians).
+GELU_FLOAT32_K, GELU_FLOAT32_MAX = 3.0, 15.0
 GELU_FLOAT32_CHEBYSHEV = (
-    -0.18233344572015447,
-    -0.5792982786338892,
-    0.014979939586168722,
-    0.006226494714446562,
-    -0.000430550657092732,
-    -0.00017366812226590338,
-    1.0136621838080507e-05,
-    6.614633457635577e-06,
-    -5.549607069443852e-08,
-    -2.8020452008670205e-07,
+    -0.18233344572015447, -0.5792982786338892, 0.014979939586168722, 0.006226494714446562,
+    -0.000430550657092732, -0.00017366812226590338, 1.0136621838080507e-05,
+    6.614633457635577e-06, -5.549607069443852e-08, -2.8020452008670205e-07,
 )
-_GELU_FLOAT32_DOMAIN = (  # the range of v
-    -1.0, (GELU_FLOAT32_MAX - GELU_FLOAT32_K) / (GELU_FLOAT32_MAX + GELU_FLOAT32_K))
+_GELU_FLOAT32_DOMAIN = (-1.0, (GELU_FLOAT32_MAX - GELU_FLOAT32_K)  # v's range, [-1, 2/3]
+                        / (GELU_FLOAT32_MAX + GELU_FLOAT32_K))
 # The same Q in powers of v (well conditioned: they sum to 1.16 in absolute value).
-GELU_FLOAT32_POWERS = tuple(
-    float(a) for a in np.polynomial.Chebyshev(
-        GELU_FLOAT32_CHEBYSHEV, domain=_GELU_FLOAT32_DOMAIN).convert(
-        kind=np.polynomial.Polynomial).coef
-)
-# GELU_FLOAT32_MAX as an array of one block: np.minimum with a scalar is not vectorised
-# and takes as long as np.exp; with an array it is as fast as an addition: GELU on
-# (1088, 3072) 18.3 -> 16.4 ms (medians of 31 interleaved, 1 thread, load 5), same bits.
+GELU_FLOAT32_POWERS = tuple(float(a) for a in np.polynomial.Chebyshev(
+    GELU_FLOAT32_CHEBYSHEV, domain=_GELU_FLOAT32_DOMAIN).convert(
+    kind=np.polynomial.Polynomial).coef)
+# GELU_FLOAT32_MAX as a block-sized array: np.minimum with a scalar is not vectorised (as
+# slow as np.exp); with an array, as fast as an addition. GELU 18.3 -> 16.4 ms, same bits.
 _GELU_FLOAT32_MAX_BLOCK = np.full(ERF_BLOCK_BYTES // 4, GELU_FLOAT32_MAX, np.float32)
-_GELU_FLOAT32_MAX_BLOCK.flags.writeable = False
 
 
 def half_x_erfc_float32(m: np.ndarray) -> np.ndarray:
-    """0.5 m erfc(m / sqrt 2) for a float32 block of m >= 0, by the formula above.
-
-    Overwrites m (one block of in_blocks at most); returns a new array. Every step in
-    place.
-    """
+    """0.5 m erfc(m / sqrt 2) for a float32 block of m >= 0, by the formula above; every
+    step in place. Overwrites m (one block of in_blocks at most); returns a new array."""
     k, powers = GELU_FLOAT32_K, GELU_FLOAT32_POWERS
     np.minimum(m, _GELU_FLOAT32_MAX_BLOCK[:m.size].reshape(m.shape), out=m)
     m_plus_k = m + k
