@@ -56,26 +56,42 @@ class AddedToken:
     def __post_init__(self):
         if self.single_word:
             raise TokenizerFileError(
-                f"the added token {self.content!r} has single_word=True, which numpy_luke "
-                "does not implement (no LUKE checkpoint uses it)")
+                f"the added token {self.content!r} has single_word=True (match only as a whole "
+                "word), which numpy_luke does not implement (no LUKE checkpoint uses it); "
+                "give it with single_word=False")
 
     @classmethod
     def parse(cls, value, name: str) -> AddedToken:
-        """A config value: "<mask>" or {"content": "<mask>", "lstrip": true, "__type": ...}."""
+        """A token given as "<mask>", as a config's {"content": "<mask>", "lstrip": true,
+        "__type": ...}, or as an object with AddedToken's attributes (ours, or transformers' /
+        tokenizers' ``AddedToken``, read by duck typing: content, lstrip, rstrip, single_word,
+        normalized, special)."""
+        if isinstance(value, cls):
+            return value
         if isinstance(value, str):
             return cls(value)
-        if isinstance(value, dict) and isinstance(value.get("content"), str):
-            flags = {key: bool(value[key]) for key in
-                     ("lstrip", "rstrip", "single_word", "normalized", "special") if key in value}
+        if isinstance(value, dict):
+            content, flags = value.get("content"), {key: value[key] for key in _FLAGS
+                                                    if key in value}
+        else:
+            content = getattr(value, "content", None)
+            flags = {key: getattr(value, key) for key in _FLAGS if hasattr(value, key)}
+        if isinstance(content, str):
             try:
-                return cls(value["content"], **flags)
+                return cls(content, **{key: bool(flag) for key, flag in flags.items()})
             except TokenizerFileError as error:
                 raise TokenizerFileError(f"{name}: {error}") from None
         raise TokenizerFileError(f"{name}: a token must be a string or an AddedToken "
-                                 f"object with a string 'content', got {value!r}")
+                                 f"object with a string 'content', got {short(value)}")
 
     def to_json(self) -> dict:
         return {**asdict(self), "__type": "AddedToken"}
+
+    def __str__(self) -> str:  # as transformers' AddedToken: str(token) is its content
+        return self.content
+
+
+_FLAGS = ("lstrip", "rstrip", "single_word", "normalized", "special")
 
 
 # ---------------------------------------------------------------------------------------
