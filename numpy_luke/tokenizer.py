@@ -138,6 +138,7 @@ class LukeTokenizer:
         model_max_length: int = VERY_LARGE_INTEGER,
         clean_up_tokenization_spaces: bool = False,
         additional_special_tokens=(),
+        extra_special_tokens=None,
         added_tokens: dict[str, int] | None = None,
         added_tokens_decoder: dict | None = None,
         padding_side: str = "right",
@@ -192,8 +193,14 @@ class LukeTokenizer:
         entity_tokens = [special_token(entity_token_1, "entity_token_1"),
                          special_token(entity_token_2, "entity_token_2")]
         self.entity_token_1, self.entity_token_2 = (t.content for t in entity_tokens)
+        # transformers 5.x writes the additional special tokens as "extra_special_tokens" (a
+        # list); 4.x as "additional_special_tokens", with "extra_special_tokens" a dict of
+        # named extra special tokens.
+        extra = extra_special_tokens or ()
+        if isinstance(extra, dict):
+            extra = list(extra.values())
         additional = [special_token(t, "additional_special_tokens")
-                      for t in additional_special_tokens or ()]
+                      for t in [*(additional_special_tokens or ()), *extra]]
         additional = [t for t in additional + entity_tokens if t.content]
         self._additional = list(dict.fromkeys(t.content for t in additional))
         for token in [*self._special.values(), *additional]:

@@ -583,3 +583,22 @@ def test_folder_saved_by_transformers_reads_the_same(tokenizers, tmp_path):
     mask_example = {"text": "Tokyo is the <mask> of Japan.", "entity_spans": [START]}
     calls = all_calls(options) + [(None, mask_example, o) for o in options]
     assert_agree(ours, theirs, calls)
+
+
+def test_built_directly_with_transformers_added_tokens(tokenizers):
+    """issue 14 A12/A2: LukeTokenizer(vocab, merges, entity_vocab) built as transformers'
+    documentation does, with transformers' own AddedToken objects and an empty additional
+    special token (ignored by both)."""
+    _, _, folder = tokenizers
+    files = [str(folder / name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
+    texts = ["Tokyo is the <mask> of Japan.", "a <mask>b <ent> c  <x> d<x>e"]
+    for settings in ({}, {"mask_token": transformers.AddedToken("<mask>", lstrip=True)},
+                     {"mask_token": transformers.AddedToken("<mask>", lstrip=False),
+                      "additional_special_tokens": [transformers.AddedToken("<x>", rstrip=True),
+                                                    ""]}):
+        ours = LukeTokenizer(*files, **settings)
+        theirs = transformers.LukeTokenizer(*files, **settings)
+        for text in texts:
+            assert ours(text)["input_ids"] == theirs(text)["input_ids"], (settings, text)
+        # transformers lists the ignored "" among its special tokens; numpy_luke leaves it out
+        assert ours.all_special_tokens == [t for t in theirs.all_special_tokens if t]
