@@ -13,11 +13,15 @@ argument for argument and quirks included (noted where they occur), so the publi
 models see exactly the inputs transformers gives them (they were trained with
 studio-ousia/luke's own preprocessing, which it reproduces closely, not exactly): special
 tokens and their ids, ``__call__`` on one text, a pair or a batch, truncation
-(``truncation=True`` with ``max_length`` cuts word tokens from the end; an entity whose
-mention was cut away is dropped, then entities beyond ``max_entity_length`` are cut too),
-padding (``<pad>`` words and [PAD] entities with position rows of -1, on the right),
-``decode``. Arguments are checked first (``checks.py``); files are read and written by
-``tokenizer_files.py``.
+(``truncation=True`` with ``max_length`` cuts word tokens from the end, or from the start
+with ``truncation_side="left"``; an entity whose mention was cut away is dropped, then
+entities beyond ``max_entity_length`` are cut too), padding (``<pad>`` words and [PAD]
+entities with position rows of -1, on the right or the left), ``decode``, and the generic
+methods of transformers' tokenizers (``pad``, ``prepare_for_model``, ``add_tokens``...).
+Two deliberate differences: with left padding or left truncation the entities' word
+positions move with their words (transformers 4.57 leaves them pointing elsewhere), and
+unknown keyword arguments warn. Arguments are checked first (``checks.py``); files are
+read and written by ``tokenizer_files.py``.
 """
 
 from __future__ import annotations
@@ -95,8 +99,11 @@ def _special_token(role: str) -> property:
     return property(get, set)
 
 
+_SIDES = ("right", "left")
+
+
 def _check_side(value, name: str) -> str:
-    if value not in ("right", "left"):
+    if value not in _SIDES:
         raise ValueError(f"{name} must be 'right' or 'left', got {short(value)}")
     return value
 
@@ -503,11 +510,13 @@ class LukeTokenizer:
         task = self.task if task == "default" else task
         if task not in TASKS:
             raise ValueError(f"task {task!r} is not supported; choose one of {TASKS[1:]} or None")
-        padding_side = _check_side(self.padding_side if padding_side is None else padding_side,
-                                   "padding_side")
-        truncation_side = _check_side(
-            self.truncation_side if truncation_side is None else truncation_side,
-            "truncation_side")
+        if padding_side is None:
+            padding_side = self.padding_side
+        if truncation_side is None:
+            truncation_side = self.truncation_side
+        if padding_side not in _SIDES or truncation_side not in _SIDES:
+            _check_side(padding_side, "padding_side")
+            _check_side(truncation_side, "truncation_side")
         if return_tensors not in (None, "np"):
             raise ValueError(
                 f"return_tensors={return_tensors!r} is not supported: numpy_luke returns NumPy "
@@ -1008,33 +1017,33 @@ class LukeTokenizer:
         for example in examples:
             words = len(example["input_ids"])
             n_pad = max(0, max_length - words) if pad else 0
-            padded = {}
-            for key, value in example.items():
-                if key in _WORD_FILL:
-                    fill = self.pad_token_id if key == "input_ids" else _WORD_FILL[key]
-                    padded[key] = extend(value, fill, n_pad)
-                elif key not in _ENTITY_FILL:
-                    padded[key] = value  # e.g. "length"
+            padded = dict(example)
+            if n_pad:
+                for key, fill in _WORD_FILL.items():
+                    if key in padded:
+                        padded[key] = extend(padded[key], self.pad_token_id if fill is None
+                                             else fill, n_pad)
             if return_attention_mask and "attention_mask" not in example:
                 padded["attention_mask"] = extend([1] * words, 0, n_pad)
             if entities:
                 n = len(example["entity_ids"])
                 e_pad = max(0, max_entity_length - n) if pad else 0
                 shift = n_pad if left else 0
-                for key, value in example.items():
-                    if key not in _ENTITY_FILL:
-                        continue
-                    if key == "entity_position_ids":
-                        if shift:
-                            value = [[p + shift if p >= 0 else p for p in row] for row in value]
-                        fill = [-1] * (len(value[0]) if value else mention)
-                    elif key == "entity_ids":
-                        fill = self.entity_pad_token_id
-                    else:
-                        fill = 0
-                        if shift and key in ("entity_start_positions", "entity_end_positions"):
+                if e_pad or shift:
+                    for key, fill in _ENTITY_FILL.items():
+                        if key not in padded:
+                            continue
+                        value = padded[key]
+                        if key == "entity_position_ids":
+                            if shift:
+                                value = [[p + shift if p >= 0 else p for p in row]
+                                         for row in value]
+                            fill = [-1] * (len(value[0]) if value else mention)
+                        elif key == "entity_ids":
+                            fill = self.entity_pad_token_id
+                        elif shift and key in ("entity_start_positions", "entity_end_positions"):
                             value = [p + shift for p in value]
-                    padded[key] = extend(value, fill, e_pad)
+                        padded[key] = extend(value, fill, e_pad)
                 if return_attention_mask and "entity_attention_mask" not in example:
                     padded["entity_attention_mask"] = extend([1] * n, 0, e_pad)
             for key, value in padded.items():

@@ -592,13 +592,13 @@ def test_built_directly_with_transformers_added_tokens(tokenizers):
     _, _, folder = tokenizers
     files = [str(folder / name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
     texts = ["Tokyo is the <mask> of Japan.", "a <mask>b <ent> c  <x> d<x>e"]
-    for settings in ({}, {"mask_token": transformers.AddedToken("<mask>", lstrip=True)},
+    for options in ({}, {"mask_token": transformers.AddedToken("<mask>", lstrip=True)},
                      {"mask_token": transformers.AddedToken("<mask>", lstrip=False),
                       "additional_special_tokens": [transformers.AddedToken("<x>", rstrip=True),
                                                     ""]}):
-        ours = LukeTokenizer(*files, **settings)
-        theirs = transformers.LukeTokenizer(*files, **settings)
+        ours = LukeTokenizer(*files, **options)
+        theirs = transformers.LukeTokenizer(*files, **options)
         for text in texts:
-            assert ours(text)["input_ids"] == theirs(text)["input_ids"], (settings, text)
+            assert ours(text)["input_ids"] == theirs(text)["input_ids"], (options, text)
         # transformers lists the ignored "" among its special tokens; numpy_luke leaves it out
         assert ours.all_special_tokens == [t for t in theirs.all_special_tokens if t]
