@@ -283,10 +283,20 @@ class LukeTokenizer:
             "add_prefix_space": self.add_prefix_space, "errors": self.errors, "task": self.task,
             "max_entity_length": self._max_entity_length,
             "max_mention_length": self.max_mention_length,
-            "entity_token_1": token_value(self._added[self.entity_token_1]),
-            "entity_token_2": token_value(self._added[self.entity_token_2]),
+            "entity_token_1": token_value(self._added.get(self.entity_token_1,
+                                                          AddedToken(self.entity_token_1))),
+            "entity_token_2": token_value(self._added.get(self.entity_token_2,
+                                                          AddedToken(self.entity_token_2))),
             "model_max_length": self.model_max_length,
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+            "padding_side": self.padding_side, "truncation_side": self.truncation_side,
+            "additional_special_tokens": list(self._additional),
+            # every added token with its flags, as transformers 4.3x+ writes them (read by
+            # both; they keep an added token's lstrip/rstrip through a save)
+            "added_tokens_decoder": {
+                str(i): {key: value for key, value in self._added[content].to_json().items()
+                         if key != "__type"}
+                for content, i in sorted(self._added_ids.items(), key=lambda item: item[1])},
             "tokenizer_class": "LukeTokenizer",
         }
         special_map = {**special, "additional_special_tokens": list(self._additional)}

@@ -403,3 +403,17 @@ def test_save_vocabulary(tok, tmp_path):
     assert json.loads(Path(paths[0]).read_text(encoding="utf-8")) == tok.bpe.vocab
     assert np.array_equal(sorted(json.loads(Path(paths[2]).read_text()).values()),
                           sorted(tok.entity_vocab.values()))
+
+
+def test_added_token_flags_survive_a_save(tmp_path):
+    """An added token's lstrip/rstrip are saved (in added_tokens_decoder, as transformers
+    writes it) and so are padding_side / truncation_side."""
+    tok = LukeTokenizer.from_pretrained(TINY, padding_side="left")
+    tok.add_tokens([AddedToken("<new>", lstrip=True, special=False)])
+    text = "a <new> b"
+    ids = tok(text)["input_ids"]
+    assert ids == tok("a<new> b")["input_ids"]  # the space before <new> is swallowed
+    tok.save_pretrained(tmp_path)
+    again = LukeTokenizer.from_pretrained(tmp_path)
+    assert again(text)["input_ids"] == ids
+    assert again.padding_side == "left" and again.all_special_tokens == tok.all_special_tokens
