@@ -396,6 +396,8 @@ def check_file_settings(settings: dict, name: str) -> None:
         "additional_special_tokens": (lambda v: v is None or isinstance(v, list),
                                       "a list of tokens"),
         "added_tokens_decoder": (lambda v: isinstance(v, dict), "an object {id: token}"),
+        "padding_side": (lambda v: v in ("right", "left"), '"right" or "left"'),
+        "truncation_side": (lambda v: v in ("right", "left"), '"right" or "left"'),
         "extra_special_tokens": (lambda v: v is None or isinstance(v, (list, dict)),
                                  "a list of tokens or an object {name: token}"),
     }
