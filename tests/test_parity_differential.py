@@ -537,7 +537,17 @@ METHOD_CALLS = {
         [_LONG, _SHORT], padding=True,
         batch_entity_spans_or_entity_spans_pairs=[[START], [START]])),
     "pad": lambda t: dict(t.pad([{"input_ids": [0, 5, 2]}, {"input_ids": [0, 5, 6, 7, 2]}])),
+    "pad_entities": lambda t: dict(t.pad(
+        [t(_LONG, entity_spans=[START]), t(_SHORT, entity_spans=[START, FRANCE])],
+        pad_to_multiple_of=4)),
+    "pad_max_length": lambda t: dict(t.pad(
+        {"input_ids": [[0, 5, 2], [0, 5, 6, 2]]}, padding="max_length", max_length=6,
+        padding_side="left")),
     "prepare_for_model": lambda t: dict(t.prepare_for_model([5, 6, 7], [8, 9])),
+    "prepare_for_model_entities": lambda t: dict(t.prepare_for_model(
+        [5, 6, 7, 8], [9, 10], entity_ids=[2, 1], entity_token_spans=[(0, 2), (1, 4)],
+        pair_entity_ids=[3], pair_entity_token_spans=[(0, 1)], truncation=True, max_length=8,
+        padding="max_length", max_entity_length=4, return_token_type_ids=True)),
     "build_inputs_with_special_tokens": lambda t: (
         t.build_inputs_with_special_tokens([5, 6]),
         t.build_inputs_with_special_tokens([5, 6], [7])),
@@ -602,3 +612,26 @@ def test_built_directly_with_transformers_added_tokens(tokenizers):
             assert ours(text)["input_ids"] == theirs(text)["input_ids"], (options, text)
         # transformers lists the ignored "" among its special tokens; numpy_luke leaves it out
         assert ours.all_special_tokens == [t for t in theirs.all_special_tokens if t]
+
+
+def test_add_tokens_as_transformers_common_tests_do(tokenizers):
+    """The steps of transformers' common tokenizer test ``test_add_tokens_tokenizer``: added
+    words and added special tokens replacing eos/pad, on both tokenizers."""
+
+    def steps(tok):
+        size = tok.vocab_size
+        out = [tok.add_tokens(["aaaaa bbbbbb", "cccccccccdddddddd"]), tok.vocab_size == size,
+               len(tok), tok.encode("aaaaa bbbbbb low cccccccccdddddddd l",
+                                    add_special_tokens=False)]
+        out.append(tok.add_special_tokens({"eos_token": ">>>>|||<||<<|<<",
+                                           "pad_token": "<<<<<|||>|>>>>|>"}))
+        out += [tok.encode(">>>>|||<||<<|<< aaaaa bbbbbb low cccccccccdddddddd <<<<<|||>|>>>>|> l",
+                           add_special_tokens=False),
+                tok.eos_token_id, tok.pad_token_id, len(tok),
+                tok(["a", "aaaaa bbbbbb"], padding=True)["input_ids"],
+                list(dict.fromkeys(tok.all_special_tokens))]  # transformers lists some twice
+        return out
+
+    _, _, folder = tokenizers
+    ours, theirs = load_pair(folder)
+    assert steps(ours) == steps(theirs[None])
