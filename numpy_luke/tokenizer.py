@@ -119,7 +119,7 @@ class LukeTokenizer:
     """
 
     model_input_names = ["input_ids", "attention_mask"]
-    # transformers' names; only "right" is implemented, anything else is refused
+    # transformers' names: "right" or "left" (checked at every call: users set them)
     padding_side = "right"
     truncation_side = "right"
 
@@ -784,7 +784,7 @@ class LukeTokenizer:
                 token = dataclasses.replace(token, special=True)
             if not token.content:
                 continue
-            if token.content not in self.get_vocab():
+            if token.content not in self._added_ids and token.content not in self.bpe.vocab:
                 added += 1
             self._add_token(token, None, override_flags=True)
             if token.special and token.content not in self.all_special_tokens:
