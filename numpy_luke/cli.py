@@ -23,6 +23,7 @@ asking to report it, exit 1 (set NUMPY_LUKE_DEBUG=1 to get the traceback instead
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "texts",
-            nargs="+",
+            nargs="*" if name in CORPUS_COMMANDS else "+",
             metavar="TEXT",
             help="input text(s); '-' reads one text per line from standard input",
         )
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--revision", help="Hub revision: branch, tag or commit (default main)")
         sub.add_argument("--json", action="store_true", help="print one JSON object per text")
+        if name in CORPUS_COMMANDS:
+            corpus_options(sub)
         return sub
 
     fill = command(
@@ -115,7 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="START:END",
         help="a mention to predict the entity of (character offsets; repeatable)",
     )
-    fill.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
     fill.set_defaults(run=run_fill)
 
     tokenize = command(
@@ -197,6 +199,16 @@ def read_texts(arguments: list[str]) -> list[str]:
     return texts
 
 
+def _spans(specs: list[str | None] | None):
+    """Spans given on the command line (None when none given)."""
+    specs = [s for s in (specs or []) if s is not None]
+    if not specs:
+        return None
+    from .pipelines import parse_span
+
+    return [parse_span(spec) for spec in specs]
+
+
 def spans_for(texts: list[str], specs: list[str | None] | None):
     """Spans given on the command line, the same for every text (None when none given)."""
     specs = [s for s in (specs or []) if s is not None]
@@ -211,7 +223,143 @@ def spans_for(texts: list[str], specs: list[str | None] | None):
 def make_pipeline(task: str, args, **options):
     from .pipelines import pipeline
 
-    return pipeline(task, model=args.model, revision=args.revision, **options)
+    return pipeline(task, model=args.model, revision=args.revision,
+                    batch_size=args.batch_size, **options)
+
+
+# ---------------------------------------------------------------------------------------
+# Corpora: --input FILE, JSON Lines out, streamed
+# ---------------------------------------------------------------------------------------
+
+CORPUS_COMMANDS = ("fill", "tokenize", "typing", "relation", "ner")
+
+
+def corpus_options(sub: argparse.ArgumentParser) -> None:
+    """The options every task command has for running over a file of texts."""
+    sub.add_argument("--input", metavar="FILE", help="read the examples from FILE ('-': "
+                     "standard input): one text a line, or JSON Lines {\"text\": ..., "
+                     "\"entity_spans\": [[s, e], ...]}; answers are JSON Lines with \"line\"")
+    sub.add_argument("--output", metavar="FILE", help="write the answers to FILE "
+                     "(default: standard output)")
+    sub.add_argument("--format", choices=("auto", "text", "jsonl"), default="auto",
+                     help="how to read --input (default: auto, by its first line)")
+    sub.add_argument("--stop-on-error", action="store_true", help="stop at the first bad line "
+                     "(default: answer it with {\"line\": N, \"error\": ...} and go on)")
+    sub.add_argument("--progress", action="store_true", help="show a progress bar on standard "
+                     "error (shown anyway when it is a terminal)")
+    sub.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
+    sub.add_argument("--threads", type=positive_int, help="CPU threads for the matrix "
+                     "products (default: all cores)")
+
+
+def use_threads(threads: int) -> None:
+    """Limit the BLAS library NumPy will load to ``threads`` threads (set before NumPy is
+    imported, which the command line does only after reading its arguments)."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "numpy" in sys.modules:  # too late for the variables: ask the loaded library
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            raise InputError("--threads needs to be given before NumPy is loaded (or the "
+                             "threadpoolctl package)") from None
+        threadpool_limits(threads)
+
+
+def is_corpus(args) -> bool:
+    """A corpus run: --input, or '-' (the lines of standard input) among the texts."""
+    if args.input is None and not args.texts:
+        raise InputError("no text given: pass TEXT, or --input FILE ('-' for standard input)")
+    if args.input is not None and args.texts:
+        raise InputError("give either TEXT arguments or --input, not both")
+    if args.input is None and "-" in args.texts and args.texts != ["-"]:
+        raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
+    return args.input is not None or args.texts == ["-"]
+
+
+def run_corpus(args, runner, format_one, spans=None) -> int:
+    """Stream the examples of --input (or standard input) through ``runner`` (a pipeline)
+    and write one answer per example as it is ready, in input order: JSON Lines with the
+    example's line number (a table with ``--json`` left out of a '-' run). A bad line is
+    answered with its error and the run goes on (unless --stop-on-error); the exit status
+    is 1 if any line failed."""
+    from .streaming import read_items, stream
+
+    items = read_items(_input_lines(args.input or "-"), args.format)
+    if spans:
+        items = (_with_spans(item, spans) for item in items)
+    as_json = args.json or args.input is not None
+    failed = total = 0
+    with _output(args.output) as out, _progress(args) as bar:
+        for item, answer in stream(runner, items, stop_on_error=args.stop_on_error):
+            total += 1
+            error = answer.get("error") if set(answer) == {"error"} else None
+            failed += error is not None
+            if as_json:
+                out.write(json.dumps({"line": item.number, **answer}, ensure_ascii=False,
+                                     allow_nan=False) + "\n")
+            elif error is not None:
+                print(f"{PROG} {args.command}: line {item.number}: error: {error}",
+                      file=sys.stderr)
+            else:
+                out.write(f"== line {item.number}\n{format_one(answer)}\n")
+            out.flush()
+            bar.update()
+    if failed:
+        print(f"{PROG} {args.command}: {failed} of {total} lines failed (their errors are in "
+              "the output)" if as_json else f"{PROG} {args.command}: {failed} of {total} "
+              "lines failed", file=sys.stderr)
+        return 1
+    if total == 0:
+        where = "standard input" if (args.input or "-") == "-" else args.input
+        raise InputError(f"no text given ({where} was empty)")
+    return 0
+
+
+def _input_lines(path: str):
+    """The lines of FILE or standard input, read lazily; undecodable bytes become lone
+    surrogates, which the text check then reports for that line alone."""
+    if path == "-":
+        sys.stdin.reconfigure(errors="surrogateescape")
+        yield from sys.stdin
+        return
+    with open(path, encoding="utf-8", errors="surrogateescape") as file:
+        yield from file
+
+
+def _with_spans(item, spans):
+    """Spans given on the command line apply to every plain-text line without its own."""
+    if item.entity_spans is None and item.error is None:
+        item.entity_spans = list(spans)
+    return item
+
+
+@contextlib.contextmanager
+def _output(path: str | None):
+    if path is None:
+        yield sys.stdout
+    else:
+        with open(path, "w", encoding="utf-8") as file:
+            yield file
+
+
+@contextlib.contextmanager
+def _progress(args):
+    """A tqdm bar (texts, texts/s) on standard error, with --progress or on a terminal."""
+    show = args.progress or sys.stderr.isatty()
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit="text", file=sys.stderr, desc=f"{PROG} {args.command}",
+              dynamic_ncols=True) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -220,88 +368,124 @@ def make_pipeline(task: str, args, **options):
 
 
 def run_fill(args) -> int:
+    corpus = is_corpus(args)  # before loading: a missing text is reported at once
+    # words and entities: the CLI's combined answer (transformers' shape is in "masks")
+    fill = make_pipeline("fill-mask", args, top_k=args.top_k, entities=True)
+    if corpus:
+        return run_corpus(args, fill, format_fill, _spans(args.entity_span))
     texts = read_texts(args.texts)
     spans = spans_for(texts, args.entity_span)
-    fill = make_pipeline("fill-mask", args, top_k=args.top_k, batch_size=args.batch_size,
-                         entities=True)  # words and entities: the CLI's combined answer
     results = fill(texts, entity_spans=spans)
     emit(results, args.json, format_fill)
     return 0
 
 
 def run_typing(args) -> int:
+    corpus = is_corpus(args)  # before loading: a missing text is reported at once
+    typing = make_pipeline("entity-typing", args, threshold=args.threshold)
+    if corpus:
+        return run_corpus(args, typing, format_typing, _spans(args.entity_span))
     texts = read_texts(args.texts)
     spans = spans_for(texts, args.entity_span)
-    typing = make_pipeline("entity-typing", args, threshold=args.threshold)
     emit(typing(texts, entity_spans=spans), args.json, format_typing)
     return 0
 
 
 def run_relation(args) -> int:
-    texts = read_texts(args.texts)
     if args.head or args.tail:
         if len(args.head or []) != 1 or len(args.tail or []) != 1:
             raise InputError(
                 "give both --head and --tail, once each, or mark both mentions with [[...]]"
             )
-        spans = spans_for(texts, args.head + args.tail)
-    else:
-        spans = None
+    corpus = is_corpus(args)
     relation = make_pipeline("relation-classification", args, top_k=args.top_k)
+    given = (args.head or []) + (args.tail or [])
+    if corpus:
+        return run_corpus(args, relation, format_relation, _spans(given))
+    texts = read_texts(args.texts)
+    spans = spans_for(texts, given)
     emit(relation(texts, entity_spans=spans), args.json, format_relation)
     return 0
 
 
 def run_ner(args) -> int:
-    texts = read_texts(args.texts)
+    corpus = is_corpus(args)  # before loading: a missing text is reported at once
     ner = make_pipeline("ner", args, max_span_length=args.max_span_length)
+    if corpus:
+        return run_corpus(args, ner, format_ner)
+    texts = read_texts(args.texts)
     emit(ner(texts), args.json, format_ner)
     return 0
 
 
 def run_tokenize(args) -> int:
-    from .checks import check_span_count, check_spans, check_text
-    from .pipelines import parse_mentions
     from .tokenizer import LukeTokenizer
 
+    corpus = is_corpus(args)
+    tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
+    if corpus:
+        runner = _TokenizeRunner(tokenizer, args.task, args.batch_size)
+        return run_corpus(args, runner, format_tokenize, _spans(args.entity_span))
     texts = read_texts(args.texts)
     given = spans_for(texts, args.entity_span)
-    tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
-    results = []
-    for number, text in enumerate(texts):
-        check_text(text)
-        plain, marked = parse_mentions(text)
-        if given and marked:
-            raise InputError("mentions are marked with [[...]] and given as spans; use one")
-        spans = check_spans(plain, given[number]) if given else marked
-        if args.task is not None:
-            check_span_count(args.task, len(spans), f"--task {args.task}",
-                             " ([[...]] or --entity-span)")
-        options = {"entity_spans": spans} if spans else {}
-        encoding = tokenizer(plain, task=args.task, **options)
-        ids = list(encoding["input_ids"])
-        result = {
-            "text": plain,
-            "tokens": tokenizer.convert_ids_to_tokens(ids),
-            "input_ids": ids,
-        }
-        if "entity_ids" in encoding:
-            vocab = tokenizer.entity_vocabulary
-            result["entities"] = [
-                {
-                    "entity": vocab.id_to_title(int(entity_id)),
-                    "entity_id": int(entity_id),
-                    "positions": [int(p) for p in positions if p != -1],
-                }
-                for entity_id, positions in zip(
-                    encoding["entity_ids"], encoding["entity_position_ids"], strict=True
-                )
-            ]
-            for entity, (start, end) in zip(result["entities"], spans, strict=False):
-                entity.update(mention=plain[start:end], start=start, end=end)
-        results.append(result)
+    results = [tokenize_one(tokenizer, text, given[k] if given else None, args.task)
+               for k, text in enumerate(texts)]
     emit(results, args.json, format_tokenize)
     return 0
+
+
+def tokenize_one(tokenizer, text: str, given, task: str | None) -> dict:
+    """One text's tokens, ids and entity inputs, as ``tokenize`` prints them."""
+    from .checks import check_span_count, check_spans, check_text
+    from .pipelines import parse_mentions
+
+    check_text(text)
+    plain, marked = parse_mentions(text)
+    if given and marked:
+        raise InputError("mentions are marked with [[...]] and given as spans; use one")
+    spans = check_spans(plain, given) if given else marked
+    if task is not None:
+        check_span_count(task, len(spans), f"--task {task}", " ([[...]] or --entity-span)")
+    options = {"entity_spans": spans} if spans else {}
+    encoding = tokenizer(plain, task=task, **options)
+    ids = list(encoding["input_ids"])
+    result = {"text": plain, "tokens": tokenizer.convert_ids_to_tokens(ids), "input_ids": ids}
+    if "entity_ids" in encoding:
+        vocab = tokenizer.entity_vocabulary
+        result["entities"] = [
+            {
+                "entity": vocab.id_to_title(int(entity_id)),
+                "entity_id": int(entity_id),
+                "positions": [int(p) for p in positions if p != -1],
+            }
+            for entity_id, positions in zip(
+                encoding["entity_ids"], encoding["entity_position_ids"], strict=True
+            )
+        ]
+        for entity, (start, end) in zip(result["entities"], spans, strict=False):
+            entity.update(mention=plain[start:end], start=start, end=end)
+    return result
+
+
+class _TokenizeRunner:
+    """``tokenize`` as streaming.stream runs a pipeline: each text on its own."""
+
+    def __init__(self, tokenizer, task, batch_size):
+        self.tokenizer, self.task, self.batch_size = tokenizer, task, batch_size
+
+    def _read(self, text, spans, number):
+        return text, spans
+
+    def _cut(self, indices, lengths):
+        return [[i] for i in indices]
+
+    def _run(self, items):
+        try:
+            return [tokenize_one(self.tokenizer, text, spans, self.task) for text, spans in items]
+        except (ValueError, TypeError) as error:  # the tokenizer's own (transformers') errors
+            if isinstance(error, InputError):
+                raise
+            raise InputError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -409,7 +593,12 @@ RUNTIME_DEPENDENCIES = ("numpy", "safetensors", "regex", "huggingface_hub", "tqd
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 success, 1 error, 2 usage)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in CORPUS_COMMANDS and not args.texts and args.input is None:
+        parser.error("the following arguments are required: TEXT (or --input FILE)")
+    if getattr(args, "threads", None):
+        use_threads(args.threads)
     where = f"{PROG} {args.command}"
     try:
         return args.run(args)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -312,12 +312,22 @@ class Pipeline:
 
     # -- calling -------------------------------------------------------------------------
 
-    def __call__(self, inputs: str | Sequence[str], entity_spans=None, **options):
+    def __call__(self, inputs: str | Sequence[str] | Iterable, entity_spans=None, *,
+                 on_error: str = "raise", **options):
         """Run on one text (returns one result) or a list of texts (a list of results).
 
         ``entity_spans``: for one text a list of (start, end) pairs; for a list of texts a
         list of such lists (or None). Mentions may instead be marked in the text, [[...]].
+
+        Any other iterable (a generator, a file's lines, ...) is read lazily and answered
+        as an iterator, in input order (``streaming.py``): texts, or records
+        ``{"text": ..., "entity_spans": [...]}`` (``"head"``/``"tail"`` for relations).
+        ``on_error="record"`` answers a bad item with ``{"error": message}`` and goes on;
+        ``"raise"`` (the default) raises its ``InputError`` after the answers before it.
         """
+        self._options(options)  # an unknown or bad option: refused before any input is read
+        if not isinstance(inputs, (str, list, tuple)):
+            return self._stream(inputs, entity_spans, on_error, options)
         single = isinstance(inputs, str)
         texts = [inputs] if single else list(inputs)
         if single:
@@ -336,6 +346,20 @@ class Pipeline:
         ]
         results = self._run(items, **options)
         return results[0] if single else results
+
+    def _stream(self, inputs: Iterable, entity_spans, on_error: str, options: dict):
+        """The iterator ``__call__`` returns for an iterable of inputs."""
+        from .streaming import from_record, stream
+
+        if on_error not in ("raise", "record"):
+            raise InputError(f"on_error={on_error!r}: use 'raise' or 'record'")
+        if entity_spans is not None:
+            raise InputError("with an iterable of inputs, give each item's spans in its "
+                             'record: {"text": ..., "entity_spans": [[start, end], ...]}')
+        items = (from_record(number, record) for number, record in enumerate(inputs, 1))
+        answers = stream(self, items, stop_on_error=on_error == "raise", options=options,
+                         what="input")
+        return (answer for _, answer in answers)
 
     def _read(self, text, spans, number: int | None) -> tuple[str, list[Span]]:
         """One text -> (plain text, mention spans), checked; errors name the text."""

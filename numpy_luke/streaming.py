@@ -17,6 +17,7 @@ Memory stays flat in the corpus size: one window of items and results at a time.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -97,22 +98,25 @@ def from_record(number: int, record: Any) -> Item:
 
 
 def stream(pipeline, items: Iterable[Item], *, stop_on_error: bool = False,
-           window: int | None = None) -> Iterator[tuple[Item, Any]]:
+           window: int | None = None, options: dict | None = None, what: str = "line"
+           ) -> Iterator[tuple[Item, Any]]:
     """Run ``pipeline`` over ``items``: yields (item, result) in input order, where result is
     the pipeline's answer or ``{"error": message}``. With ``stop_on_error`` the first bad
-    item raises its InputError, naming its line, after the results before it."""
+    item raises its InputError, naming its ``what`` ("line 4"), after the results before it.
+    ``options`` go to every call of the pipeline (``top_k``, ...)."""
     window = window or WINDOW_BATCHES * pipeline.batch_size
+    run = functools.partial(pipeline._run, **(options or {}))
     pending: list[Item] = []
     for item in items:
         pending.append(item)
         if len(pending) >= window:
-            yield from _run_window(pipeline, pending, stop_on_error)
+            yield from _run_window(pipeline, run, pending, stop_on_error, what)
             pending = []
     if pending:
-        yield from _run_window(pipeline, pending, stop_on_error)
+        yield from _run_window(pipeline, run, pending, stop_on_error, what)
 
 
-def _run_window(pipeline, items: list[Item], stop_on_error: bool):
+def _run_window(pipeline, run, items: list[Item], stop_on_error: bool, what: str):
     """One window: check every item, run the good ones in length-sorted batches, and yield
     (item, result) in input order as soon as all earlier items are done."""
     results: list[Any] = [None] * len(items)
@@ -126,13 +130,13 @@ def _run_window(pipeline, items: list[Item], stop_on_error: bool):
             good.append((k, pipeline._read(item.text, item.entity_spans, None)))
         except InputError as error:
             if stop_on_error:
-                failure = InputError(f"line {item.number}: {error}")
+                failure = InputError(f"{what} {item.number}: {error}")
                 break
             results[k], done[k] = {"error": str(error)}, True
     emitted = 0
     for batch in _batches(pipeline, good):
         try:
-            _run_batch(pipeline, items, batch, results, done, stop_on_error)
+            _run_batch(run, items, batch, results, done, stop_on_error, what)
         finally:  # on a stopping error too, hand out what is finished before it
             ready = list(_ready(items, results, done, start=emitted))
             emitted += len(ready)
@@ -151,19 +155,19 @@ def _batches(pipeline, good: list[tuple[int, tuple]]) -> list[list[tuple[int, tu
     return sorted(batches, key=lambda batch: min(k for k, _ in batch))
 
 
-def _run_batch(pipeline, items, batch, results, done, stop_on_error):
+def _run_batch(run, items, batch, results, done, stop_on_error, what):
     """One batch; if it fails on an input error, its items run one by one, so one bad
     item (a text too long for the model, say) costs only its own result."""
     try:
-        answers = pipeline._run([read for _, read in batch])
+        answers = run([read for _, read in batch])
     except InputError as error:
         if len(batch) > 1:
             for one in batch:
-                _run_batch(pipeline, items, [one], results, done, stop_on_error)
+                _run_batch(run, items, [one], results, done, stop_on_error, what)
             return
         k = batch[0][0]
         if stop_on_error:
-            raise InputError(f"line {items[k].number}: {error}") from None
+            raise InputError(f"{what} {items[k].number}: {error}") from None
         results[k], done[k] = {"error": str(error)}, True
         return
     for (k, _), answer in zip(batch, answers, strict=True):

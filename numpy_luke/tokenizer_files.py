@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .checks import check_id, is_int, short
 from .core.bpe import ByteLevelBPE
-from .core.entity_vocab import SPECIAL_ENTITIES, EntityVocab
+from .core.entity_vocab import MASK2, SPECIAL_ENTITIES, EntityVocab
 from .errors import TokenizerFileError
 from .hub import resolve_file
 from .tasks import TASKS
@@ -136,7 +136,8 @@ def read_entity_vocab(path: str | os.PathLike) -> EntityVocab:
       ``{"id": 3, "entities": [["Tokyo", "en"], ["東京", "ja"]]}``, as a JSON list or as
       JSON Lines. We flatten it exactly as transformers' mLUKE conversion does: every title
       becomes the key "language:title" ("en:Tokyo"), except the special entities, which
-      stay bare ("[MASK]").
+      stay bare ("[MASK]"); a file without ``[MASK2]`` (the original release has none)
+      gets it as max id + 1, as the conversion adds it.
 
     Loading is one ``json.load`` plus a linear check of the ids: the 500,000-entry
     vocabulary loads in about a third of a second (see docs/performance.md).
@@ -155,6 +156,10 @@ def read_entity_vocab(path: str | os.PathLike) -> EntityVocab:
         data = _read_json_lines(text, name, error)
     if isinstance(data, list):
         data = _flatten_multilingual(data, name)
+        if MASK2 not in data and data and all(type(i) is int for i in data.values()):
+            # the original mLUKE files have no [MASK2]; transformers' conversion gives it
+            # the next id (and the embedding table one more row, a copy of [MASK]'s)
+            data[MASK2] = max(data.values()) + 1
     elif not isinstance(data, dict):
         raise TokenizerFileError(
             f"{name}: expected a JSON object {{title: id}} or a list of "

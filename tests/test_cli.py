@@ -178,6 +178,8 @@ def test_fill_reads_standard_input_and_batches(default_models):
     batched = json_lines(ok("fill", "-", "--json", "--batch-size", "2", stdin=stdin))
     assert len(batched) == len(texts)
     assert [r["text"] for r in batched] == [t.replace("[[", "").replace("]]", "") for t in texts]
+    # each answer names its line of standard input (blank lines count, as in the file)
+    assert [r.pop("line") for r in batched] == [1, 2, 5, 6, 7]
     # a text run in a padded batch gets the answer it gets alone
     fill = pipeline("fill-mask", model=FILL, batch_size=1, entities=True)
     for text, result in zip(texts, batched, strict=True):
@@ -371,9 +373,11 @@ def test_errors_from_the_real_command(default_models):
         input=b"caf\xe9 <mask>\n", capture_output=True, cwd=helpers.ROOT, timeout=120,
     )
     assert result.returncode == 1 and result.stdout == b""
+    # standard input is a corpus: the bad line is named, and the run says how many failed
     assert result.stderr.decode() == (
-        "numpy_luke fill: error: the text is not valid Unicode: character 3 is the lone "
-        "surrogate U+DCE9 (bytes that were not UTF-8?); pass UTF-8 text\n"
+        "numpy_luke fill: line 1: error: the text is not valid Unicode: character 3 is the "
+        "lone surrogate U+DCE9 (bytes that were not UTF-8?); pass UTF-8 text\n"
+        "numpy_luke fill: 1 of 1 lines failed\n"
     )
 
 

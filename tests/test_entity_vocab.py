@@ -73,6 +73,18 @@ def test_multilingual_layout(tmp_path, layout):
     assert vocab.id_to_title(3) == "en:Tokyo"
 
 
+def test_original_mluke_file_without_mask2_gets_the_next_id(tmp_path):
+    # the original mLUKE release has no [MASK2]; transformers' conversion adds it as max id + 1
+    path = tmp_path / "entity_vocab.json"
+    write(path, MULTILINGUAL[:-1])
+    vocab = read_entity_vocab(path)
+    assert vocab.mask2_id == 5 and vocab.id_to_title(5) == "[MASK2]"
+    # the published layout still needs all four special entities
+    write(path, {"[PAD]": 0, "[UNK]": 1, "[MASK]": 2, "Tokyo": 3})
+    with pytest.raises(TokenizerFileError, match=r"\[MASK2\] are missing"):
+        read_entity_vocab(path)
+
+
 def test_tokenizer_reads_a_multilingual_entity_vocab(tiny_luke_dir, tmp_path):
     folder = tmp_path / "mluke-like"
     folder.mkdir()

@@ -135,6 +135,14 @@ def test_unknown_keywords_are_refused_naming_the_allowed_ones(call, message):
         call()
 
 
+def test_bad_call_options_are_refused_once_for_a_stream_too(fill):
+    texts = iter([SEED, SEED])
+    with pytest.raises(InputTypeError, match="'topk'.*top_k, targets"):
+        fill(texts, topk=2)  # at the call, not as an error record per item
+    with pytest.raises(InputError, match="top_k must be"):
+        fill(iter([SEED]), top_k=0, on_error="record")
+
+
 def test_the_task_comes_from_the_config(tmp_path):
     for folder, cls in [(TINY, FillMaskPipeline), (TYPING, EntityTypingPipeline),
                         (TACRED, RelationClassificationPipeline), (NER, NerPipeline)]:

@@ -2,7 +2,7 @@
 # # Chapter 3 — Embeddings
 #
 # The encoder reads vectors, not ids. Words and entities each have their own embedding
-# (`numpy_luke/embeddings.py`); both end in a layer norm, and then the two sequences meet
+# (`numpy_luke/core/embeddings.py`); both end in a layer norm, and then the two sequences meet
 # in the encoder (chapter 4).
 #
 # * word vector = LayerNorm(word table[id] + position table[position] + type table[type])

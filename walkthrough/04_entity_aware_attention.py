@@ -116,6 +116,12 @@ show("max |by hand - library| (context)",
 #
 # The picture (`docs/figures/attention_blocks.png`) shows head 0 of layer 0 of the fixture
 # model with the four blocks marked; its right half is the padded example below.
+#
+# The command line draws the same four blocks for any text, layer and head:
+# `python -m numpy_luke attention "[[Lionel Messi]] plays for [[Inter Miami CF]]." --layer 1
+# --output attention.png` (or `--json` for the numbers). Layer 1, mean of the heads:
+#
+# ![the attention command](../docs/figures/attention_command.png)
 
 # %%
 plt = _common.try_matplotlib()

@@ -9,7 +9,7 @@
 #
 # Every step is applied to each position separately except attention, the only place where
 # tokens exchange information. We compute layer 0 in full by hand, follow the shapes through
-# all layers, and end with the pooler. The code is `numpy_luke/model.py`.
+# all layers, and end with the pooler. The code is `numpy_luke/core/encoder.py`.
 
 # %%
 import math
@@ -42,7 +42,7 @@ W = words_in.shape[1]
 # ## GELU, exactly
 #
 # The feed-forward network uses GELU, x·Φ(x) with Φ the normal distribution function,
-# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `functional.py` has one (a Chebyshev
+# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `core/erf.py` has one (a Chebyshev
 # fit, within 1e-11 of `math.erf`). The popular tanh approximation is close but not the same
 # function, and LUKE was trained with the exact one.
 #

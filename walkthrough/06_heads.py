@@ -4,7 +4,8 @@
 # The encoder gives one vector per word and one per entity. A *head* is a small layer that
 # reads some of those vectors and turns them into scores. LUKE was pre-trained with two
 # heads (masked words, masked entities), and fine-tuned with others. The code is
-# `numpy_luke/heads.py`; each head is a class with transformers' name.
+# `numpy_luke/core/heads.py` (the math) and `numpy_luke/modeling.py` (a class per head,
+# with transformers' name).
 #
 # | head | reads | scores |
 # | --- | --- | --- |
