@@ -291,10 +291,9 @@ class Pipeline:
         (None keeps the pipeline's), checked as the constructor checks them."""
         options = dict(self.options)
         for name, value in given.items():
-            checked = check_pipeline_option(name, value, self.task, self.call_options) \
-                if value is not None or name not in self.call_options else None
-            if checked is not None:
-                options[name] = checked
+            if value is None and name in self.call_options:
+                continue  # None: the pipeline's own value
+            options[name] = check_pipeline_option(name, value, self.task, self.call_options)
         return options
 
     def _forward(self, encoding):

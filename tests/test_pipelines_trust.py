@@ -350,6 +350,20 @@ def test_the_up_front_bound_is_exact(fill, tokenizer, text):
     assert fewest_tokens(tokenizer.words.split(text), fill.longest_token) <= true
 
 
+def test_the_up_front_bound_is_exact_with_the_real_vocabulary(roberta_dir, tmp_path):
+    """The same on RoBERTa's 50,265 tokens (the longest holds 128 bytes with its merges)."""
+    tokenizer = LukeTokenizer.from_pretrained(helpers.real_vocab_luke_dir(tmp_path / "rv"))
+    longest = max([len(t) for t in tokenizer.get_vocab()]
+                  + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks])
+    words = ["Plants", " create", " <mask>", "   ", "photosynthesis", " é", "😀", "\n", "<s>",
+             " the", "a" * 30, "-" * 17, " " * 16, "ĠĠ", "\u200b"]
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        text = "".join(rng.choice(words, size=rng.integers(1, 40)))
+        true = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        assert fewest_tokens(tokenizer.words.split(text), longest) <= true, text
+
+
 @pytest.mark.parametrize(
     "task, folder, option, values",
     [
