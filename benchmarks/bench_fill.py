@@ -48,7 +48,7 @@ t2 = time.perf_counter()
 answer = fill(sys.argv[2])
 t3 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "load": t2 - t1, "predict": t3 - t2,
-                  "top": answer["masks"][0]["token"],
+                  "top": answer[0]["token"],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 TRANSFORMERS_PHASES = """

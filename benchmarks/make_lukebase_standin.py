@@ -113,53 +113,17 @@ def entity_vocab() -> dict[str, int]:
 
 
 def shapes(config: dict = CONFIG) -> dict[str, tuple]:
-    """Key -> shape of every tensor of LukeForMaskedLM as stored (tied decoders left out)."""
-    h, i, e = config["hidden_size"], config["intermediate_size"], config["entity_emb_size"]
-    positions, types = config["max_position_embeddings"], config["type_vocab_size"]
-    out = {
-        "luke.embeddings.word_embeddings.weight": (config["vocab_size"], h),
-        "luke.embeddings.position_embeddings.weight": (positions, h),
-        "luke.embeddings.token_type_embeddings.weight": (types, h),
-        "luke.embeddings.LayerNorm.weight": (h,),
-        "luke.embeddings.LayerNorm.bias": (h,),
-        "luke.entity_embeddings.entity_embeddings.weight": (config["entity_vocab_size"], e),
-        "luke.entity_embeddings.entity_embedding_dense.weight": (h, e),
-        "luke.entity_embeddings.position_embeddings.weight": (positions, h),
-        "luke.entity_embeddings.token_type_embeddings.weight": (types, h),
-        "luke.entity_embeddings.LayerNorm.weight": (h,),
-        "luke.entity_embeddings.LayerNorm.bias": (h,),
-    }
-    for layer in range(config["num_hidden_layers"]):
-        p = f"luke.encoder.layer.{layer}."
-        for name in ("query", "key", "value", *QUERIES):
-            out[f"{p}attention.self.{name}.weight"] = (h, h)
-            out[f"{p}attention.self.{name}.bias"] = (h,)
-        out.update({
-            f"{p}attention.output.dense.weight": (h, h),
-            f"{p}attention.output.dense.bias": (h,),
-            f"{p}attention.output.LayerNorm.weight": (h,),
-            f"{p}attention.output.LayerNorm.bias": (h,),
-            f"{p}intermediate.dense.weight": (i, h),
-            f"{p}intermediate.dense.bias": (i,),
-            f"{p}output.dense.weight": (h, i),
-            f"{p}output.dense.bias": (h,),
-            f"{p}output.LayerNorm.weight": (h,),
-            f"{p}output.LayerNorm.bias": (h,),
-        })
-    out.update({
-        "luke.pooler.dense.weight": (h, h),
-        "luke.pooler.dense.bias": (h,),
-        "lm_head.dense.weight": (h, h),
-        "lm_head.dense.bias": (h,),
-        "lm_head.layer_norm.weight": (h,),
-        "lm_head.layer_norm.bias": (h,),
-        "lm_head.bias": (config["vocab_size"],),
-        "entity_predictions.transform.dense.weight": (e, h),
-        "entity_predictions.transform.dense.bias": (e,),
-        "entity_predictions.transform.LayerNorm.weight": (e,),
-        "entity_predictions.transform.LayerNorm.bias": (e,),
-        "entity_predictions.bias": (config["entity_vocab_size"],),
-    })
+    """Key -> shape of every tensor of LukeForMaskedLM as stored (tied decoders left out):
+    numpy_luke's own tables of the encoder's tensors (stored under ``luke.``) and the
+    masked-LM head's."""
+    from numpy_luke import LukeConfig, LukeForMaskedLM
+    from numpy_luke.state_dict import encoder_shapes
+
+    luke = LukeConfig.from_dict(config)
+    out = {f"luke.{key}": shape for key, shape in encoder_shapes(luke).items()}
+    out.update(LukeForMaskedLM.head_shapes(luke))
+    for tied in ("lm_head.decoder.weight", "entity_predictions.decoder.weight"):
+        del out[tied]  # the embedding tables themselves (tied), so not stored
     return out
 
 

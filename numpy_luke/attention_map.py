@@ -230,7 +230,7 @@ def run(args) -> int:
         figure.savefig(output, dpi=100, metadata={"Software": None}, facecolor="white")
         plt.close(figure)
     if args.json:
-        print(json.dumps(to_json(result), ensure_ascii=False))
+        print(json.dumps(to_json(result), ensure_ascii=False, allow_nan=False))  # strict JSON
     else:
         which = f"head {args.head}" if args.head is not None else f"mean of {result['heads']} heads"
         print(f"wrote {output} (layer {args.layer}, {which}; {len(result['tokens'])} words, "

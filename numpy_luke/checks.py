@@ -146,6 +146,74 @@ def max_entities(task: str | None, default: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# Pipeline options and the limits of what a pipeline reads
+# ---------------------------------------------------------------------------------------
+
+
+def check_pipeline_option(name: str, value, task: str, allowed) -> object:
+    """One pipeline option, given to ``pipeline(...)`` or in a call: the same rule for both.
+
+    ``top_k``, ``batch_size``, ``max_span_length``: a positive int (NumPy ints too; not a
+    bool, not 2.5). ``threshold``: a real number in [0, 1]. ``targets``: a string or a
+    non-empty list of strings. An option the task does not take (``allowed``) is refused
+    naming the ones it takes, instead of being ignored or failing deep inside.
+    """
+    if name not in allowed:
+        raise InputTypeError(f"the {task} pipeline got an unexpected option {name!r}; it "
+                             f"takes {', '.join(allowed)}")
+    if name in ("top_k", "batch_size", "max_span_length"):
+        if not is_int(value) or value < 1:
+            raise InputError(f"{name} must be a positive integer, not {short(value)}")
+        return int(value)
+    if name == "threshold":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+                not 0.0 <= float(value) <= 1.0:
+            raise InputError(f"threshold must be a probability, a number from 0 to 1, not "
+                             f"{short(value)}")
+        return float(value)
+    if name == "targets":
+        targets = [value] if isinstance(value, str) else value
+        if not isinstance(targets, (list, tuple)) or not targets or \
+                not all(isinstance(t, str) for t in targets):
+            raise InputError(f"targets must be a token string or a non-empty list of them, "
+                             f"not {short(value)}")
+        return list(targets)
+    if name == "entities" and not isinstance(value, bool):
+        raise InputError(f"entities must be True or False, not {short(value)}")
+    return value
+
+
+def check_mention_count(count: int, most: int) -> None:
+    """At most ``most`` mentions in one text (the tokenizer's ``max_entity_length``): the
+    entity inputs, and the attention over them, grow with every mention."""
+    if count > most:
+        raise InputError(f"the text has {count} mentions, but the model reads at most {most} "
+                         "per text (the tokenizer's max_entity_length); split the text")
+
+
+def fewest_tokens(pieces: list[tuple[str, bool]], longest: int) -> int:
+    """The fewest word tokens a text can become, from its split around added tokens
+    (``(piece, is_added_token)``, the core's ``split_added_tokens``): an added token is one
+    token; any other piece of ``c`` characters is at least ``c`` UTF-8 bytes and a token
+    holds at most ``longest`` bytes, so it needs at least ceil(c / longest) tokens. White
+    space that an added token strips is in no piece and costs nothing."""
+    return sum(1 if added else -(-len(piece) // longest) for piece, added in pieces)
+
+
+def check_text_length(text: str, split, longest: int, most: int) -> None:
+    """Refuse, before any tokenization, a text that no tokenization can fit in ``most``
+    word tokens (the model's limit less <s> and </s>). Exact, not a heuristic: it refuses
+    only texts that would be refused after tokenization. ``split``: the tokenizer's split
+    around added tokens, called only for texts longer than ``most * longest`` characters."""
+    if len(text) <= most * longest:
+        return
+    fewest = fewest_tokens(split(text), longest)
+    if fewest > most:
+        raise InputError(f"the text has {len(text):,} characters, at least {fewest:,} tokens, "
+                         f"but the model reads at most {most} besides <s> and </s>; shorten it")
+
+
+# ---------------------------------------------------------------------------------------
 # Model inputs (LukeModel and the heads)
 # ---------------------------------------------------------------------------------------
 

@@ -9,7 +9,10 @@
 
 Each prediction command runs the pipeline of ``numpy_luke.pipelines`` for its task, so the
 command line and the Python API share one code path; ``--json`` prints exactly what the
-pipeline returns, one JSON object per input text and line.
+pipeline returns (``fill``: ``pipeline("fill-mask", entities=True)``, words and entities),
+one strict JSON object per input text and line. Tables show every text that comes from the
+input or the checkpoint (texts, mentions, tokens, labels, entity titles) with control
+characters escaped, so a checkpoint cannot send escape sequences to the terminal.
 
 A mistake a user can make (no mask, an empty text, a bad span, a missing checkpoint)
 prints one line, ``numpy_luke fill: error: ...``, on standard error and exits with 1;
@@ -366,7 +369,8 @@ class _NoBar:
 
 def run_fill(args) -> int:
     corpus = is_corpus(args)  # before loading: a missing text is reported at once
-    fill = make_pipeline("fill-mask", args, top_k=args.top_k)
+    # words and entities: the CLI's combined answer (transformers' shape is in "masks")
+    fill = make_pipeline("fill-mask", args, top_k=args.top_k, entities=True)
     if corpus:
         return run_corpus(args, fill, format_fill, _spans(args.entity_span))
     texts = read_texts(args.texts)
@@ -491,8 +495,8 @@ class _TokenizeRunner:
 
 def emit(results: list, as_json: bool, format_one) -> None:
     for number, result in enumerate(results, start=1):
-        if as_json:
-            print(json.dumps(result, ensure_ascii=False))
+        if as_json:  # strict JSON: NaN or Infinity would be refused, never printed
+            print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
             if len(results) > 1:
                 print(f"== text {number}")
@@ -510,7 +514,7 @@ def _shown(token: str) -> str:
 
 
 def format_fill(result: dict) -> str:
-    lines = [result["text"]]
+    lines = [_printable(result["text"])]
     masks = result["masks"]
     per_mask = masks if masks and isinstance(masks[0], list) else ([masks] if masks else [])
     for number, predictions in enumerate(per_mask, start=1):
@@ -522,16 +526,17 @@ def format_fill(result: dict) -> str:
             )
     for entity in result["entities"]:
         where = f"{entity['start']}:{entity['end']}"
-        lines.append(f"  [[{entity['mention']}]] ({where}):   score  entity")
+        lines.append(f"  [[{_printable(entity['mention'])}]] ({where}):   score  entity")
         for rank, p in enumerate(entity["predictions"], start=1):
-            lines.append(f"    {rank:>2}  {p['score']:.4f}  {p['entity']}")
+            lines.append(f"    {rank:>2}  {p['score']:.4f}  {_printable(str(p['entity']))}")
     return "\n".join(lines)
 
 
 def format_typing(result: dict) -> str:
     e = result["entity"]
-    lines = [result["text"], f"  [[{e['mention']}]] ({e['start']}:{e['end']}):   score  type"]
-    lines += [f"        {p['score']:.4f}  {p['label']}" for p in result["labels"]]
+    lines = [_printable(result["text"]),
+             f"  [[{_printable(e['mention'])}]] ({e['start']}:{e['end']}):   score  type"]
+    lines += [f"        {p['score']:.4f}  {_printable(p['label'])}" for p in result["labels"]]
     if not result["labels"]:
         lines.append("        (no type reaches the threshold)")
     return "\n".join(lines)
@@ -540,37 +545,39 @@ def format_typing(result: dict) -> str:
 def format_relation(result: dict) -> str:
     head, tail = result["head"], result["tail"]
     lines = [
-        result["text"],
-        f"  head [[{head['mention']}]] ({head['start']}:{head['end']}), "
-        f"tail [[{tail['mention']}]] ({tail['start']}:{tail['end']}):   score  relation",
+        _printable(result["text"]),
+        f"  head [[{_printable(head['mention'])}]] ({head['start']}:{head['end']}), "
+        f"tail [[{_printable(tail['mention'])}]] ({tail['start']}:{tail['end']}):   score  "
+        "relation",
     ]
     lines += [
-        f"    {rank:>2}  {p['score']:.4f}  {p['label']}"
+        f"    {rank:>2}  {p['score']:.4f}  {_printable(p['label'])}"
         for rank, p in enumerate(result["labels"], start=1)
     ]
     return "\n".join(lines)
 
 
 def format_ner(result: dict) -> str:
-    lines = [result["text"]]
+    lines = [_printable(result["text"])]
     if not result["entities"]:
         lines.append("  (no entities found)")
     for e in result["entities"]:
         where = f"{e['start']:>4}:{e['end']:<4}"
-        lines.append(f"  {where} {e['label']:<8} {e['score']:.4f}  {e['mention']}")
+        lines.append(f"  {where} {_printable(e['label']):<8} {e['score']:.4f}  "
+                     f"{_printable(e['mention'])}")
     return "\n".join(lines)
 
 
 def format_tokenize(result: dict) -> str:
-    lines = [result["text"], "     #  token                  id"]
+    lines = [_printable(result["text"]), "     #  token                  id"]
     for i, (token, token_id) in enumerate(zip(result["tokens"], result["input_ids"], strict=True)):
         lines.append(f"  {i:>4}  {_printable(token):<20} {token_id:>6}")
     if "entities" in result:
         lines.append("  entity  mention              entity        id  word positions")
         for k, e in enumerate(result["entities"]):
-            mention = e.get("mention", "")
+            mention = _printable(e.get("mention", ""))
             positions = " ".join(map(str, e["positions"]))
-            title = str(e["entity"])
+            title = _printable(str(e["entity"]))
             lines.append(f"  {k:>6}  {mention:<20} {title:<12} {e['entity_id']:>3}  {positions}")
     return "\n".join(lines)
 

@@ -14,32 +14,49 @@ A pipeline wraps a tokenizer and a model with the three chores around them:
 3. Turning scores into answers: probabilities (softmax, or sigmoid for multi-label typing),
    the top k, and label names from the checkpoint's ``id2label``.
 
-The four tasks:
+The tasks:
 
     task                      model class                       default checkpoint (studio-ousia/)
     fill-mask                 LukeForMaskedLM                   luke-base
+    entity-prediction         LukeForMaskedLM                   luke-base
     entity-typing             LukeForEntityClassification       luke-large-finetuned-open-entity
     relation-classification   LukeForEntityPairClassification   luke-large-finetuned-tacred
     ner                       LukeForEntitySpanClassification   luke-large-finetuned-conll-2003
 
-Outputs are plain dicts, lists, strings, ints and floats: exactly what
-``python -m numpy_luke COMMAND --json`` prints, one object per text (docs/cli.md has the
-schema). For word masks the fill-mask output is the one transformers' ``fill-mask``
-pipeline gives; masked entity prediction, LUKE's second pretraining task, comes on top.
+Outputs are plain dicts, lists, strings, ints and floats. ``fill-mask`` answers exactly as
+transformers' ``fill-mask`` pipeline does (a list of ``{score, token, token_str,
+sequence}``, a list per mask for several masks); ``entity-prediction`` is LUKE's second
+pretraining task, masked entity prediction; ``pipeline("fill-mask", entities=True)`` gives
+both in one object, which is what ``python -m numpy_luke fill --json`` prints (the other
+commands print their pipeline's answer; docs/cli.md has the schema).
+
+Pipelines, like the models and tokenizers they hold, keep no state that a call changes,
+so one pipeline can serve several threads at once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .checks import check_span_count, check_spans, check_text
+from .checks import (
+    check_mention_count,
+    check_pipeline_option,
+    check_span_count,
+    check_spans,
+    check_text,
+    check_text_length,
+)
+from .core.entity_vocab import SPECIAL_ENTITIES
 from .core.functional import sigmoid, softmax
-from .errors import InputError
+from .errors import InputError, InputTypeError
 from .tasks import DEFAULT_MODELS
+
+logger = logging.getLogger(__name__)
 
 Span = tuple[int, int]
 
@@ -180,6 +197,7 @@ def fill_mask_predictions(
     pad_token_id: int,
     top_k: int,
     decode: Callable[..., str],
+    targets: np.ndarray | None = None,
 ) -> list:
     """transformers' fill-mask answer for one text, from its ids and the LM logits.
 
@@ -187,7 +205,8 @@ def fill_mask_predictions(
     over the vocabulary, the ``top_k`` tokens, and the text with the mask replaced by each
     (padding removed, decoded without special tokens when there is a single mask, with them
     when there are several, as transformers does). One mask gives a flat list of
-    predictions, several give a list per mask.
+    predictions, several give a list per mask. ``targets`` (token ids): only these are
+    candidates, with their probabilities over the whole vocabulary (not renormalised).
     """
     positions = np.flatnonzero(input_ids == mask_token_id)  # (masks,)
     scores = probabilities(logits[positions])  # (masks, vocab)
@@ -195,7 +214,11 @@ def fill_mask_predictions(
     per_mask = []
     for position, probs in zip(positions, scores, strict=True):
         row = []
-        for token in top_k_indices(probs, top_k):
+        if targets is None:
+            best = top_k_indices(probs, top_k)
+        else:
+            best = targets[top_k_indices(probs[targets], top_k)]
+        for token in best:
             ids = input_ids.copy()
             ids[position] = token
             ids = ids[ids != pad_token_id]
@@ -222,25 +245,69 @@ class Pipeline:
     task: str
     model_class: str  # name of the numpy_luke head class
     tokenizer_task: str | None  # the tokenizer's ``task=`` for this pipeline
+    # The task's options with their defaults (given to ``pipeline(...)``), and those a call
+    # may override; both checked by checks.check_pipeline_option.
+    defaults: dict = {}
+    call_options: tuple[str, ...] = ()
 
-    def __init__(self, model, tokenizer, *, top_k: int = 5, batch_size: int = 8):
-        if not isinstance(top_k, int) or top_k < 1:
-            raise InputError(f"top_k must be a positive integer, not {top_k!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer, not {batch_size!r}")
+    def __init__(self, model, tokenizer, *, batch_size: int = 8, **options):
+        allowed = ("batch_size", *self.defaults)
+        self.batch_size = check_pipeline_option("batch_size", batch_size, self.task, allowed)
+        self.options = dict(self.defaults)
+        for name, value in options.items():
+            self.options[name] = check_pipeline_option(name, value, self.task, allowed)
+        for name, value in self.options.items():  # pipeline.top_k, pipeline.threshold, ...
+            setattr(self, name, value)
         self.model = model
         self.tokenizer = tokenizer
-        self.top_k = top_k
-        self.batch_size = batch_size
         config = model.config
+        # A tokenizer and a model that do not belong together: one line now, not an
+        # IndexError at the first prediction.
+        from .config import check_entity_ids_fit, check_token_ids_fit
+
+        check_token_ids_fit(
+            config, dict(zip(tokenizer.all_special_tokens, tokenizer.all_special_ids, strict=True))
+        )
+        check_entity_ids_fit(
+            config, {title: tokenizer.entity_vocab[title] for title in SPECIAL_ENTITIES}
+        )
         # RoBERTa counts word positions from pad_token_id + 1, so a model with
         # max_position_embeddings = 514 and pad 1 reads at most 512 tokens.
         self.max_tokens = min(
             int(tokenizer.model_max_length),
             int(config.max_position_embeddings) - int(config.pad_token_id) - 1,
         )
+        # The most characters one token can stand for: its length in bytes (vocab.json
+        # writes one character per byte), or a merge's result, or an added token's text.
+        self.longest_token = max(
+            [len(token) for token in tokenizer.get_vocab()]
+            + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks]
+        )
         id2label = getattr(config, "id2label", None) or {}
         self.id2label = {int(i): str(label) for i, label in id2label.items()}
+
+    def _options(self, given: dict) -> dict:
+        """The options of one call: the pipeline's, overridden by those the call gives
+        (None keeps the pipeline's), checked as the constructor checks them."""
+        options = dict(self.options)
+        for name, value in given.items():
+            if value is None and name in self.call_options:
+                continue  # None: the pipeline's own value
+            options[name] = check_pipeline_option(name, value, self.task, self.call_options)
+        return options
+
+    def _forward(self, encoding):
+        """The model on one encoded batch; outputs holding NaN or an infinity are an error
+        naming them (and the first weight that is not finite), never an answer."""
+        from .state_dict import check_finite_outputs
+
+        output = self.model(**encoding)
+        check_finite_outputs(
+            {name: getattr(output, name, None) for name in ("logits", "entity_logits")},
+            self.model.params,
+            source=f"the model ({type(self.model).__name__})",
+        )
+        return output
 
     # -- calling -------------------------------------------------------------------------
 
@@ -257,6 +324,7 @@ class Pipeline:
         ``on_error="record"`` answers a bad item with ``{"error": message}`` and goes on;
         ``"raise"`` (the default) raises its ``InputError`` after the answers before it.
         """
+        self._options(options)  # an unknown or bad option: refused before any input is read
         if not isinstance(inputs, (str, list, tuple)):
             return self._stream(inputs, entity_spans, on_error, options)
         single = isinstance(inputs, str)
@@ -304,8 +372,13 @@ class Pipeline:
                 )
             if not plain.strip():
                 raise InputError("the text is empty")
+            # Refused up front, before any tokenization: more text than any tokenization
+            # fits in the model, more mentions than the model reads per text.
+            check_text_length(plain, self.tokenizer.words.split, self.longest_token,
+                              max(self.max_tokens - 2, 0))  # fmt: skip
             spans = check_spans(plain, spans) if spans is not None else marked
             self._check(plain, spans)
+            check_mention_count(len(spans), self.tokenizer.max_entity_length)
         except InputError as error:
             raise type(error)(where + str(error)) from None  # InputTypeError stays one
         return plain, spans
@@ -377,31 +450,73 @@ def _mention(text: str, span: Span) -> dict:
 
 
 class FillMaskPipeline(Pipeline):
-    """Masked words (``<mask>``) and masked entities (marked mentions) with LukeForMaskedLM.
+    """Masked words (``<mask>``) with LukeForMaskedLM, answered as transformers' fill-mask.
 
-    Result per text: ``{"text", "masks", "entities"}``. ``masks`` is transformers'
-    fill-mask answer (a flat list for one mask, a list per mask for several, ``[]`` for
-    none); ``entities`` has one entry per mention with its ``predictions``: the entity
-    head's top-k titles with ``score`` (softmax over the whole entity vocabulary),
-    ``entity_id`` and ``entity``; the special entities [PAD] [UNK] [MASK] [MASK2] are
-    never predicted.
+    Result per text: transformers' fill-mask answer, a list of ``{"score", "token",
+    "token_str", "sequence"}`` (a list per mask when there are several). ``targets``: only
+    these tokens are candidates (transformers' rules: a target not in the vocabulary is
+    replaced, with a warning, by the first token it encodes to). Mentions marked ``[[...]]``
+    (or ``entity_spans``) enter the model as [MASK] entities, context for the words.
+
+    ``entities=True`` answers both of LUKE's pretraining tasks at once (what ``python -m
+    numpy_luke fill`` prints): ``{"text", "masks", "entities"}``, ``masks`` as above (``[]``
+    without a mask), ``entities`` as the entity-prediction pipeline gives them.
     """
 
     task = "fill-mask"
     model_class = "LukeForMaskedLM"
     tokenizer_task = None
+    defaults = {"top_k": 5, "targets": None, "entities": False}
+    call_options = ("top_k", "targets")
+    words, mentions = True, False  # what is predicted (entities=True: both)
 
     def __init__(self, model, tokenizer, **options):
         super().__init__(model, tokenizer, **options)
+        if self.options.get("entities"):
+            self.mentions = True
         # [PAD] [UNK] [MASK] [MASK2] are not entities: never offered as predictions
         self.special_entity_ids = tokenizer.entity_vocabulary.special_ids
+        if "targets" in self.options:  # resolved once, not at every call
+            self.options["targets"] = self.target_ids(self.options["targets"])
 
     def _check(self, text, spans):
-        if not spans and self.tokenizer.mask_token not in text:
+        mask = self.tokenizer.mask_token
+        if self.words and self.mentions and not spans and mask not in text:
             raise InputError(
-                f"nothing to predict: put {self.tokenizer.mask_token} where a word is "
-                "missing, or mark a mention as [[Lionel Messi]] to predict its entity"
+                f"nothing to predict: put {mask} where a word is missing, or mark a mention "
+                "as [[Lionel Messi]] to predict its entity"
             )
+        if self.words and not self.mentions and mask not in text:
+            raise InputError(f"nothing to predict: put {mask} where a word is missing "
+                             "(transformers' fill-mask needs one too)")
+        if self.mentions and not self.words and not spans:
+            raise InputError("nothing to predict: mark a mention as [[Lionel Messi]] (or give "
+                             "entity_spans) to predict its entity")
+
+    def target_ids(self, targets) -> np.ndarray | None:
+        """Token ids of ``targets`` as transformers finds them: a vocabulary entry as is,
+        else the first token the target encodes to (with a warning); none at all is an
+        error. Already resolved ids (an array) are returned as they are."""
+        if targets is None or isinstance(targets, np.ndarray):
+            return targets
+        vocab = self.tokenizer.get_vocab()
+        ids = []
+        for target in targets:
+            token_id = vocab.get(target)
+            if token_id is None:
+                encoded = self.tokenizer(target, add_special_tokens=False, max_length=1,
+                                         truncation=True)["input_ids"]  # fmt: skip
+                if not encoded:
+                    logger.warning("the target %r is not in the vocabulary and encodes to no "
+                                   "token; it is left out", target)
+                    continue
+                token_id = encoded[0]
+                logger.warning("the target %r is not in the vocabulary; it is replaced by %r",
+                               target, self.tokenizer.convert_ids_to_tokens(token_id))
+            ids.append(int(token_id))
+        if not ids:
+            raise InputError("no target is left: give targets that are tokens of the vocabulary")
+        return np.array(list(dict.fromkeys(ids)), dtype=np.int64)  # (targets,)
 
     def entity_title(self, entity_id: int) -> str | None:
         """Title of an entity id, None if the vocabulary has none."""
@@ -410,26 +525,29 @@ class FillMaskPipeline(Pipeline):
         except KeyError:
             return None
 
-    def _run(self, items, top_k=None):
-        k = self.top_k if top_k is None else top_k
+    def _run(self, items, **options):
+        options = self._options(options)
+        k, targets = options["top_k"], self.target_ids(options.get("targets"))
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
-            output = self.model(**encoding)
+            output = self._forward(encoding)
             input_ids = np.asarray(encoding["input_ids"])  # (batch, words)
             attention = np.asarray(encoding["attention_mask"])  # (batch, words)
             for row, i in enumerate(batch):
                 text, spans = items[i]
-                ids = input_ids[row][attention[row] == 1]
-                masks = fill_mask_predictions(
-                    ids,
-                    np.asarray(output.logits[row])[attention[row] == 1],
-                    mask_token_id=self.tokenizer.mask_token_id,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                    top_k=k,
-                    decode=self.tokenizer.decode,
-                )
+                masks = []
+                if self.words:
+                    masks = fill_mask_predictions(
+                        input_ids[row][attention[row] == 1],
+                        np.asarray(output.logits[row])[attention[row] == 1],
+                        mask_token_id=self.tokenizer.mask_token_id,
+                        pad_token_id=self.tokenizer.pad_token_id,
+                        top_k=k,
+                        decode=self.tokenizer.decode,
+                        targets=targets,
+                    )
                 entities = []
-                for j, span in enumerate(spans):
+                for j, span in enumerate(spans if self.mentions else ()):
                     probs = probabilities(output.entity_logits[row, j])  # (entity_vocab,)
                     best = top_k_indices(probs, k, exclude=self.special_entity_ids)
                     predictions = [
@@ -441,8 +559,30 @@ class FillMaskPipeline(Pipeline):
                         for e in best
                     ]
                     entities.append({**_mention(text, span), "predictions": predictions})
-                results[i] = {"text": text, "masks": masks, "entities": entities}
+                if not self.mentions:
+                    results[i] = masks
+                elif not self.words:
+                    results[i] = entities
+                else:
+                    results[i] = {"text": text, "masks": masks, "entities": entities}
         return results
+
+
+class EntityPredictionPipeline(FillMaskPipeline):
+    """Masked entity prediction with LukeForMaskedLM: the entity of each marked mention.
+
+    Each mention ([[...]] or ``entity_spans``) enters the model as the [MASK] entity; the
+    entity head scores every entity of the vocabulary. Result per text: one entry per
+    mention, ``{"mention", "start", "end", "predictions"}``, the predictions being the top-k
+    ``{"score", "entity_id", "entity"}`` (``score``: softmax over the whole entity
+    vocabulary; the special entities [PAD] [UNK] [MASK] [MASK2] are never predicted).
+    A ``<mask>`` in the text is context, not predicted.
+    """
+
+    task = "entity-prediction"
+    defaults = {"top_k": 5}
+    call_options = ("top_k",)
+    words, mentions = False, True
 
 
 class EntityTypingPipeline(Pipeline):
@@ -456,20 +596,18 @@ class EntityTypingPipeline(Pipeline):
     task = "entity-typing"
     model_class = "LukeForEntityClassification"
     tokenizer_task = "entity_classification"
-
-    def __init__(self, model, tokenizer, *, threshold: float = 0.5, **options):
-        super().__init__(model, tokenizer, **options)
-        self.threshold = float(threshold)
+    defaults = {"threshold": 0.5}
+    call_options = ("threshold",)
 
     def _check(self, text, spans):
         check_span_count(self.tokenizer_task, len(spans), "entity typing",
                          then=": mark it as [[Lionel Messi]] or give --entity-span START:END")
 
-    def _run(self, items, threshold=None):
-        threshold = self.threshold if threshold is None else float(threshold)
+    def _run(self, items, **options):
+        threshold = self._options(options)["threshold"]
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
-            scores = probabilities(self.model(**encoding).logits, multi_label=True)  # (b, labels)
+            scores = probabilities(self._forward(encoding).logits, multi_label=True)  # (b, labels)
             for row, i in enumerate(batch):
                 text, spans = items[i]
                 order = np.argsort(-scores[row], kind="stable")
@@ -492,16 +630,18 @@ class RelationClassificationPipeline(Pipeline):
     task = "relation-classification"
     model_class = "LukeForEntityPairClassification"
     tokenizer_task = "entity_pair_classification"
+    defaults = {"top_k": 5}
+    call_options = ("top_k",)
 
     def _check(self, text, spans):
         check_span_count(self.tokenizer_task, len(spans), "relation classification",
                          then=": mark them as [[...]] or give --head S:E --tail S:E")
 
-    def _run(self, items, top_k=None):
-        k = self.top_k if top_k is None else top_k
+    def _run(self, items, **options):
+        k = self._options(options)["top_k"]
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
-            probs = probabilities(self.model(**encoding).logits)  # (batch, labels)
+            probs = probabilities(self._forward(encoding).logits)  # (batch, labels)
             for row, i in enumerate(batch):
                 text, spans = items[i]
                 labels = [
@@ -534,12 +674,11 @@ class NerPipeline(Pipeline):
     task = "ner"
     model_class = "LukeForEntitySpanClassification"
     tokenizer_task = "entity_span_classification"
+    defaults = {"max_span_length": 16}
+    call_options = ("max_span_length",)
 
-    def __init__(self, model, tokenizer, *, max_span_length: int = 16, **options):
+    def __init__(self, model, tokenizer, **options):
         super().__init__(model, tokenizer, **options)
-        if not isinstance(max_span_length, int) or max_span_length < 1:
-            raise InputError(f"max_span_length must be a positive integer, not {max_span_length!r}")
-        self.max_span_length = max_span_length
         self.chunk = int(getattr(tokenizer, "max_entity_length", None) or 32)
         self.no_entity = {i for i, label in self.id2label.items() if label in NO_ENTITY_LABELS}
 
@@ -547,8 +686,8 @@ class NerPipeline(Pipeline):
         if spans:
             raise InputError("ner finds the mentions itself; do not mark any")
 
-    def _run(self, items, max_span_length=None):
-        limit = self.max_span_length if max_span_length is None else max_span_length
+    def _run(self, items, **options):
+        limit = self._options(options)["max_span_length"]
         results = []
         for i, (text, _) in enumerate(items):
             number = i + 1 if len(items) > 1 else None
@@ -563,7 +702,7 @@ class NerPipeline(Pipeline):
                 encoding = self._encode(
                     [(text, spans) for spans in rows], True, [number] * len(rows)
                 )
-                probs = probabilities(self.model(**encoding).logits)  # (rows, entities, labels)
+                probs = probabilities(self._forward(encoding).logits)  # (rows, entities, labels)
                 for row, spans in enumerate(rows):
                     for j, span in enumerate(spans):
                         label = int(np.argmax(probs[row, j]))
@@ -582,35 +721,70 @@ class NerPipeline(Pipeline):
 
 TASKS = {
     cls.task: cls
-    for cls in (FillMaskPipeline, EntityTypingPipeline, RelationClassificationPipeline, NerPipeline)
+    for cls in (FillMaskPipeline, EntityPredictionPipeline, EntityTypingPipeline,
+                RelationClassificationPipeline, NerPipeline)
 }
+
+# A checkpoint's config.json names its class (``architectures``): the task it answers.
+ARCHITECTURE_TASKS = {
+    "LukeForMaskedLM": "fill-mask",
+    "LukeForEntityClassification": "entity-typing",
+    "LukeForEntityPairClassification": "relation-classification",
+    "LukeForEntitySpanClassification": "ner",
+}
+
+# pipeline()'s own keyword arguments, named in the message refusing an unknown one.
+PIPELINE_ARGUMENTS = ("task", "model", "tokenizer", "revision", "local_files_only", "cache_dir",
+                      "dtype", "torch_dtype", "device")
 
 
 def pipeline(
-    task: str,
+    task: str | None = None,
     model: str | os.PathLike | None = None,
     revision: str | None = None,
-    top_k: int = 5,
+    top_k: int | None = None,
     *,
     tokenizer=None,
     local_files_only: bool = False,
     cache_dir: str | os.PathLike | None = None,
     dtype=np.float32,
+    torch_dtype=None,
+    device=None,
     batch_size: int = 8,
     **task_options,
 ) -> Pipeline:
     """Build the pipeline of a task, loading its tokenizer and model.
 
-    ``model`` is a Hub repository id, a local folder, or an already loaded numpy_luke
-    model (then pass ``tokenizer`` too); it defaults to the task's checkpoint in
-    ``DEFAULT_MODELS``. Task options: ``threshold`` (entity-typing, default 0.5),
-    ``max_span_length`` (ner, default 16 words).
+    ``task`` may be left out when ``model`` names its class (config.json's
+    ``architectures``, or a loaded model's class). ``model`` is a Hub repository id, a
+    local folder, or an already loaded numpy_luke model (then pass ``tokenizer`` too); it
+    defaults to the task's checkpoint in ``DEFAULT_MODELS``. ``dtype`` (or ``torch_dtype``):
+    np.float32 (default), np.float64 or "auto". ``device``: None, "cpu" or -1 (numpy_luke
+    runs on the CPU). Task options: ``top_k`` (fill-mask, entity-prediction,
+    relation-classification), ``targets`` and ``entities`` (fill-mask), ``threshold``
+    (entity-typing, default 0.5), ``max_span_length`` (ner, default 16 words).
     """
+    if device is not None and str(device) not in ("cpu", "-1"):
+        raise InputError(f"device={device!r}: numpy_luke computes with NumPy on the CPU; "
+                         "leave device out, or give device='cpu' (or -1)")
+    if torch_dtype is not None:
+        dtype = torch_dtype
+    load = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
+    if task is None:
+        task = _task_of(model, load)
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     cls = TASKS[task]
+    if top_k is not None:
+        task_options["top_k"] = top_k
+    unknown = [name for name in task_options if name not in cls.defaults]
+    if unknown:
+        raise InputTypeError(
+            f"pipeline() got an unexpected keyword argument {unknown[0]!r}: the {task} "
+            f"pipeline takes {', '.join(('batch_size', *cls.defaults))}, besides "
+            f"{', '.join(PIPELINE_ARGUMENTS)}"
+        )
     name = DEFAULT_MODELS[task] if model is None else model
-    load = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
     if tokenizer is None and not isinstance(name, (str, os.PathLike)):
         raise InputError("a loaded model needs its tokenizer: pass tokenizer=...")
     # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
@@ -625,7 +799,29 @@ def pipeline(
         raise InputError(
             f"the {task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"
         )
-    return cls(model, tokenizer, top_k=top_k, batch_size=batch_size, **task_options)
+    return cls(model, tokenizer, batch_size=batch_size, **task_options)
+
+
+def _task_of(model, load: dict) -> str:
+    """The task of a model given without one: from its class (a loaded model) or from its
+    config.json's ``architectures`` (transformers' way of naming a checkpoint's class)."""
+    if model is None:
+        raise InputError(f"give a task ({', '.join(TASKS)}) or a model")
+    if isinstance(model, (str, os.PathLike)):
+        from .config import LukeConfig
+
+        architectures = LukeConfig.from_pretrained(model, **load).extra.get("architectures")
+        names = architectures if isinstance(architectures, list) else []
+        where = f"the config.json of {str(model)!r}"
+    else:
+        names, where = [type(model).__name__], "the model"
+    for architecture in names:
+        if architecture in ARCHITECTURE_TASKS:
+            return ARCHITECTURE_TASKS[architecture]
+    raise InputError(
+        f"{where} names no class a pipeline runs (architectures: {names or 'none'}); give "
+        f"the task: one of {', '.join(TASKS)}"
+    )
 
 
 def _load_tokenizer(name, **load):

@@ -19,6 +19,7 @@ TASK_SPANS = {
 # pipeline task -> the published checkpoint it loads when no model is given
 DEFAULT_MODELS = {
     "fill-mask": "studio-ousia/luke-base",
+    "entity-prediction": "studio-ousia/luke-base",
     "entity-typing": "studio-ousia/luke-large-finetuned-open-entity",
     "relation-classification": "studio-ousia/luke-large-finetuned-tacred",
     "ner": "studio-ousia/luke-large-finetuned-conll-2003",

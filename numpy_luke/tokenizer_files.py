@@ -21,6 +21,7 @@ import codecs
 import json
 import math
 import os
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,26 +57,42 @@ class AddedToken:
     def __post_init__(self):
         if self.single_word:
             raise TokenizerFileError(
-                f"the added token {self.content!r} has single_word=True, which numpy_luke "
-                "does not implement (no LUKE checkpoint uses it)")
+                f"the added token {self.content!r} has single_word=True (match only as a whole "
+                "word), which numpy_luke does not implement (no LUKE checkpoint uses it); "
+                "give it with single_word=False")
 
     @classmethod
     def parse(cls, value, name: str) -> AddedToken:
-        """A config value: "<mask>" or {"content": "<mask>", "lstrip": true, "__type": ...}."""
+        """A token given as "<mask>", as a config's {"content": "<mask>", "lstrip": true,
+        "__type": ...}, or as an object with AddedToken's attributes (ours, or transformers' /
+        tokenizers' ``AddedToken``, read by duck typing: content, lstrip, rstrip, single_word,
+        normalized, special)."""
+        if isinstance(value, cls):
+            return value
         if isinstance(value, str):
             return cls(value)
-        if isinstance(value, dict) and isinstance(value.get("content"), str):
-            flags = {key: bool(value[key]) for key in
-                     ("lstrip", "rstrip", "single_word", "normalized", "special") if key in value}
+        if isinstance(value, dict):
+            content, flags = value.get("content"), {key: value[key] for key in _FLAGS
+                                                    if key in value}
+        else:
+            content = getattr(value, "content", None)
+            flags = {key: getattr(value, key) for key in _FLAGS if hasattr(value, key)}
+        if isinstance(content, str):
             try:
-                return cls(value["content"], **flags)
+                return cls(content, **{key: bool(flag) for key, flag in flags.items()})
             except TokenizerFileError as error:
                 raise TokenizerFileError(f"{name}: {error}") from None
         raise TokenizerFileError(f"{name}: a token must be a string or an AddedToken "
-                                 f"object with a string 'content', got {value!r}")
+                                 f"object with a string 'content', got {short(value)}")
 
     def to_json(self) -> dict:
         return {**asdict(self), "__type": "AddedToken"}
+
+    def __str__(self) -> str:  # as transformers' AddedToken: str(token) is its content
+        return self.content
+
+
+_FLAGS = ("lstrip", "rstrip", "single_word", "normalized", "special")
 
 
 # ---------------------------------------------------------------------------------------
@@ -190,8 +207,9 @@ def check_entity_vocab(vocab: dict, name: str = "entity_vocab.json") -> EntityVo
 
 def save_entity_vocab(vocab: EntityVocab, path: str | os.PathLike) -> str:
     """Write the published layout ``{"title": id}`` (as transformers' save_pretrained)."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(json.dumps(vocab.vocab, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    path = Path(path)
+    write_files(path.parent, {path.name: _json_bytes(vocab.vocab, path.name, indent=2,
+                                                     sort_keys=True)})
     return str(path)
 
 
@@ -266,35 +284,84 @@ def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_d
     if task is not None:
         settings["task"] = task
     settings.update(overrides)
-    for key in ("vocab_file", "merges_file", "entity_vocab_file", "added_tokens"):
+    for key in ("vocab_file", "merges_file", "entity_vocab_file", "added_tokens",
+                "tokenizer_file"):
         settings.pop(key, None)
     return cls(*files, added_tokens=added_tokens, **settings)
 
 
 def save_pretrained(tokenizer, save_directory: str | os.PathLike) -> tuple[str, ...]:
-    """Write the files ``load_pretrained`` reads (transformers' layout)."""
-    folder = Path(save_directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the files ``load_pretrained`` reads (transformers' layout), all or none."""
+    config, special_map, beyond_vocab = tokenizer._file_settings()
+    contents = _vocabulary_files(tokenizer, "")
+    contents["tokenizer_config.json"] = _json_bytes(config, "tokenizer_config.json", indent=2)
+    contents["special_tokens_map.json"] = _json_bytes(special_map, "special_tokens_map.json",
+                                                      indent=2)
+    contents["added_tokens.json"] = _json_bytes(beyond_vocab, "added_tokens.json")
+    return write_files(save_directory, contents)
 
-    def write_json(name, obj, **options):
-        path = folder / name
-        path.write_text(json.dumps(obj, ensure_ascii=False, **options) + "\n", encoding="utf-8")
-        return str(path)
 
+def save_vocabulary(tokenizer, save_directory: str | os.PathLike,
+                    filename_prefix: str | None = None) -> tuple[str, ...]:
+    """transformers' ``save_vocabulary``: vocab.json, merges.txt and entity_vocab.json,
+    named ``{filename_prefix}-vocab.json``... when a prefix is given."""
+    return write_files(save_directory, _vocabulary_files(
+        tokenizer, f"{filename_prefix}-" if filename_prefix else ""))
+
+
+def _vocabulary_files(tokenizer, prefix: str) -> dict[str, bytes]:
     bpe = tokenizer.bpe
     merges = sorted(bpe.merge_ranks, key=bpe.merge_ranks.get)
-    merges_path = folder / "merges.txt"
-    merges_path.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges),
-                           encoding="utf-8")
-    config, special_map, beyond_vocab = tokenizer._file_settings()
-    return (
-        write_json("vocab.json", bpe.vocab, indent=2, sort_keys=True),
-        str(merges_path),
-        save_entity_vocab(tokenizer._entity_vocab, folder / "entity_vocab.json"),
-        write_json("tokenizer_config.json", config, indent=2),
-        write_json("special_tokens_map.json", special_map, indent=2),
-        write_json("added_tokens.json", beyond_vocab),
-    )
+    text = "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges)
+    try:
+        merges_bytes = text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise TokenizerFileError(
+            f"merges.txt: cannot be written: a merge holds {short(text[error.start])}, a lone "
+            "surrogate with no UTF-8 encoding; nothing was written") from None
+    return {
+        f"{prefix}vocab.json": _json_bytes(bpe.vocab, "vocab.json", indent=2, sort_keys=True),
+        f"{prefix}merges.txt": merges_bytes,
+        f"{prefix}entity_vocab.json": _json_bytes(tokenizer._entity_vocab.vocab,
+                                                  "entity_vocab.json", indent=2,
+                                                  sort_keys=True),
+    }
+
+
+def _json_bytes(obj, name: str, **options) -> bytes:
+    """``obj`` as UTF-8 JSON (non-ASCII characters as they are, as transformers writes).
+    A string holding a lone surrogate (a title read from a "\\ud800" escape) has no UTF-8
+    form; that file is written with \\u escapes instead, which read back identically."""
+    text = json.dumps(obj, ensure_ascii=False, **options) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, ensure_ascii=True, **options) + "\n").encode("ascii")
+
+
+def write_files(save_directory: str | os.PathLike, contents: dict[str, bytes]
+                ) -> tuple[str, ...]:
+    """Write files into a folder, all or none: every file's bytes are ready before this is
+    called, each is written to a temporary file in the folder and only then renamed over its
+    name (``os.replace``, atomic), so a failure leaves the folder's old files whole (saving
+    into the folder a tokenizer was loaded from must not destroy it)."""
+    folder = Path(save_directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}.{secrets.token_hex(4)}"
+    written: list[tuple[Path, Path]] = []
+    try:
+        for name, data in contents.items():
+            temporary = folder / f".{name}.{tag}.tmp"
+            with open(temporary, "xb") as f:  # "x": never follow or reuse an existing file
+                written.append((temporary, folder / name))
+                f.write(data)
+        for temporary, final in written:
+            os.replace(temporary, final)
+    finally:
+        for temporary, _ in written:
+            if temporary.exists():
+                temporary.unlink()
+    return tuple(str(final) for _, final in written)
 
 
 def read_json_object(path) -> dict:
@@ -334,6 +401,10 @@ def check_file_settings(settings: dict, name: str) -> None:
         "additional_special_tokens": (lambda v: v is None or isinstance(v, list),
                                       "a list of tokens"),
         "added_tokens_decoder": (lambda v: isinstance(v, dict), "an object {id: token}"),
+        "padding_side": (lambda v: v in ("right", "left"), '"right" or "left"'),
+        "truncation_side": (lambda v: v in ("right", "left"), '"right" or "left"'),
+        "extra_special_tokens": (lambda v: v is None or isinstance(v, (list, dict)),
+                                 "a list of tokens or an object {name: token}"),
     }
     for key, value in settings.items():
         if key in checks and not checks[key][0](value):
@@ -341,8 +412,8 @@ def check_file_settings(settings: dict, name: str) -> None:
                                      f"got {short(value)}")
         if key.endswith("_token") or key in ("entity_token_1", "entity_token_2"):
             AddedToken.parse(value, f"{name}: {key!r}")
-        if key == "additional_special_tokens":
-            for token in value or ():
+        if key in ("additional_special_tokens", "extra_special_tokens"):
+            for token in (value.values() if isinstance(value, dict) else value or ()):
                 AddedToken.parse(token, f"{name}: {key!r}")
         if key == "added_tokens_decoder":
             for i, token in value.items():

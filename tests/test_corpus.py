@@ -94,7 +94,7 @@ def test_output_order_is_input_order_with_length_bucketing(tmp_path):
     answers = lines_of((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert [a["line"] for a in answers] == list(range(1, 41))
     assert [a["text"] for a in answers] == texts
-    alone = pipeline("fill-mask", model=str(FILL), batch_size=1)
+    alone = pipeline("fill-mask", model=str(FILL), batch_size=1, entities=True)
     for text, answer in zip(texts[:6], answers, strict=False):
         expected = alone(text)
         assert [p["token"] for p in answer["masks"]] == [p["token"] for p in expected["masks"]]
@@ -166,7 +166,7 @@ def test_usage_of_input(tmp_path):
 
 
 def test_a_pipeline_over_a_generator_is_an_iterator_in_input_order():
-    fill = pipeline("fill-mask", model=str(FILL), batch_size=2)
+    fill = pipeline("fill-mask", model=str(FILL), batch_size=2, entities=True)
     inputs = [TEXTS[k % len(TEXTS)] for k in range(12)]
     streamed = fill(text for text in inputs)
     assert iter(streamed) is streamed
@@ -186,7 +186,7 @@ def flat(masks: list) -> list[dict]:
 
 
 def test_per_item_errors_from_python():
-    fill = pipeline("fill-mask", model=str(FILL))
+    fill = pipeline("fill-mask", model=str(FILL), entities=True)
     inputs = [TEXTS[0], {"text": "no mask"}, {"text": TEXTS[2], "entity_spans": [[0, 5]]}]
     answers = list(fill(iter(inputs), on_error="record"))
     assert "masks" in answers[0] and "masks" in answers[2]
@@ -196,7 +196,7 @@ def test_per_item_errors_from_python():
 
 
 def test_the_input_is_read_lazily():
-    fill = pipeline("fill-mask", model=str(FILL), batch_size=2)
+    fill = pipeline("fill-mask", model=str(FILL), batch_size=2, entities=True)
     consumed = []
 
     def endless():

@@ -55,13 +55,15 @@ def test_the_classification_and_span_layouts():
 
 
 def test_unimplemented_options_are_refused_not_ignored(tmp_path):
-    with pytest.raises(ValueError, match="padding_side='left' is not implemented"):
-        LukeTokenizer.from_pretrained(TINY_LUKE, padding_side="left")
-    with pytest.raises(ValueError, match="truncation_side='left' is not implemented"):
-        LukeTokenizer.from_pretrained(TINY_LUKE, truncation_side="left")
+    # padding_side / truncation_side "left" are implemented (issue 14 A3); other values
+    # are refused, at loading and at a call
+    with pytest.raises(ValueError, match="padding_side must be 'right' or 'left'"):
+        LukeTokenizer.from_pretrained(TINY_LUKE, padding_side="middle")
+    with pytest.raises(ValueError, match="truncation_side must be 'right' or 'left'"):
+        LukeTokenizer.from_pretrained(TINY_LUKE, truncation_side="top")
     tok = LukeTokenizer.from_pretrained(TINY_LUKE)
-    tok.padding_side = "left"
-    with pytest.raises(ValueError, match="padding_side='left' is not implemented"):
+    tok.padding_side = "middle"
+    with pytest.raises(ValueError, match="padding_side must be 'right' or 'left'"):
         tok("some text")
     for file in TINY_LUKE.iterdir():
         (tmp_path / file.name).write_bytes(file.read_bytes())

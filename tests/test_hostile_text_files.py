@@ -297,6 +297,10 @@ def test_entity_vocab_from_file_directly(folder):
     ("added_tokens_decoder", {"-1": "<s>"}),
     ("added_tokens_decoder", {"zero": "<s>"}),
     ("added_tokens_decoder", {"417": 5}),
+    ("padding_side", "middle"),
+    ("truncation_side", None),
+    ("extra_special_tokens", "<x>"),
+    ("extra_special_tokens", [5]),
 ])
 def test_tokenizer_config_json_bad_values_are_refused_by_file_and_key(folder, key, value):
     config = read_json(folder, "tokenizer_config.json")

@@ -2,8 +2,10 @@
 
 On the same checkpoint (the tiny fixture by default; set NUMPY_LUKE_FILL_CHECKPOINT to a
 folder such as a downloaded studio-ousia/luke-base to check a real one):
-- ``python -m numpy_luke fill --json`` gives transformers' fill-mask answer: the same
-  tokens, token strings and sequences in the same order, scores within 1e-6;
+- ``pipeline("fill-mask")`` answers as transformers' fill-mask pipeline: the same
+  tokens, token strings and sequences in the same order, scores within 1e-6, for one
+  text, a list of texts, ``top_k`` and ``targets``; so does ``python -m numpy_luke fill
+  --json`` in its ``masks``;
 - masked entity prediction gives the entities of an argsort of transformers'
   ``entity_logits`` (special entities left out), scores within 1e-6, with word masks in
   the same call predicted as transformers' own logits say.
@@ -57,6 +59,12 @@ def ours():
     return pipeline("fill-mask", model=CHECKPOINT)
 
 
+@pytest.fixture(scope="module")
+def combined():
+    """Words and entities in one answer: what the command line prints."""
+    return pipeline("fill-mask", model=CHECKPOINT, entities=True)
+
+
 def assert_fill_equal(ours_answer, theirs):
     """Our ``masks`` against transformers' answer: exact ids, strings and order; scores
     within TOLERANCE. One mask: flat lists; several: a list per mask."""
@@ -103,7 +111,36 @@ def test_random_texts_equal_the_transformers_pipeline(oracle, ours, words, mask_
     for place in mask_places:
         words.insert(min(place, len(words)), "<mask>")
     text = " ".join(words)
-    assert_fill_equal(ours(text, top_k=top_k)["masks"], fill(text, top_k=top_k))
+    assert_fill_equal(ours(text, top_k=top_k), fill(text, top_k=top_k))
+
+
+def test_the_python_pipeline_equals_transformers_on_lists_and_options(oracle, ours):
+    _, _, fill = oracle
+    assert_fill_equal(ours(TEXTS), fill(TEXTS))  # a list of texts: a list of answers
+    assert_fill_equal(ours(TEXTS[0], top_k=2), fill(TEXTS[0], top_k=2))
+    auto = pipeline(task="fill-mask", model=CHECKPOINT, dtype="auto", device="cpu")
+    theirs = transformers.pipeline(task="fill-mask", model=str(CHECKPOINT), dtype="auto",
+                                   device="cpu")  # fmt: skip
+    assert_fill_equal(auto(TEXTS[0]), theirs(TEXTS[0]))
+
+
+TARGETS = [
+    ["Ġenergy", "Ġthrough", "energy"],  # vocabulary entries
+    ["Ġenergy", "photosynthesis", "Paris"],  # not entries: replaced by their first token
+    "Ġenergy",  # one target, as a string
+    ["Ġenergy", "Ġenergy", "Ġa"],  # repeated
+]
+
+
+@pytest.mark.parametrize("targets", TARGETS)
+@pytest.mark.parametrize("text", [TEXTS[0], TEXTS[3]])
+def test_targets_equal_transformers(oracle, ours, targets, text):
+    _, _, fill = oracle
+    for top_k in (1, 2, 5):
+        theirs = fill(text, targets=targets, top_k=top_k)
+        assert_fill_equal(ours(text, targets=targets, top_k=top_k), theirs)
+    built = pipeline("fill-mask", model=CHECKPOINT, targets=targets, top_k=2)
+    assert_fill_equal(built(text), fill(text, targets=targets, top_k=2))
 
 
 ENTITY_TEXTS = [
@@ -147,10 +184,11 @@ def oracle_entity_predictions(oracle, text, top_k):
 
 
 @pytest.mark.parametrize("text", ENTITY_TEXTS)
-def test_entity_predictions_equal_an_argsort_of_transformers_entity_logits(oracle, ours, text):
+def test_entity_predictions_equal_an_argsort_of_transformers_entity_logits(oracle, combined,
+                                                                           text):
     top_k = 6
     masks, entities = oracle_entity_predictions(oracle, text, top_k)
-    answer = ours(text, top_k=top_k)
+    answer = combined(text, top_k=top_k)
     assert len(answer["entities"]) == len(entities)
     for ours_entity, theirs in zip(answer["entities"], entities, strict=True):
         got = ours_entity["predictions"]
@@ -169,7 +207,7 @@ def test_entity_predictions_equal_an_argsort_of_transformers_entity_logits(oracl
             assert abs(p["score"] - r[3]) <= TOLERANCE
 
 
-def test_cli_entity_json_equals_the_pipeline(ours):
+def test_cli_entity_json_equals_the_pipeline(combined):
     """The command prints the pipeline's answer (checked against transformers above)."""
     result = subprocess.run(
         [sys.executable, "-m", "numpy_luke", "fill", *ENTITY_TEXTS, "--json", "--top-k", "6",
@@ -179,7 +217,7 @@ def test_cli_entity_json_equals_the_pipeline(ours):
     assert result.returncode == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     for text, answer in zip(ENTITY_TEXTS, answers, strict=True):
-        alone = ours(text, top_k=6)
+        alone = combined(text, top_k=6)
         assert [e["predictions"][0]["entity_id"] for e in answer["entities"]] == [
             e["predictions"][0]["entity_id"] for e in alone["entities"]
         ]

@@ -38,11 +38,12 @@ top_k = 3
 # %% [markdown]
 # ## The answer: the pipeline and the command line
 #
-# `numpy_luke.pipeline("fill-mask", model=...)` is what the command line calls; the two give
-# the same JSON.
+# `numpy_luke.pipeline("fill-mask", model=..., entities=True)` is what the command line
+# calls; the two give the same JSON. (Without `entities=True`, the pipeline answers as
+# transformers' fill-mask does: only the `masks` list below.)
 
 # %%
-fill = numpy_luke.pipeline("fill-mask", model=model_name, top_k=top_k)
+fill = numpy_luke.pipeline("fill-mask", model=model_name, top_k=top_k, entities=True)
 answer = fill(marked)
 title("pipeline answer")
 print("  text:", answer["text"])
