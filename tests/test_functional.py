@@ -13,9 +13,9 @@ from hypothesis.extra.numpy import arrays
 from numpy_luke.core.erf import (
     ERFC_CHEBYSHEV,
     GELU_FLOAT32_CHEBYSHEV,
+    GELU_FLOAT32_DOMAIN,
+    GELU_FLOAT32_K,
     erf,
-    fit_erfc_coefficients,
-    fit_gelu_float32_coefficients,
 )
 from numpy_luke.core.functional import (
     ACTIVATIONS,
@@ -196,3 +196,38 @@ def test_linear_uses_pytorch_weight_layout():
     weight = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # (out=2, in=3)
     np.testing.assert_array_equal(linear(x, weight), [[1.0, 5.0]])
     np.testing.assert_array_equal(linear(x, weight, np.array([10.0, 20.0])), [[11.0, 25.0]])
+
+# ---- where the constants of core/erf.py come from
+
+
+def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
+    """Refit ``ERFC_CHEBYSHEV``: Chebyshev interpolation of log(erfc(z)/t) + z**2 in t.
+
+    For z >= 25, where ``math.erfc`` underflows, the asymptotic series
+    erfc(z) ~ exp(-z**2) / (z sqrt(pi)) * (1 - 1/(2z^2) + 3/(4z^4) - 15/(8z^6) + 105/(16z^8))
+    stands in for it. (This shows where the core's constants come from.)
+    """
+
+    def target(t: float) -> float:
+        z = 2 / t - 2
+        if z < 25:
+            return math.log(math.erfc(z) / t) + z * z
+        series = 1 - 1 / (2 * z**2) + 3 / (4 * z**4) - 15 / (8 * z**6) + 105 / (16 * z**8)
+        return math.log(series / (z * math.sqrt(math.pi) * t))
+
+    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree, domain=[0, 1])
+    return fit.coef
+
+
+def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
+    """Refit ``GELU_FLOAT32_CHEBYSHEV``: Chebyshev interpolation in v of
+    Q = log(0.5 (m + K) erfc(m / sqrt 2)) + m**2 / 2, with m = K (1 + v) / (1 - v)."""
+    k = GELU_FLOAT32_K
+
+    def target(v: float) -> float:
+        m = k * (1 + v) / (1 - v)
+        return math.log((m + k) * 0.5 * math.erfc(m / math.sqrt(2))) + m * m / 2
+
+    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree,
+                                              domain=list(GELU_FLOAT32_DOMAIN))
+    return fit.coef

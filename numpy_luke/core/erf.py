@@ -10,9 +10,9 @@ approximation. This module computes erfc in the form of Numerical Recipes (3rd e
 
 ``exp(-z**2)`` carries the fast decay of erfc, so what is left for P,
 ``log(erfc(z) / t) + z**2``, is smooth and bounded on the whole line. Its coefficients
-``ERFC_CHEBYSHEV`` were fitted by ``fit_erfc_coefficients`` (Chebyshev interpolation of
-that function, computed from Python's ``math.erfc``). In float64 the result is within
-1e-11 of ``math.erf`` everywhere; in float32 within a few units in the last place.
+``ERFC_CHEBYSHEV`` were fitted by Chebyshev interpolation of that function, computed from
+Python's ``math.erfc`` (tests/test_functional.py refits them). In float64 the result is
+within 1e-11 of ``math.erf`` everywhere; in float32 within a few units in the last place.
 
 float32 GELU has an erfc of its own (``half_x_erfc_float32``, at the end of this module):
 of lower degree, in a form made for GELU, and within float32 rounding on the whole line.
@@ -23,12 +23,10 @@ A reader who came for LUKE can stop at the formula above: ``functional.gelu`` ca
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 # P(t) = sum_k c_k T_k(2t - 1), the Chebyshev coefficients of log(erfc(z) / t) + z**2 with
-# z = 2/t - 2 on t in [0, 1]; reproduced by fit_erfc_coefficients(16).
+# z = 2/t - 2 on t in [0, 1]; refitted by tests/test_functional.py.
 ERFC_CHEBYSHEV = (
     -0.6513268598908537,
     0.6419697923564888,
@@ -112,25 +110,6 @@ def in_blocks(function, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
-    """Refit ``ERFC_CHEBYSHEV``: Chebyshev interpolation of log(erfc(z)/t) + z**2 in t.
-
-    For z >= 25, where ``math.erfc`` underflows, the asymptotic series
-    erfc(z) ~ exp(-z**2) / (z sqrt(pi)) * (1 - 1/(2z^2) + 3/(4z^4) - 15/(8z^6) + 105/(16z^8))
-    stands in for it. Used by the tests to show where the constants come from.
-    """
-
-    def target(t: float) -> float:
-        z = 2 / t - 2
-        if z < 25:
-            return math.log(math.erfc(z) / t) + z * z
-        series = 1 - 1 / (2 * z**2) + 3 / (4 * z**4) - 15 / (8 * z**6) + 105 / (16 * z**8)
-        return math.log(series / (z * math.sqrt(math.pi) * t))
-
-    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree, domain=[0, 1])
-    return fit.coef
-
-
 # ---------------------------------------------------------------------------- float32 GELU
 
 # GELU in float32 has its own erfc, of lower degree, in the form functional.gelu needs:
@@ -141,7 +120,7 @@ def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
 # As above, exp(-m**2 / 2) carries the decay and Q is smooth: a polynomial in v, which
 # runs over [-1, 2/3] as m runs over [0, GELU_FLOAT32_MAX] (beyond, m is clamped: the
 # result is below float32's smallest number anyway). Q (GELU_FLOAT32_CHEBYSHEV, reproduced
-# by fit_gelu_float32_coefficients) has degree 9 where the float32 erfc above has 11, and
+# by tests/test_functional.py) has degree 9 where the float32 erfc above has 11, and
 # is within 3.4e-8 (0.6 units in float32's last place) of the exact function. Against a
 # float64 reference on the whole line (tests/test_functional.py), float32 GELU is within 5
 # units in the last place (measured: 4) of GELU(x') for some x' within one unit of x, and
@@ -154,11 +133,11 @@ GELU_FLOAT32_CHEBYSHEV = (
     -0.000430550657092732, -0.00017366812226590338, 1.0136621838080507e-05,
     6.614633457635577e-06, -5.549607069443852e-08, -2.8020452008670205e-07,
 )
-_GELU_FLOAT32_DOMAIN = (-1.0, (GELU_FLOAT32_MAX - GELU_FLOAT32_K)  # v's range, [-1, 2/3]
+GELU_FLOAT32_DOMAIN = (-1.0, (GELU_FLOAT32_MAX - GELU_FLOAT32_K)  # v's range, [-1, 2/3]
                         / (GELU_FLOAT32_MAX + GELU_FLOAT32_K))
 # The same Q in powers of v (well conditioned: they sum to 1.16 in absolute value).
 GELU_FLOAT32_POWERS = tuple(float(a) for a in np.polynomial.Chebyshev(
-    GELU_FLOAT32_CHEBYSHEV, domain=_GELU_FLOAT32_DOMAIN).convert(
+    GELU_FLOAT32_CHEBYSHEV, domain=GELU_FLOAT32_DOMAIN).convert(
     kind=np.polynomial.Polynomial).coef)
 # GELU_FLOAT32_MAX as a block-sized array: np.minimum with a scalar is not vectorised (as
 # slow as np.exp); with an array, as fast as an addition. GELU 18.3 -> 16.4 ms, same bits.
@@ -184,17 +163,3 @@ def half_x_erfc_float32(m: np.ndarray) -> np.ndarray:
     tail = np.exp(q, out=q)
     tail *= np.divide(m, m_plus_k, out=m_plus_k)  # m / (m + K) exp(Q - m**2 / 2)
     return tail
-
-
-def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
-    """Refit ``GELU_FLOAT32_CHEBYSHEV``: Chebyshev interpolation in v of
-    Q = log(0.5 (m + K) erfc(m / sqrt 2)) + m**2 / 2, with m = K (1 + v) / (1 - v)."""
-    k = GELU_FLOAT32_K
-
-    def target(v: float) -> float:
-        m = k * (1 + v) / (1 - v)
-        return math.log((m + k) * 0.5 * math.erfc(m / math.sqrt(2))) + m * m / 2
-
-    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree,
-                                              domain=list(_GELU_FLOAT32_DOMAIN))
-    return fit.coef
