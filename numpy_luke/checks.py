@@ -1,4 +1,17 @@
 """Input checks, one checker per rule: the shell validates here, once, then calls the core.
+
+The core (``numpy_luke/core``) trusts its inputs, so every rule about what a user or a file
+may hand numpy_luke lives here, written once and used by every caller:
+
+* texts, character spans, token and entity ids, how many spans each task reads (the
+  tokenizer, the pipelines and the command line);
+* pipeline options and the limits of what a pipeline reads (mentions per text, a text no
+  tokenization could fit);
+* model inputs: arrays of the right shapes, dtypes and ranges, labels, transformers' call
+  conventions (positional arguments, unsupported ones refused), the compute dtype.
+
+Messages say what was wrong and what to do; errors are the named ones of ``errors.py``
+(each also the built-in exception transformers raises in the same place).
 """
 
 from __future__ import annotations
