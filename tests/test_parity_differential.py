@@ -45,13 +45,16 @@ pytestmark = [
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from test_parity_model import CLASSES, flatten, random_labels, randomize  # noqa: E402
+from test_parity_model import (  # noqa: E402
+    CLASSES,
+    assert_outputs_agree,
+    random_labels,
+    randomize,
+)
 
 import numpy_luke  # noqa: E402
 from numpy_luke import LukeTokenizer  # noqa: E402
 
-TOLERANCE = 1e-5  # float32
-TOLERANCE_64 = 1e-8  # float64
 MODEL_EXAMPLES = 5  # hypothesis examples per class (the module must stay under ~60 s)
 
 # How transformers writes the weights: keyword arguments of save_pretrained.
@@ -151,30 +154,6 @@ def model_inputs(rng, config, class_name, shape, side):
         inputs["entity_end_positions"] = np.minimum(
             starts + rng.integers(0, 3, starts.shape), words - 1)
     return inputs
-
-
-def assert_outputs_agree(class_name, expected, expected64, got, got64):
-    """Every output of ours equals transformers': float64 to 1e-8, float32 to 1e-5 (or, where
-    the draw is ill-conditioned, 4x transformers' own float32 error against float64)."""
-    assert list(got.keys()) == list(expected.keys())
-    assert list(got64.keys()) == list(expected.keys())
-    want = flatten(expected, lambda t: t.numpy())
-    want64 = flatten(expected64, lambda t: t.numpy())
-    have, have64 = flatten(got, np.asarray), flatten(got64, np.asarray)
-    assert sorted(have) == sorted(want) == sorted(have64)
-    for key, value in want.items():
-        assert have[key].shape == value.shape, key
-        assert have[key].dtype == np.float32 and have64[key].dtype == np.float64, key
-        if np.isnan(value).any():
-            np.testing.assert_array_equal(np.isnan(have[key]), np.isnan(value))
-            continue
-        scale = max(1.0, float(np.abs(value).max()))
-        diff64 = float(np.abs(have64[key] - want64[key]).max())
-        assert diff64 <= TOLERANCE_64 * scale, f"{class_name} {key} (float64): {diff64:.2e}"
-        oracle_error = float(np.abs(value - want64[key]).max())
-        diff = float(np.abs(have[key] - value).max())
-        bound = TOLERANCE * scale + 4 * oracle_error
-        assert diff <= bound, f"{class_name} {key}: max |diff| {diff:.2e} > {bound:.2e}"
 
 
 def compare_saved_model(class_name, config_values, seed, shape, side, layout, with_labels,
