@@ -37,7 +37,8 @@ EXAMPLES = {
   python -m numpy_luke fill "Plants create <mask> through a process known as photosynthesis."
   python -m numpy_luke fill "[[Lionel Messi]] plays football for <mask>." --top-k 3 --json
   python -m numpy_luke fill "Lionel Messi plays football." --entity-span 0:12
-  cat texts.txt | python -m numpy_luke fill -      (one text per line)""",
+  cat texts.txt | python -m numpy_luke fill -      (one text per line)
+  python -m numpy_luke fill --input corpus.jsonl --output answers.jsonl --progress""",
     "tokenize": """examples:
   python -m numpy_luke tokenize "Top seed Ana Ivanovic said on Thursday."
   python -m numpy_luke tokenize "[[Ana Ivanovic]] won." --task entity_classification""",
