@@ -15,8 +15,10 @@ key, instead of failing later deep inside a matrix product.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -54,7 +56,8 @@ class LukeConfig:
     The defaults are transformers' ``LukeConfig`` defaults, which are luke-base's sizes
     except ``type_vocab_size`` (luke-base: 1) and ``layer_norm_eps`` (luke-base: 1e-5);
     a checkpoint's config.json always sets both. Any keyword is accepted, as in
-    transformers: unknown keys are kept in ``extra`` (and written back by ``to_dict``).
+    transformers: unknown keys are kept in ``extra`` (and written back by ``to_dict``); one
+    that looks like a misspelt field ("hiden_size") gets a warning.
     """
 
     vocab_size: int = 50267
@@ -96,6 +99,7 @@ class LukeConfig:
                 setattr(self, key, value)
             else:
                 self.extra[key] = value
+                _warn_if_misspelt(key, known)
         self._fill_labels()
         self.validate()
 
@@ -338,3 +342,12 @@ def _check_ids_fit(ids: dict[str, int], size: int, key: str, kind: str, source: 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _warn_if_misspelt(key: str, known) -> None:
+    """An unknown key is kept, as transformers keeps it; one that looks like a misspelt field
+    ("hiden_size") gets a warning, since its value would otherwise never take effect."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.85)
+    if close:
+        warnings.warn(f"LukeConfig: unknown key {key!r} is kept in `extra` and has no effect; "
+                      f"did you mean {close[0]!r}?", stacklevel=3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -161,6 +162,15 @@ def test_luke_config_accepts_transformers_keys():
     assert config.extra["architectures"] == ["LukeForMaskedLM"]
     again = LukeConfig.from_dict(config.to_dict())
     assert again == config
+
+
+def test_a_misspelt_config_key_is_kept_with_a_warning():
+    with pytest.warns(UserWarning, match="did you mean 'hidden_size'"):
+        config = LukeConfig(hiden_size=16)
+    assert config.extra["hiden_size"] == 16 and config.hidden_size == 768
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # transformers' own keys and unrelated ones: no warning
+        LukeConfig(output_attentions=True, bert_model_name="roberta-base")
 
 
 def test_random_model_from_config():
