@@ -440,12 +440,13 @@ def model_dtype(dtype, config) -> np.dtype:
     if isinstance(dtype, str) and dtype == "auto":
         stored = str(config.extra.get("dtype") or config.extra.get("torch_dtype") or "")
         return np.dtype(np.float64 if stored.endswith("float64") else np.float32)
-    name = str(dtype).removeprefix("torch.")  # torch.float32 given by a transformers user
+    if str(dtype).startswith("torch."):  # torch.float32, given by a transformers user
+        dtype = str(dtype).removeprefix("torch.")
     try:
-        resolved = np.dtype(name if isinstance(dtype, str) or "torch." in str(dtype) else dtype)
+        resolved = None if dtype is None else np.dtype(dtype)  # (np.dtype(None) is float64)
     except TypeError:
         resolved = None
-    if dtype is None or resolved is None or resolved.name not in ("float32", "float64"):
+    if resolved is None or resolved.name not in ("float32", "float64"):
         raise ValueError(f"dtype={dtype!r}: numpy_luke computes in float32 or float64 (or "
                          "'auto'); half-precision checkpoints are read and widened to float32")
     return resolved

@@ -307,9 +307,9 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
             out.flush()
             bar.update()
     if failed:
-        print(f"{PROG} {args.command}: {failed} of {total} lines failed (their errors are in "
-              "the output)" if as_json else f"{PROG} {args.command}: {failed} of {total} "
-              "lines failed", file=sys.stderr)
+        where = " (their errors are in the output)" if as_json else ""
+        print(f"{PROG} {args.command}: {failed} of {total} lines failed{where}",
+              file=sys.stderr)
         return 1
     if total == 0:
         where = "standard input" if (args.input or "-") == "-" else args.input

@@ -34,7 +34,7 @@ from .outputs import (
     LukeSequenceClassifierOutput,
     LukeTokenClassifierOutput,
 )
-from .state_dict import prepare_state_dict
+from .state_dict import encoder_shapes, prepare_state_dict
 
 
 class LukePreTrainedModel:
@@ -438,8 +438,6 @@ def random_parameters(config: LukeConfig, head_shapes: dict | None, with_pooler:
     """A fresh model's parameters, initialised as transformers does: weight matrices and
     embeddings from N(0, initializer_range), biases 0, layer norms 1 and 0, the padding rows
     (word ``pad_token_id``, entity [PAD] = 0) zero, and both decoders tied to their tables."""
-    from .state_dict import encoder_shapes, prepare_state_dict
-
     rng = np.random.default_rng(seed)
     shapes = {**encoder_shapes(config, with_pooler=with_pooler), **(head_shapes or {})}
     params = {}
