@@ -140,6 +140,24 @@ def test_gelu_is_not_the_tanh_approximation():
     assert np.abs(gelu(x) - gelu_tanh(x)).max() > 1e-5
 
 
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_activation_writes_the_same_bits_into_out_and_in_place(name, dtype):
+    # The encoder computes its feed-forward activation in place (out=inner): the result
+    # must be exactly the one of a new array, for every config.hidden_act. The sizes span
+    # several of GELU's 256 kB blocks and a partial last one.
+    activation = ACTIVATIONS[name]
+    x = np.random.default_rng(0).normal(0, 3, (3, 50_000)).astype(dtype)
+    expected = activation(x.copy())
+    out = np.full_like(x, np.nan)
+    assert activation(x, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    in_place = x.copy()
+    assert activation(in_place, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    assert not np.array_equal(expected, x) or name == "linear"
+
+
 def test_activation_lookup():
     assert get_activation("gelu") is gelu
     assert set(ACTIVATIONS) >= {"gelu", "relu", "gelu_new", "silu", "tanh"}

@@ -85,7 +85,8 @@ def encoder_layer(
                           params[f"{name}.LayerNorm.bias"], config.layer_norm_eps)
 
     x = norm("attention.output", dense("attention.output", context) + x)  # (b, n, hidden)
-    inner = get_activation(config.hidden_act)(dense("intermediate", x))  # (b, n, intermediate)
+    inner = dense("intermediate", x)  # (batch, n, intermediate)
+    inner = get_activation(config.hidden_act)(inner, out=inner)  # in place (functional.gelu)
     x = norm("output", dense("output", inner) + x)  # (batch, n, hidden)
 
     entity_out = None if entity_hidden_states is None else x[:, words:]

@@ -99,10 +99,11 @@ def erfc_nonnegative(z: np.ndarray) -> np.ndarray:
 ERF_BLOCK_BYTES = 262_144
 
 
-def in_blocks(function, x: np.ndarray) -> np.ndarray:
+def in_blocks(function, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """An elementwise ``function(x, out)`` over x, block by block (see ERF_BLOCK_BYTES);
-    ``function`` writes each block of the result straight into ``out``, with no copy."""
-    out = np.empty(x.shape, x.dtype)
+    ``function`` writes each block of the result straight into ``out`` (a new array unless
+    given; ``out=x`` works in place), with no copy."""
+    out = np.empty(x.shape, x.dtype) if out is None else out
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     block = ERF_BLOCK_BYTES // x.itemsize
     for start in range(0, x.size, block):

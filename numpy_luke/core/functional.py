@@ -16,72 +16,80 @@ from .erf import erfc_nonnegative, half_x_erfc_float32, in_blocks
 # ---------------------------------------------------------------------------- activations
 
 
-def gelu(x: np.ndarray) -> np.ndarray:
+def gelu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Exact GELU: x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2))).
 
     erf is odd, so x * erf(x / sqrt(2)) = |x| * (1 - erfc(|x| / sqrt(2))): computed in that
     form, GELU needs erfc of |x| only and skips erf's sign step (a slow NumPy operation).
     float32 arrays take 0.5 (x + |x|) - 0.5 |x| erfc(|x| / sqrt(2)), with erf.py's float32 erfc.
+    ``out=x`` overwrites x with the result, as the encoder does with its own feed-forward
+    array: no second (tokens, 3072) array to allocate and fault in (8x128+8 forward, 2
+    threads, side by side: 3% to 5% less time, same bits).
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     if x.dtype == np.float32:
-        return in_blocks(_gelu_float32_block, x)
+        return in_blocks(_gelu_float32_block, x, out)
 
     def gelu_block(x, out):
         magnitude = np.abs(x)
         y = erfc_nonnegative(magnitude * (1 / math.sqrt(2)))
         np.subtract(1, y, out=y)  # erf(|x| / sqrt(2))
         y *= magnitude  # = x erf(x / sqrt(2))
-        y += x
+        y += x  # the last read of x: out may be x itself
         np.multiply(y, 0.5, out=out)  # 0.5 (x + x erf(x / sqrt(2)))
 
-    return in_blocks(gelu_block, x)
+    return in_blocks(gelu_block, x, out)
 
 
 def _gelu_float32_block(x: np.ndarray, out: np.ndarray) -> None:
     """out = GELU(x) = 0.5 (x + |x|) - 0.5 |x| erfc(|x| / sqrt(2)) for a float32 block. For
     x < 0 the first term is exactly 0: no cancellation, where 0.5 (x + x erf(x / sqrt 2))
     loses every digit of GELU(x) in float32 below x = -4 (as PyTorch's float32 GELU does)."""
-    magnitude = np.abs(x)
+    magnitude = np.abs(x)  # before out is written: out may be x itself
     np.add(x, magnitude, out=out)  # x + |x|: 2x or exactly 0 (inf -> inf, -inf -> nan)
     tail = half_x_erfc_float32(magnitude)  # 0.5 |x| erfc(|x| / sqrt(2))
     out *= 0.5
     out -= tail
 
 
-def gelu_tanh(x: np.ndarray) -> np.ndarray:
+def gelu_tanh(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """GELU's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
-    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return np.multiply(0.5 * x, 1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)),
+                       out=out)
 
 
-def quick_gelu(x: np.ndarray) -> np.ndarray:
+def quick_gelu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """x * sigmoid(1.702 x)."""
-    return x * sigmoid(1.702 * x)
+    return np.multiply(x, sigmoid(1.702 * x), out=out)
 
 
-def relu(x: np.ndarray) -> np.ndarray:
+def relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """max(x, 0)."""
-    return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """1 / (1 + exp(-x)), written as 0.5 (1 + tanh(x / 2)) so that it never overflows."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
+    return np.multiply(0.5, 1 + np.tanh(0.5 * x), out=out)
 
 
-def silu(x: np.ndarray) -> np.ndarray:
+def silu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """x * sigmoid(x) (also called swish)."""
-    return x * sigmoid(x)
+    return np.multiply(x, sigmoid(x), out=out)
 
 
-def identity(x: np.ndarray) -> np.ndarray:
+def identity(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """x."""
-    return x
+    if out is None or out is x:
+        return x
+    np.copyto(out, x)
+    return out
 
 
-# config.hidden_act name -> function (the names transformers' ACT2FN uses)
+# config.hidden_act name -> function (the names transformers' ACT2FN uses); each takes an
+# optional ``out=`` array, as NumPy's ufuncs (np.tanh here) do
 ACTIVATIONS = {
     "gelu": gelu,
     "gelu_new": gelu_tanh,
