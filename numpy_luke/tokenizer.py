@@ -102,6 +102,31 @@ def _special_token(role: str) -> property:
 _SIDES = ("right", "left")
 
 
+# transformers' call options that numpy_luke does not implement -> why. Given a value that
+# would take effect, each is refused (transformers' own LukeTokenizer raises
+# NotImplementedError for the first two); ``stride`` alone is accepted, since transformers
+# uses it only for the overflowing tokens.
+UNIMPLEMENTED_OPTIONS = {
+    "is_split_into_words": "give each text as one string (transformers' LukeTokenizer "
+                           "does not support pretokenized input either)",
+    "return_offsets_mapping": "transformers' Python LukeTokenizer does not return offsets "
+                              "either",
+    "return_overflowing_tokens": "numpy_luke does not return the tokens cut by truncation",
+    "split_special_tokens": "numpy_luke always keeps special tokens in the text whole",
+}
+
+
+def _refuse_unimplemented(options: dict) -> None:
+    """Raise NotImplementedError for an unimplemented transformers option that is switched
+    on; drop the ones given at their no-effect defaults (False, None, ``stride`` unused)."""
+    for name, why in UNIMPLEMENTED_OPTIONS.items():
+        value = options.pop(name, None)
+        if value:
+            raise NotImplementedError(f"LukeTokenizer option {name}={short(value)} is not "
+                                      f"implemented: {why}")
+    options.pop("stride", None)
+
+
 def _check_side(value, name: str) -> str:
     if value not in _SIDES:
         raise ValueError(f"{name} must be 'right' or 'left', got {short(value)}")
@@ -512,8 +537,11 @@ class LukeTokenizer:
         **unknown,
     ) -> _Options:
         """A call's keyword options, checked and resolved. ``padding_side`` /
-        ``truncation_side`` default to the tokenizer's attributes. Keyword arguments
-        numpy_luke does not know are ignored with a warning (transformers logs one)."""
+        ``truncation_side`` default to the tokenizer's attributes. transformers' options
+        that numpy_luke does not implement are refused when they would change the result
+        (``_refuse_unimplemented``); keyword arguments numpy_luke does not know are ignored
+        with a warning (transformers logs one)."""
+        _refuse_unimplemented(unknown)
         if unknown:
             warnings.warn(f"LukeTokenizer ignores the keyword arguments {sorted(unknown)}: "
                           "numpy_luke does not implement them", UserWarning, stacklevel=3)

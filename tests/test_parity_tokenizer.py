@@ -178,3 +178,20 @@ def test_saved_folder_reads_the_same_in_transformers(pair_of_tokenizers, tmp_pat
         assert ours(text, entity_spans=spans, task=task) == dict(
             theirs(text, entity_spans=spans))
         assert theirs.tokenize(" a <mask> b <ent2>") == ours.tokenize(" a <mask> b <ent2>")
+
+
+@pytest.mark.parametrize("option", ["is_split_into_words", "return_offsets_mapping"])
+def test_options_transformers_refuses_are_refused_alike(pair_of_tokenizers, option):
+    ours, theirs = pair_of_tokenizers
+    with pytest.raises(NotImplementedError):
+        theirs[None]("Paris is nice", **{option: True})
+    with pytest.raises(NotImplementedError):
+        ours("Paris is nice", **{option: True})
+
+
+def test_stride_alone_changes_nothing_in_transformers_either(pair_of_tokenizers):
+    ours, theirs = pair_of_tokenizers
+    text = "Beyoncé lives in Los Angeles and sings"
+    call = dict(truncation=True, max_length=6, entity_spans=[(0, 7)])
+    assert dict(theirs[None](text, stride=3, **call)) == dict(theirs[None](text, **call))
+    assert dict(ours(text, stride=3, **call)) == dict(theirs[None](text, **call))

@@ -266,6 +266,32 @@ def test_pad_to_multiple_of_special_tokens_mask_and_length(tok):
         tok("Paris", padding=True, pad_to_multiple_of=0)
 
 
+@pytest.mark.parametrize("option", ["is_split_into_words", "return_offsets_mapping",
+                                    "return_overflowing_tokens", "split_special_tokens"])
+def test_unimplemented_transformers_options_are_refused_not_ignored(tok, option):
+    # Ignoring them would answer something else than transformers does (a list of words
+    # read as a batch of texts; no overflowing tokens): refused, by every entry point.
+    with pytest.raises(NotImplementedError, match=f"{option}=True is not implemented"):
+        tok("Paris is nice", **{option: True})
+    with pytest.raises(NotImplementedError, match=option):
+        tok.encode("Paris", **{option: True})
+    with pytest.raises(NotImplementedError, match=option):
+        tok.batch_encode_plus(["Paris", "Rome"], **{option: True})
+    with pytest.raises(NotImplementedError, match=option):
+        tok.prepare_for_model([5, 6], **{option: True})
+    with warnings.catch_warnings():  # at their defaults they change nothing: accepted quietly
+        warnings.simplefilter("error")
+        assert tok("Paris is nice", **{option: False}) == tok("Paris is nice")
+
+
+def test_stride_without_overflowing_tokens_changes_nothing_as_in_transformers(tok):
+    # transformers uses stride only for return_overflowing_tokens=True (refused above)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strided = tok("Paris is a nice city", stride=2, truncation=True, max_length=4)
+    assert strided == tok("Paris is a nice city", truncation=True, max_length=4)
+
+
 def test_unknown_keyword_arguments_warn(tok):
     with pytest.warns(UserWarning, match=r"ignores the keyword arguments \['bogus'\]"):
         enc = tok("Paris", bogus=3)
