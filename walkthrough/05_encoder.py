@@ -110,7 +110,7 @@ def norm(name, inputs):
 title("layer 0, step by step (batch, n = words + entities, features)")
 after_attention = norm("attention.output", x + dense("attention.output", context))
 print(f"  attention + dense + residual + LayerNorm   {after_attention.shape}")
-inner = gelu(dense("intermediate", after_attention))
+inner = gelu(dense("intermediate", after_attention))  # encoder_layer: gelu(h, out=h)
 print(f"  intermediate dense + GELU                  {inner.shape}")
 layer_out = norm("output", after_attention + dense("output", inner))
 print(f"  output dense + residual + LayerNorm        {layer_out.shape}")
