@@ -24,7 +24,7 @@ def gelu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     float32 arrays take 0.5 (x + |x|) - 0.5 |x| erfc(|x| / sqrt(2)), with erf.py's float32 erfc.
     ``out=x`` overwrites x with the result, as the encoder does with its own feed-forward
     array: no second (tokens, 3072) array to allocate and fault in (8x128+8 forward, 2
-    threads, side by side: 3% to 5% less time, same bits).
+    threads, side by side: 3% to 5% less time; 1.6% at 1 thread; same bits).
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
