@@ -162,7 +162,7 @@ show("decode(all but the last id)", repr(bpe.decode(emoji_ids[:-1])))
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(text)`: the text as byte-characters (step 1): its UTF-8 bytes, each
 #    written with its stand-in from `bytes_to_unicode()`. (How many characters is "🙂"?)

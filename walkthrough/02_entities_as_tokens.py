@@ -159,7 +159,7 @@ show("entity_position_ids[1, :, :8]", batch["entity_position_ids"][1, :, :8])
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(tokenizer, encoding, k)`: the text that entity `k` of `encoding` covers,
 #    read back from its row of `entity_position_ids` (decode those word tokens).

@@ -195,7 +195,7 @@ show("entity_hidden_states[0] == our entity vectors",
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(input_ids, pad_token_id)`: RoBERTa's position ids for a (batch, words)
 #    array, padding included, with NumPy only (hint: a cumulative sum of a mask).

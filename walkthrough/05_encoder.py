@@ -177,7 +177,7 @@ show("max |by hand - pooler_output|", float(np.abs(pooled - out.pooler_output).m
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(x)`: exact GELU for an array, using `math.erf` (hint: `np.vectorize`).
 # 2. `exercise_2(p, x, eps)`: the feed-forward sub-layer of a layer, from its parameters

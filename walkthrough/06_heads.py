@@ -243,7 +243,7 @@ show("question answering start_logits, end_logits", (qa.start_logits.shape,
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(scores, special, k)`: the ids of the `k` best-scored entities, best first
 #    (lower id first on a tie), leaving out the ids in `special`.

@@ -253,7 +253,7 @@ show("first keys", list(bin_state)[:3])
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(path)`: read a safetensors file's header and return
 #    `{name: (dtype, shape)}` for its tensors (leave out `__metadata__`), reading only the

@@ -169,7 +169,7 @@ table([(repr(m["token_str"]), f"{m['score']:.4f}") for m in seed_answer["masks"]
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(marked)`: a text with one mention marked `[[...]]` -> (the text without
 #    the markers, the mention's (start, end) in that text).
