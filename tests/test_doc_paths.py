@@ -35,7 +35,6 @@ OTHER_PROJECTS = {
     "batch_generator.py",  # studio-ousia/luke: luke/pretraining/batch_generator.py
     "dataset.py",  # studio-ousia/luke: luke/pretraining/dataset.py
     "entity_vocab.py",  # studio-ousia/luke luke/utils/entity_vocab.py; ours is core/entity_vocab.py
-    "model.py",  # studio-ousia/luke luke/model.py; ours is numpy_luke/model.py too
     "convert_luke_to_huggingface_model.py",  # studio-ousia/luke: luke/utils/
     "modeling_luke.py",  # transformers
     "tokenization_luke.py",  # transformers
