@@ -111,7 +111,8 @@ show("entity_ids for an unknown title", unknown["entity_ids"])
 # * `entity_classification` (entity typing): one span; `<ent>` is put before and after the
 #   mention, and the single entity, `[MASK]`, covers the markers too.
 # * `entity_pair_classification` (relation classification): two spans, head and tail;
-#   `<ent>` marks the head, `<ent2>` the tail; the entities are `[MASK]` and `[MASK2]`.
+#   `<ent>` marks the head, `<ent2>` the tail; the entities are `[MASK]` and `[MASK2]`, and
+#   each entity's positions cover its markers too (chapter 9 shows the rows and why).
 # * `entity_span_classification` (named entity recognition): many candidate spans, no
 #   markers; every span is a `[MASK]` entity, and `entity_start_positions` /
 #   `entity_end_positions` give its first and last word token.
