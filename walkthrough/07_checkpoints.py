@@ -193,9 +193,9 @@ show("did the payload run?", marker.exists())
 # `encoder.layer.0.attention.self.w2e_query.weight`. `state_dict.py` evens out small
 # differences between checkpoints before the first forward pass:
 #
-# * head models store the encoder under `luke.` (so do the published `luke-base` and
-#   `luke-large`, re-uploaded as `LukeForMaskedLM` checkpoints); a bare `LukeModel` saves it
-#   without — both load;
+# * head models store the encoder under `luke.` (so does the published `luke-base`, whose
+#   files hold `LukeForMaskedLM`'s keys; for `luke-large` this is not verified, and
+#   docs/checkpoints.md says how to check); a bare `LukeModel` saves it without — both load;
 # * tied matrices are often stored once: `lm_head.decoder.weight` *is* the word embedding
 #   table, `entity_predictions.decoder.weight` the entity embedding table;
 # * a checkpoint without `w2e_query`/`e2w_query`/`e2e_query` (pre-trained without entity-aware
