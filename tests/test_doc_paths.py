@@ -1,7 +1,7 @@
 """Every project file that a chapter or a doc names exists (issue 21).
 
 A reader follows the paths the teaching material gives: `numpy_luke/core/attention.py`,
-`tests/test_weights.py`, `walkthrough/answers.py`, a Markdown link `[cli.md](cli.md)`.
+`tests/test_weights.py`, `walkthrough/answers.py`.
 Chapters 1-8 once sent the reader to an `answers_01_08.py` that never existed; this test
 keeps that from happening again. It scans README.md, benchmarks/README.md, docs/*.md,
 walkthrough/*.py and walkthrough/README.md for
@@ -11,8 +11,9 @@ walkthrough/*.py and walkthrough/README.md for
   (`walkthrough/NN_*.py`, `bench_NAME.py`) and shell globs match at least one file; paths
   under a git-ignored folder (`benchmarks/_work/`, made by a command) are not checked;
 * bare `.py` and `.md` file names (`answers.py`), which must name a file somewhere in the
-  project, except the files of other projects listed in ``OTHER_PROJECTS``;
-* relative Markdown link targets, checked from the linking file's folder.
+  project, except the files of other projects listed in ``OTHER_PROJECTS``.
+
+Relative Markdown links are checked by tests/test_docs_examples.py.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ OUTPUTS = {
 FOLDERS = ("numpy_luke", "tests", "walkthrough", "docs", "benchmarks")
 PROJECT_PATH = re.compile(r"(?<![\w/.-])((?:" + "|".join(FOLDERS) + r")/[\w./*-]*[\w*])")
 BARE_NAME = re.compile(r"(?<![\w/.-])([\w-]+\.(?:py|md))(?![\w/])")
-MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 PLACEHOLDER = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![a-z])")
 
 
@@ -87,13 +87,6 @@ def missing_references(path: Path, names: set[str], ignored: list[str]) -> list[
             name = found.group(1)
             if name not in names and name not in OTHER_PROJECTS:
                 missing.append(f"line {number}: {name}")
-        if path.suffix == ".md":
-            for found in MARKDOWN_LINK.finditer(line):
-                target = found.group(1).split("#", 1)[0]
-                if not target or re.match(r"^[a-z]+:", target):
-                    continue  # an anchor in the same file, or a URL
-                if not exists(target, path.parent):
-                    missing.append(f"line {number}: link {found.group(1)}")
     return missing
 
 
