@@ -71,8 +71,9 @@ if _common.is_fixture(model_name):
 # or in the loss (`luke/pretraining/model.py`, which ignores only label -1) leaves them
 # out, so the model is also trained to answer `[UNK]` for a mention of an entity it has no
 # row for. That is what the code does; whether the paper says so is to be read in its
-# pretraining details. We parse one made-up sentence in wiki markup the same way; on the
-# tiny fixture's 33-entity vocabulary some of its links are `[UNK]`.
+# pretraining details. We parse one made-up sentence in wiki markup the same way. Its four
+# link targets are all in the tiny fixture's 33-entity vocabulary (with luke-base some may
+# not be); a title that is not would get `[UNK]`, id 1, as in chapter 2.
 
 # %%
 WIKITEXT = ("[[Lionel Messi]] plays for [[Inter Miami CF]] and captains the "
