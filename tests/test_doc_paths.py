@@ -35,7 +35,6 @@ OTHER_PROJECTS = {
     "train.py",  # studio-ousia/luke: luke/pretraining/train.py
     "batch_generator.py",  # studio-ousia/luke: luke/pretraining/batch_generator.py
     "dataset.py",  # studio-ousia/luke: luke/pretraining/dataset.py
-    "entity_vocab.py",  # studio-ousia/luke luke/utils/entity_vocab.py; ours is core/entity_vocab.py
     "convert_luke_to_huggingface_model.py",  # studio-ousia/luke: luke/utils/
     "modeling_luke.py",  # transformers
     "tokenization_luke.py",  # transformers
