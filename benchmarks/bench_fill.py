@@ -6,9 +6,11 @@ one mask, numpy_luke against transformers' fill-mask pipeline (issue 4, acceptan
 
 Both read the same folder: the real RoBERTa BPE files (50,265 tokens, from
 $NUMPY_LUKE_TEST_DATA/roberta-base), a generated 500,000-entry entity vocabulary, and random
-weights of luke-base's shapes (253M parameters, about 1.1 GB in float32) made by
-``make_lukebase_checkpoint.py``: ``model.safetensors``, ``pytorch_model.bin`` as a zip (the
-format the published LUKE checkpoints ship) and in torch's legacy format. The scratch
+weights of luke-base's shapes (275.8M stored parameters counted from the shapes, the three
+entity-aware query copies and both heads included; 253.2M without them; 1,052 MiB in
+float32; docs/performance.md, "fill, cold start") made by ``make_lukebase_checkpoint.py``:
+``model.safetensors``, ``pytorch_model.bin`` as a zip (the format the published LUKE
+checkpoints ship) and in torch's legacy format. The scratch
 folders live in ``benchmarks/_work/`` (git-ignored).
 
 Each measurement is the wall time of the whole process, from ``exec`` to exit, and its

@@ -10,7 +10,8 @@ conversion script (``convert_luke_original_pytorch_checkpoint_to_pytorch.py``) g
 published checkpoint:
 
 * ``LukeForMaskedLM`` layout: encoder keys under ``luke.``, the heads under ``lm_head.`` and
-  ``entity_predictions.`` (luke-base and luke-large were re-uploaded in this layout).
+  ``entity_predictions.`` (luke-base's layout; luke-large's is not verified, see
+  docs/checkpoints.md).
 * luke-base's sizes: 12 layers of 12 heads, hidden 768, intermediate 3,072, entity embeddings
   of 256 projected up to 768, 514 positions, 50,267 words (RoBERTa's 50,265 plus ``<ent>``
   and ``<ent2>``), 500,000 entities. ``type_vocab_size`` 1 and ``layer_norm_eps`` 1e-5: the

@@ -5,10 +5,10 @@ numpy_luke's model code reads exactly these names (without the ``luke.`` prefix)
 can be grepped from a file straight into the code. Checkpoints differ in small ways, and
 this module evens them out before the first forward pass:
 
-* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; so do
-  the published base checkpoints (``studio-ousia/luke-base``, ``luke-large`` were
-  re-uploaded as ``LukeForMaskedLM`` checkpoints: ``luke.*``, ``lm_head.*``,
-  ``entity_predictions.*``). A bare ``LukeModel`` saves it without. Both load into either
+* Prefix. Head models (``LukeForMaskedLM``, ...) store the encoder under ``luke.``; so does
+  the published ``studio-ousia/luke-base`` (``LukeForMaskedLM`` keys: ``luke.*``,
+  ``lm_head.*``, ``entity_predictions.*``; ``luke-large``'s layout is not verified, see
+  docs/checkpoints.md). A bare ``LukeModel`` saves it without. Both load into either
   class.
 * Ties. ``lm_head.decoder.weight`` is the word embedding matrix and
   ``entity_predictions.decoder.weight`` the entity embedding matrix (weight tying); files

@@ -9,9 +9,10 @@ are read, told apart by their first bytes, not by their file names:
   ...}``, then the raw little-endian tensor bytes, offsets counted from the end of the
   header. We parse and check the header ourselves and memory-map the file: every array is
   a read-only view of the file, nothing is copied, and pages are read from disk only when
-  used. (``safetensors.safe_open(..., framework="numpy")`` would hand back copies: each
-  ``get_tensor`` reads the bytes into new memory, so loading would hold the weights twice
-  while the file's page cache holds them once more.)
+  used. (``safetensors.safe_open(..., framework="numpy")`` maps the file too but hands back
+  copies: each ``get_tensor`` copies its bytes into new memory, so the weights are held
+  twice, as copies and as the mapped pages read to make them: a peak of 2.03x the weight
+  bytes against our 1.03x, measured by ``benchmarks/bench_load.py``, docs/performance.md.)
 * PyTorch's ``pytorch_model.bin`` (the zip archive of torch >= 1.6, or the legacy stream of
   older versions), read without torch by ``torch_checkpoint``.
 

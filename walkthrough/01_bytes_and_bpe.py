@@ -29,6 +29,14 @@ from numpy_luke.tokenizer_files import read_bpe
 # trained by `tests/fixtures/make_tiny_tokenizer.py` on a few paragraphs: 156 merges instead
 # of RoBERTa's 50,000, so words split into more pieces. With `NUMPY_LUKE_TEST_DATA` set we
 # use RoBERTa's real files; with `--model` the chosen checkpoint's.
+#
+# RoBERTa's `vocab.json` holds 50,265 tokens, `<s>` to `<mask>` (count it with the real files:
+# `len(json.load(open("vocab.json")))`; its `merges.txt` has the 50,000 merges). LUKE's
+# checkpoints have 50,267 word rows
+# (`vocab_size` in luke-base's `config.json`): the conversion to transformers appended
+# `<ent>` and `<ent2>` (ids 50265 and 50266), the entity markers of the fine-tuning tasks
+# (chapter 2), as added tokens next to `vocab.json` (transformers'
+# `convert_luke_original_pytorch_checkpoint_to_pytorch.py`). Pretraining never saw them.
 
 # %%
 roberta = _common.roberta_dir()
@@ -162,7 +170,7 @@ show("decode(all but the last id)", repr(bpe.decode(emoji_ids[:-1])))
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(text)`: the text as byte-characters (step 1): its UTF-8 bytes, each
 #    written with its stand-in from `bytes_to_unicode()`. (How many characters is "🙂"?)

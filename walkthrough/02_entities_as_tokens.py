@@ -111,7 +111,8 @@ show("entity_ids for an unknown title", unknown["entity_ids"])
 # * `entity_classification` (entity typing): one span; `<ent>` is put before and after the
 #   mention, and the single entity, `[MASK]`, covers the markers too.
 # * `entity_pair_classification` (relation classification): two spans, head and tail;
-#   `<ent>` marks the head, `<ent2>` the tail; the entities are `[MASK]` and `[MASK2]`.
+#   `<ent>` marks the head, `<ent2>` the tail; the entities are `[MASK]` and `[MASK2]`, and
+#   each entity's positions cover its markers too (chapter 9 shows the rows and why).
 # * `entity_span_classification` (named entity recognition): many candidate spans, no
 #   markers; every span is a `[MASK]` entity, and `entity_start_positions` /
 #   `entity_end_positions` give its first and last word token.
@@ -159,7 +160,7 @@ show("entity_position_ids[1, :, :8]", batch["entity_position_ids"][1, :, :8])
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(tokenizer, encoding, k)`: the text that entity `k` of `encoding` covers,
 #    read back from its row of `entity_position_ids` (decode those word tokens).

@@ -54,7 +54,13 @@ for key, array in model.params.items():
 #
 # RoBERTa (and so LUKE) counts positions from `pad_token_id + 1` = 2: the first token has
 # position 2, and padding tokens get position 1 (`pad_token_id`), whose vector is never
-# really used. Token types are all 0 for one text.
+# really used. The numbering is fairseq's, in which RoBERTa was trained (transformers
+# reproduces it in `create_position_ids_from_input_ids`, `modeling_luke.py`); it is why
+# roberta-base's and luke-base's `max_position_embeddings` is 514: 512 usable positions plus
+# rows 0 and 1. LUKE keeps it because its word side *is* RoBERTa's: the word, position and
+# type tables are copied from roberta-base before pretraining (chapter 9). Token types are
+# all 0 for one text: roberta-base, and so luke-base, has one token type
+# (`type_vocab_size` 1), a single learned vector added to every word.
 #
 # **The formula** (LUKE paper, section "Input Representation", which states it in words;
 # the sum is BERT's, Devlin et al. 2019): for word i with id w_i, position p_i and type 0,
@@ -127,7 +133,27 @@ else:
 #
 # Note the numbering: `entity_position_ids` are plain token indices (`<s>` is 0), used
 # directly as rows of the entity position table — not RoBERTa's word positions, which start
-# at 2. The two tables are separate parameters, learned each with its own numbering.
+# at 2. The two tables are separate parameters, learned each with its own numbering. Where
+# the entity numbering comes from (studio-ousia/luke's pretraining code): the dataset stores
+# each link's token range within the text (`luke/pretraining/dataset.py`, 0 = first word
+# token), and the batch generator adds 1 for the leading `<s>`
+# (`entity_position_ids += entity_position_ids != -1  # +1 for [CLS]` in
+# `batch_generator.py`), so position k is token k. The entity position table
+# (`EntityEmbeddings.position_embeddings` in `luke/model.py`, as many rows as
+# `max_position_embeddings`) is LUKE's own: RoBERTa's checkpoint has no such table, so it
+# starts random (normal, standard deviation 0.02, `init_weights`) and is learned in
+# pretraining's first stage with the rest of the entity side (chapter 9). Nothing ties it
+# to RoBERTa's offset, and nothing needed to: the two tables never share rows. (The same
+# in studio-ousia/luke's code of March 2020, commit 13910a3; transformers' tokenizer makes
+# the same token indices.) The last two rows of a 514-row entity table are never used by
+# a 512-token text.
+#
+# The entity token type vector (`entity_embeddings.token_type_embeddings`, one row in
+# luke-base) is added to every entity, whatever its id: a learned offset for "this is an
+# entity" before the layer norm, trained in stage 1 with the entity table. With one type it
+# cannot tell entities apart; a task that wanted two kinds of entity (or two segments)
+# would need a second row, which the published checkpoints do not have. (The word side's
+# single row comes from roberta-base.)
 #
 # **The formula** (paper, "Input Representation"): for entity k whose mention covers the
 # word positions P_k (the row of `entity_position_ids` without its -1s), with D the entity
@@ -195,7 +221,7 @@ show("entity_hidden_states[0] == our entity vectors",
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(input_ids, pad_token_id)`: RoBERTa's position ids for a (batch, words)
 #    array, padding included, with NumPy only (hint: a cumulative sum of a mask).

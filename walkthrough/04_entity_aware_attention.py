@@ -343,7 +343,7 @@ print("\nchapter 4: all checks passed")
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(p, words, entities, heads)`: the four cases and the softmax, from scratch: the
 #    attention probabilities (batch, heads, n, n) of one layer without a mask, from its

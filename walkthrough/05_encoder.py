@@ -42,9 +42,9 @@ W = words_in.shape[1]
 # ## GELU, exactly
 #
 # The feed-forward network uses GELU, x·Φ(x) with Φ the normal distribution function,
-# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `core/erf.py` has one (a Chebyshev
-# fit, within 1e-11 of `math.erf`). The popular tanh approximation is close but not the same
-# function, and LUKE was trained with the exact one.
+# Φ(x) = (1 + erf(x/√2)) / 2. NumPy has no `erf`, so `core/erf.py` has one (next section).
+# The popular tanh approximation is close but not the same function, and LUKE was trained
+# with the exact one (`hidden_act` "gelu", transformers' exact erf GELU).
 #
 # **The formula.** LUKE adds no equation here: its layers are the transformer's (Vaswani et
 # al. 2017), as in BERT and RoBERTa. The feed-forward network is the transformer's Eq. 2,
@@ -57,9 +57,16 @@ W = words_in.shape[1]
 # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 #
 # In the table, our erf(0) prints as `+0.000000000009` where `math.erf` gives exactly 0:
-# that is the Chebyshev fit's own error in float64 (about 9e-12, inside the 1e-11 bound;
-# the closing checks assert it), not a rounding of the printout. For GELU it changes
+# that is the fitted polynomial's own error in float64 (the fit gives erfc(0) = 1 + 9.2e-12,
+# and erf takes the sign of x, here +0, next section; the closing checks assert it is under
+# 1e-11), not a rounding of the printout. For GELU it changes
 # nothing: x * erf(...) is 0 at x = 0 anyway, and 1e-11 is far below float32's 1e-7.
+#
+# **What is checked, and where.** This chapter measures the largest gap to `math.erf` on
+# 2,001 points of [-6, 6] (printed below: 9.2e-12) and asserts it is under 1e-10.
+# `tests/test_functional.py` asserts the same 1e-10 on 100,001 points of [-10, 10], 1e-7 for
+# any float64 in [-1e6, 1e6] (hypothesis), 1e-6 for float32 erf on [-6, 6], and float32
+# GELU within 5 units in the last place (next section).
 
 # %%
 xs = np.linspace(-4, 4, 9)
@@ -71,6 +78,79 @@ erf_error = float(np.max(np.abs(erf(grid) - np.array([math.erf(x) for x in grid]
 tanh_gap = float(np.max(np.abs(gelu(grid) - gelu_tanh(grid))))
 show("max |erf - math.erf| on [-6, 6]", erf_error)
 show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
+
+# %% [markdown]
+# ## How `erf` is computed (`core/erf.py`)
+#
+# **float64: one formula on the whole line.** For z = |x| (erf is odd), following the
+# form of Numerical Recipes (3rd ed., section 6.2.2):
+#
+#     t = 2 / (2 + z)                  z in [0, inf) becomes t in (0, 1]
+#     erfc(z) = t * exp(-z**2 + P(t))   P: a polynomial of degree 16
+#     erf(x)  = sign(x) * (1 - erfc(|x|))
+#
+# Why this form: erfc falls like exp(-z**2), far too fast for a polynomial to follow, so
+# `exp(-z**2)` is written out and the polynomial fits only what is left,
+# `log(erfc(z) / t) + z**2`, which is smooth and bounded for every z. The change of variable
+# t squeezes the infinite half-line into (0, 1], so there are no intervals to switch between:
+# one polynomial serves every x, and erfc of a large z keeps its relative precision (no
+# 1 - erf cancellation). The 17 coefficients `ERFC_CHEBYSHEV` are the Chebyshev series of
+# that function in u = 2t - 1, fitted by Chebyshev interpolation to values of
+# Python's `math.erfc` (`tests/test_functional.py` refits them and compares to 1e-13);
+# Chebyshev because its truncation error is spread evenly over the interval. The code runs
+# the same polynomial in plain powers of u (`ERFC_POWERS`, converted once with
+# `np.polynomial.chebyshev.cheb2poly`) by Horner's rule: two NumPy passes per coefficient
+# instead of the three of Clenshaw's recurrence on the Chebyshev form, with the same
+# accuracy (the power coefficients sum to 1.46 in absolute value, so the conversion loses
+# nothing). GELU in float64 is then 0.5 (x + |x| (1 - erfc(|x| / sqrt 2))), which is
+# 0.5 x (1 + erf(x / sqrt 2)) without erf's sign step.
+#
+# **float32 `erf`**: the same formula with the series cut after c_11 (`ERFC_POWERS_FLOAT32`,
+# degree 11): the terms from c_12 on are below 1e-8, under float32's resolution.
+#
+# **float32 GELU has an erfc of its own** (`half_x_erfc_float32`), because in float32 the
+# form above fails for negative x: 0.5 (x + x erf(x / sqrt 2)) subtracts two nearly equal
+# numbers and loses every digit below x = -4. It computes
+#
+#     GELU(x) = 0.5 (x + |x|) - 0.5 m erfc(m / sqrt 2),          m = |x|
+#     0.5 m erfc(m / sqrt 2) = m / (m + K) * exp(Q(v) - m**2 / 2),  v = (m - K) / (m + K)
+#
+# with K = 3, so for x < 0 the first term is exactly 0 and nothing cancels. Again the
+# exponential carries the decay and Q, a polynomial of degree 9 (`GELU_FLOAT32_CHEBYSHEV`,
+# 10 coefficients, run as powers by Horner's rule), fits the smooth rest; v runs over
+# [-1, 2/3] as m runs over [0, 15], and m is clamped at 15 (beyond it the result is below
+# float32's smallest number). Q is within 3.4e-8 of the exact function (0.6 units in
+# float32's last place); float32 GELU is within 5 units in the last place of GELU at a
+# point within one unit of x, on the whole line (`tests/test_functional.py`). It is there
+# for speed as well: 32 NumPy passes instead of 37 (docs/performance.md).
+#
+# Below, both run from their coefficients by hand, in their Chebyshev form, and agree with
+# the library.
+
+# %%
+from numpy_luke.core import erf as erf_module  # noqa: E402
+
+z = np.linspace(0, 6, 601)
+t = 2 / (2 + z)
+P = np.polynomial.chebyshev.chebval(2 * t - 1, erf_module.ERFC_CHEBYSHEV)
+erfc_by_hand = t * np.exp(-z**2 + P)
+erf_by_hand = np.copysign(1 - erfc_by_hand, z)  # sign(x) (1 - erfc(|x|)), as erf() does
+erf_by_hand_gap = float(np.abs(erf_by_hand - erf(z)).max())
+
+m = np.linspace(0, 8, 801)
+Q = np.polynomial.Chebyshev(erf_module.GELU_FLOAT32_CHEBYSHEV,
+                            domain=erf_module.GELU_FLOAT32_DOMAIN)
+K = erf_module.GELU_FLOAT32_K
+tail_by_hand = m / (m + K) * np.exp(Q((m - K) / (m + K)) - m**2 / 2)  # in float64
+gelu32_by_hand = 0.5 * (-m + m) - tail_by_hand  # GELU(-m): the first term is exactly 0
+gelu32 = gelu(-m.astype(np.float32)).astype(np.float64)
+gelu32_gap = float(np.abs(gelu32 - gelu32_by_hand).max())
+show("float64: max |sign(z) (1 - t exp(-z^2 + P(t))) - erf(z)| on [0, 6], P Chebyshev",
+     erf_by_hand_gap)
+show("float32 GELU(-m) on [0, 8]: max |library - m/(m+K) exp(Q(v) - m^2/2) by hand|",
+     gelu32_gap)
+show("float32 GELU(-6): library, exact",
+     f"{float(gelu(np.float32(-6.0))):.6e}, {-6 * 0.5 * math.erfc(6 / math.sqrt(2)):.6e}")
 
 # %% [markdown]
 # ## Layer 0 in full, by hand
@@ -177,7 +257,7 @@ show("max |by hand - pooler_output|", float(np.abs(pooled - out.pooler_output).m
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(x)`: exact GELU for an array, using `math.erf` (hint: `np.vectorize`).
 # 2. `exercise_2(p, x, eps)`: the feed-forward sub-layer of a layer, from its parameters
@@ -212,10 +292,16 @@ def check_exercise_2(answer):
 
 # %%
 tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
-# Our erf is math.erf; exact GELU is not the tanh approximation.
-assert erf_error < 1e-9
+# Our erf is math.erf within 1e-10 on [-6, 6] (as tests/test_functional.py asserts on
+# [-10, 10]); exact GELU is not the tanh approximation.
+assert erf_error < 1e-10
 # erf(0) is not exactly 0: the fit's float64 error, under 1e-11 (see the GELU section).
 assert 0 <= abs(float(erf(np.float64(0.0)))) < 1e-11
+# The two forms, run by hand from their Chebyshev coefficients, are the library's: float64
+# to rounding; float32 GELU within 1e-7 (a few float32 units in the last place of values
+# up to 0.17, plus Q's own 3.4e-8 relative error).
+assert erf_by_hand_gap < 1e-14
+assert gelu32_gap < 1e-7
 assert tanh_gap > 1e-4
 # Layer 0 by hand equals the library's layer and the model's hidden states.
 assert np.abs(layer_out[:, :W] - library_words).max() < tolerance

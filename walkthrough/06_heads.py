@@ -107,12 +107,14 @@ table([(int(i), tokenizer.convert_ids_to_tokens(int(i)), f"{probabilities[i]:.4f
 #     m = LayerNorm(GELU(W_h h_e + b_h))      `entity_predictions.transform`
 #     y = softmax(B m + b_e)                  b_e = `entity_predictions.bias`
 #
-# The paper keeps m at the hidden size and brings it down to the entity embedding size
-# with a separate matrix before multiplying with B; in the checkpoints that step is folded
-# into the transform itself, whose dense layer maps hidden -> entity_emb_size (its weight
-# is (entity_emb_size, hidden)), and the layer norm works at that size. `entity_scores`
-# below is B m + b_e; the softmax comes in chapter 8. (The code uses the config's
-# `hidden_act`, `gelu` in every published checkpoint.)
+# That is the checkpoints' form. The paper keeps m at the hidden size and brings it down to
+# the entity embedding size with a separate matrix (the paper's T) before multiplying with
+# B; the checkpoints have no such matrix: the transform's dense layer maps straight from
+# hidden to entity_emb_size (its weight is (entity_emb_size, hidden)), and the GELU and
+# layer norm work at that size (transformers' `EntityPredictionHeadTransform`, which
+# studio-ousia/luke's pretraining model `luke/pretraining/model.py` imports and uses).
+# `entity_scores` below is B m + b_e; the softmax comes in chapter 8. (The code uses the
+# config's `hidden_act`, `gelu` in every published checkpoint.)
 
 # %%
 entity_vector = encoder_out.entity_hidden_states[-1][0, 0]  # (hidden,)
@@ -145,10 +147,13 @@ table([(i, titles[i], f"{entity_scores[i]:+.4f}") for i in ranked],
 # concatenation,
 #
 #     entity typing:            logits = W h_e + b          (each type: sigmoid, multi-label)
-#     relation classification:  logits = W [h_head; h_tail] + b
+#     relation classification:  logits = W [h_head; h_tail]     (no bias)
 #     span classification (NER): logits = W [h_start; h_end; h_e] + b   for every candidate span
 #
-# (`relation_by_hand` has no `+ b`: the pair head's classifier is made without a bias.)
+# The relation head alone has no bias: transformers' `LukeForEntityPairClassification`
+# makes its classifier with `nn.Linear(2 * hidden_size, num_labels, False)`
+# (`modeling_luke.py`), and its checkpoints hold no `classifier.bias`; `relation_by_hand`
+# below follows it.
 
 # %%
 fixtures = _common.ROOT / "tests" / "fixtures"
@@ -243,7 +248,7 @@ show("question answering start_logits, end_logits", (qa.start_logits.shape,
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(scores, special, k)`: the ids of the `k` best-scored entities, best first
 #    (lower id first on a tie), leaving out the ids in `special`.

@@ -193,9 +193,9 @@ show("did the payload run?", marker.exists())
 # `encoder.layer.0.attention.self.w2e_query.weight`. `state_dict.py` evens out small
 # differences between checkpoints before the first forward pass:
 #
-# * head models store the encoder under `luke.` (so do the published `luke-base` and
-#   `luke-large`, re-uploaded as `LukeForMaskedLM` checkpoints); a bare `LukeModel` saves it
-#   without — both load;
+# * head models store the encoder under `luke.` (so does the published `luke-base`, whose
+#   files hold `LukeForMaskedLM`'s keys; for `luke-large` this is not verified, and
+#   docs/checkpoints.md says how to check); a bare `LukeModel` saves it without — both load;
 # * tied matrices are often stored once: `lm_head.decoder.weight` *is* the word embedding
 #   table, `entity_predictions.decoder.weight` the entity embedding table;
 # * a checkpoint without `w2e_query`/`e2w_query`/`e2e_query` (pre-trained without entity-aware
@@ -253,7 +253,7 @@ show("first keys", list(bin_state)[:3])
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(path)`: read a safetensors file's header and return
 #    `{name: (dtype, shape)}` for its tensors (leave out `__metadata__`), reading only the

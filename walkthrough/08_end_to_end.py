@@ -24,6 +24,7 @@ from numpy_luke import LukeForMaskedLM, LukeTokenizer
 from numpy_luke.core.attention import extended_attention_mask
 from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
 from numpy_luke.core.encoder import encoder_layer, scope
+from numpy_luke.core.entity_inputs import position_row, tokenize_with_spans
 from numpy_luke.core.heads import entity_prediction_head, lm_head
 from numpy_luke.hub import resolve_file
 from numpy_luke.tokenizer_files import read_bpe
@@ -87,6 +88,39 @@ bpe = read_bpe(resolve_file(model_name, "vocab.json"), resolve_file(model_name, 
 before, after = text.split("<mask>")
 by_bpe = bpe.encode(before.rstrip()) + [tokenizer.mask_token_id] + bpe.encode(after)
 show("BPE pieces", by_bpe)
+
+# %% [markdown]
+# **Chapter 2 again: the entity inputs from the core.** The tokenizer's steps 1, 2 and 4
+# (`numpy_luke/core/entity_inputs.py`) are plain functions: cut the text at the span's
+# boundaries and tokenise the pieces (`tokenize_with_spans`, with BPE and `<mask>` as
+# above), then one row of word positions per entity (`position_row`), shifted by 1 for
+# `<s>` (step 3). We rebuild the model's inputs with them and compare. Not rebuilt here:
+# the checks of the user's spans, truncation, padding and the registry of special tokens,
+# which still live in the tokenizer (`numpy_luke/tokenizer.py`); moving them into the core
+# is planned (issue 19).
+
+# %%
+def to_ids(piece):
+    """BPE ids of a piece of text, with <mask> as one token that takes the spaces before it
+    (its lstrip flag)."""
+    ids, parts = [], piece.split("<mask>")
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        part = part if last else part.rstrip()
+        ids += bpe.encode(part) if part else []
+        ids += [] if last else [tokenizer.mask_token_id]
+    return ids
+
+
+core_words, core_token_spans = tokenize_with_spans(text, [span], to_ids)
+core_input_ids = [tokenizer.bos_token_id] + core_words + [tokenizer.eos_token_id]
+core_position_rows = [position_row(s, 1, tokenizer.max_mention_length)
+                      for s in core_token_spans]  # offset 1: the <s> in front
+show("token span of the mention (before <s>)", core_token_spans)
+show("entity position row, from the core", core_position_rows[0][:8])
+show("the same as the tokenizer's input_ids and entity_position_ids",
+     core_input_ids == input_ids[0].tolist()
+     and core_position_rows == encoding["entity_position_ids"][0].tolist())
 
 # %% [markdown]
 # **Chapters 3-5: the encoder, with the pure functions.** Embeddings, the additive mask,
@@ -169,7 +203,7 @@ table([(repr(m["token_str"]), f"{m['score']:.4f}") for m in seed_answer["masks"]
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
-# checks the reference answer in `answers_01_08.py`).
+# checks the reference answer in `walkthrough/answers.py`).
 #
 # 1. `exercise_1(marked)`: a text with one mention marked `[[...]]` -> (the text without
 #    the markers, the mention's (start, end) in that text).
@@ -214,6 +248,9 @@ assert run.returncode == 0, run.stderr
 assert from_cli == answer
 # Chapter 1 and 2: the tokenizer's words are BPE's; the mention is a [MASK] entity.
 assert input_ids[0, 1:-1].tolist() == by_bpe
+# The core's entity-input functions rebuild the tokenizer's word ids and position rows.
+assert core_input_ids == input_ids[0].tolist()
+assert core_position_rows == encoding["entity_position_ids"][0].tolist()
 assert encoding["entity_ids"].tolist() == [[tokenizer.entity_mask_token_id]]
 assert answer["text"] == text and answer["entities"][0]["mention"] == "Lionel Messi"
 # Chapters 3-6: the step-by-step forward pass is the model's.

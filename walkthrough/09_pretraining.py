@@ -5,21 +5,37 @@
 # and the pretraining task this chapter is about. Like BERT, LUKE learns by filling in
 # blanks; unlike BERT, some blanks are *entities*. The model reads Wikipedia text in which
 # words and entities have been hidden behind masks and is trained to name what was hidden:
-# the word from RoBERTa's 50,265 tokens, the entity from 500,000 Wikipedia articles.
+# the word from RoBERTa's 50,265 tokens (the published checkpoints have 50,267 word rows:
+# the conversion to transformers added `<ent>` and `<ent2>` for the fine-tuning tasks, so
+# pretraining never saw them), the entity from an entity vocabulary of 500,000 entries, 4 of
+# them special (`[PAD]`, `[UNK]`, `[MASK]`, `[MASK2]`) and 499,996 Wikipedia titles.
 #
-# This chapter builds one training example the way the pretraining data is made, masks it,
-# and computes the two losses by hand: the masked-word loss and the masked-entity loss,
-# checked against `LukeForMaskedLM(..., labels=..., entity_labels=...)`.
+# This chapter builds one training example the way studio-ousia/luke's code makes the
+# pretraining data, masks it as that code does, and computes the two losses by hand: the
+# masked-word loss and the masked-entity loss, checked against
+# `LukeForMaskedLM(..., labels=..., entity_labels=...)`.
 #
-# Sources, so you can check each number: the paper (Yamada et al., EMNLP 2020, section 3:
-# the pretraining task and its details; we cite its equations by what they compute, in our
-# own notation); studio-ousia/luke's
-# `pretraining.md` and the defaults of its `luke/pretraining/train.py`; transformers'
-# conversion script `convert_luke_original_pytorch_checkpoint_to_pytorch.py`.
+# Sources, so you can check each number. The paper (Yamada et al., EMNLP 2020; its section
+# "Pretraining Task" and the pretraining details after it; we cite it by section name and
+# describe its equations by what they compute, in our own notation; the paper itself was not
+# at hand when this chapter was checked, so every number below is taken from code, and the
+# text says where the paper has to be read to confirm it). studio-ousia/luke, the authors'
+# code (https://github.com/studio-ousia/luke): `pretraining.md`, `pretraining_config/`,
+# `luke/pretraining/train.py`, `batch_generator.py` and `dataset.py`,
+# `luke/utils/entity_vocab.py`, `luke/model.py`. transformers: `modeling_luke.py`,
+# `tokenization_luke.py`, and its conversion script
+# `convert_luke_original_pytorch_checkpoint_to_pytorch.py` (in transformers' repository
+# under `src/transformers/models/luke/`; not shipped in the installed package).
+#
+# The counts: `entity_vocab_size` 500,000 and `vocab_size` 50,267 are luke-base's
+# `config.json`. The four special entities are the ones transformers' `LukeTokenizer` names
+# (`entity_pad_token` ... `entity_mask2_token`). To check on the real files:
+# `len(tokenizer.entity_vocab)` and the titles that start with `[`.
 
 # %%
 import math
 import re
+import unicodedata
 
 import _common
 import numpy as np
@@ -42,9 +58,22 @@ if _common.is_fixture(model_name):
 # every hyperlink `[[Target article|anchor text]]` says "these words mention the entity
 # `Target article`". The pretraining data is the text of Wikipedia articles with each link
 # turned into an entity annotation: a character span (the anchor) and a title (the target).
-# The entity vocabulary is the most frequent link targets; the published models keep
-# 500,000 (`build-entity-vocab --vocab-size=500000` in `pretraining.md`). We parse one
-# made-up sentence in wiki markup the same way.
+# The entity vocabulary is the most frequent link targets: `build-entity-vocab
+# --vocab-size=500000` in `pretraining.md`; `EntityVocab.build` in
+# `luke/utils/entity_vocab.py` puts `[PAD]`, `[UNK]`, `[MASK]` first and counts them in the
+# 500,000. `[MASK2]` is the fourth special entity of the published vocabularies, used only
+# by relation fine-tuning (the last section).
+#
+# Links to a title outside the vocabulary are not dropped: `pretraining.md` builds the
+# dataset with `--include-unk-entities`, which keeps them as the `[UNK]` entity (id 1) at
+# their mention (`luke/pretraining/dataset.py`). In the masking below they can be chosen
+# like any other entity, and their label is then `[UNK]`: nothing in `batch_generator.py`
+# or in the loss (`luke/pretraining/model.py`, which ignores only label -1) leaves them
+# out, so the model is also trained to answer `[UNK]` for a mention of an entity it has no
+# row for. That is what the code does; whether the paper says so is to be read in its
+# pretraining details. We parse one made-up sentence in wiki markup the same way. Its four
+# link targets are all in the tiny fixture's 33-entity vocabulary (with luke-base some may
+# not be); a title that is not would get `[UNK]`, id 1, as in chapter 2.
 
 # %%
 WIKITEXT = ("[[Lionel Messi]] plays for [[Inter Miami CF]] and captains the "
@@ -78,69 +107,106 @@ show("word tokens", tokens)
 show("entity ids", entity_ids)
 
 # %% [markdown]
-# ## Masking: 15% of the words, 15% of the entities
+# ## Masking: 15% of the word tokens, 15% of the entities
 #
-# The paper masks 15% of all words and 15% of all entities at random (section 3); the
-# defaults of `luke/pretraining/train.py` say the same (`--masked-lm-prob 0.15`,
-# `--masked-entity-prob 0.15`). The details there:
+# The rates are the defaults of `luke/pretraining/train.py` (`--masked-lm-prob 0.15`,
+# `--masked-entity-prob 0.15`), which `pretraining.md` does not change; the paper's section
+# "Pretraining Task" describes masking 15% of words and entities. How the code applies them
+# (`LukePretrainingBatchWorker` in `luke/pretraining/batch_generator.py`):
 #
-# * **Words** as in BERT: whole words are chosen (`--whole-word-masking` is the default: all
-#   BPE pieces of a chosen word together); of the chosen ones 80% become `<mask>`, 10% a
-#   random word, 10% stay as they are (`--random-word-prob 0.1`, `--unmasked-word-prob 0.1`).
-#   The model must predict the original token at every chosen position.
-# * **Entities**: every chosen entity becomes the special `[MASK]` entity (id 2); there is no
-#   random or unchanged share (`--random-entity-prob 0`, `--unmasked-entity-prob 0`). The
-#   `[MASK]` entity keeps its mention's position ids, so the model knows *where* the hidden
-#   entity is mentioned, and must say *which* entity it is.
+# * **Entities first**: `max(1, round(0.15 x number of entities))` of them, chosen at
+#   random, each replaced by the special `[MASK]` entity (id 2); there is no random or
+#   unchanged share (`--random-entity-prob 0`, `--unmasked-entity-prob 0`). The `[MASK]`
+#   entity keeps its mention's position ids, so the model knows *where* the hidden entity is
+#   mentioned, and must say *which* entity it is. (`--mask-words-in-entity-span`, off unless
+#   given and not given in `pretraining.md`, would also mask the mention's words.)
+# * **Words: a budget of subword tokens, filled with whole words.** The budget is
+#   `max(1, round(0.15 x number of word tokens))`, counting BPE tokens between `<s>` and
+#   `</s>`. The candidates are whole words (`--whole-word-masking`, the default): a token
+#   continues the word before it unless it starts with a space or with a punctuation
+#   character (`_is_subword`), so the `.` after "Argentina" is a word of its own. The
+#   candidates are visited in random order, and a word is taken only if all its pieces fit
+#   in what is left of the budget; the walk stops when the budget is exactly used. So the
+#   masked share is 15% of the tokens (or a little less when no remaining word fits), not
+#   15% of the words: choosing 15% of the words would mask more tokens, since long words
+#   have several pieces.
+# * **80/10/10 per chosen word**: one draw per word, for all its pieces: 80% `<mask>`, 10% a
+#   random token id (from `pad_token_id + 1` up to the tokenizer's `vocab_size - 1`), 10%
+#   unchanged (`--random-word-prob 0.1`, `--unmasked-word-prob 0.1`: `perform_masking`).
+#   The model must predict the original token at every chosen position. This split is in
+#   the code's defaults; it is BERT's (Devlin et al. 2019), and whether LUKE's paper states
+#   it is to be checked in its pretraining details.
 #
 # Labels mark what is to be predicted: the original id at a masked position, -100 (ignored
-# by the loss) everywhere else. We choose at least one of each so the example has both losses.
+# by the loss) everywhere else (the original code uses -1; transformers uses -100).
 
 # %%
 rng = np.random.default_rng(0)
 WORD_RATE = ENTITY_RATE = 0.15
-special_ids = set(tokenizer.all_special_ids)
-
-
-def whole_words(tokens):
-    """Positions of each word: a word starts at a token with the space marker "Ġ" (or after
-    a special token) and goes on over the pieces that follow it."""
-    words = []
-    for i, token in enumerate(tokens):
-        if tokenizer.convert_tokens_to_ids(token) in special_ids:
-            continue
-        if not words or token.startswith("Ġ") or words[-1][-1] != i - 1:
-            words.append([i])
-        else:
-            words[-1].append(i)
-    return words
-
-
-words = whole_words(tokens)
-chosen_words = rng.choice(len(words), size=max(1, round(WORD_RATE * len(words))),
-                          replace=False)
-masked_ids = input_ids.copy()
-labels = np.full_like(input_ids, -100)
-for w in sorted(chosen_words):
-    positions = words[w]
-    labels[positions] = input_ids[positions]
-    roll = rng.random()
-    if roll < 0.8:
-        masked_ids[positions] = tokenizer.mask_token_id
-    elif roll < 0.9:
-        masked_ids[positions] = rng.integers(0, len(tokenizer.encoder), len(positions))
-    # else: unchanged, but still to be predicted
-
 MASK, MASK2 = tokenizer.entity_vocab["[MASK]"], tokenizer.entity_vocab["[MASK2]"]
-chosen_entities = rng.choice(len(entity_ids), size=max(1, round(ENTITY_RATE * len(entity_ids))),
-                             replace=False)
+
+# Entities first: a fixed number, chosen at random, all become [MASK].
+n_entities_to_mask = max(1, int(round(ENTITY_RATE * len(entity_ids))))
+chosen_entities = rng.permutation(len(entity_ids))[:n_entities_to_mask]
 masked_entity_ids = entity_ids.copy()
 entity_labels = np.full_like(entity_ids, -100)
 entity_labels[chosen_entities] = entity_ids[chosen_entities]
 masked_entity_ids[chosen_entities] = MASK
 
+
+def is_punctuation(char):
+    """ASCII symbols and Unicode punctuation: batch_generator.py's _is_punctuation."""
+    code = ord(char)
+    return (33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126
+            or unicodedata.category(char).startswith("P"))
+
+
+def candidate_words(tokens):
+    """Token positions of each whole word between <s> and </s> (positions 1 .. n-2): a
+    token continues the word before it unless it starts with a space ("Ġ") or with a
+    punctuation character."""
+    words = []
+    for i, token in enumerate(tokens[1:-1], start=1):
+        continues = not token.startswith("Ġ") and not is_punctuation(token[0])
+        if continues and words:
+            words[-1].append(i)
+        else:
+            words.append([i])
+    return words
+
+
+words = candidate_words(tokens)
+n_word_tokens = len(tokens) - 2  # between <s> and </s>
+budget = max(1, int(round(WORD_RATE * n_word_tokens)))
+masked_ids = input_ids.copy()
+labels = np.full_like(input_ids, -100)
+chosen_words, used = [], 0
+for w in rng.permutation(len(words)):  # visit the words in random order
+    positions = words[w]
+    if len(positions) > budget - used:
+        continue  # does not fit in what is left of the budget
+    chosen_words.append(int(w))
+    used += len(positions)
+    labels[positions] = input_ids[positions]
+    roll = rng.random()  # one draw for all pieces of the word
+    if roll < 0.8:
+        masked_ids[positions] = tokenizer.mask_token_id
+    elif roll < 0.9:
+        masked_ids[positions] = rng.integers(tokenizer.pad_token_id + 1, tokenizer.vocab_size,
+                                             len(positions))
+    # else: unchanged, but still to be predicted
+    if used == budget:
+        break
+if used == 0:  # no word fitted: one random token instead, as batch_generator.py does
+    at = int(rng.integers(1, n_word_tokens + 1))
+    labels[at], masked_ids[at] = input_ids[at], tokenizer.mask_token_id
+    used = 1
+
 title("the masked example")
-show("words: 15% of", f"{len(words)} words -> {len(chosen_words)} chosen")
+show("candidate words", [[tokens[i] for i in w] for w in words])
+show("word tokens: 15% of", f"{n_word_tokens} tokens -> a budget of {budget}; "
+     f"masked {used} ({used / n_word_tokens:.0%}) in {len(chosen_words)} whole words")
+show("entities: 15% of", f"{len(entity_ids)} entities -> {n_entities_to_mask} masked")
 show("masked tokens", tokenizer.convert_ids_to_tokens(masked_ids.tolist()))
 show("labels", labels)
 show("masked entity ids", masked_entity_ids)
@@ -150,14 +216,18 @@ show("entity_labels", entity_labels)
 # ## The two losses, by hand
 #
 # The masked-word head is chapter 6's: `dense -> gelu -> layer norm -> dot product with every
-# word embedding + bias`. The masked-entity head is its twin over the entity vocabulary; in
-# the paper's terms (section 3, its masked-entity-prediction equation), for the final
-# vector `h_e` of a `[MASK]` entity,
+# word embedding + bias`. The masked-entity head is its twin over the entity vocabulary. In
+# the checkpoints' form (transformers' `EntityPredictionHead`, which studio-ousia/luke's
+# pretraining model uses), for the final vector `h_e` of a `[MASK]` entity,
 #
-#     m = layer_norm(gelu(W_h h_e + b_h))        (hidden -> entity_emb_size)
+#     m = layer_norm(gelu(W_h h_e + b_h))        W_h: hidden -> entity_emb_size
 #     y = softmax(B m + b_o)                     B: the entity embedding matrix (tied)
 #
-# and the masked-word prediction is the same with the word embedding matrix. Each loss is the
+# The paper's masked-entity-prediction equation (section "Pretraining Task") is not quite
+# this: it keeps m at the hidden size and multiplies by a further matrix (the paper's T)
+# to reach the entity embeddings' size, as chapter 6 explains; the checkpoints have no T,
+# their dense layer maps straight to `entity_emb_size`. The masked-word prediction is the
+# same with the word embedding matrix (at the hidden size, no T). Each loss is the
 # cross-entropy of the true id under that softmax, averaged over the masked positions
 # (labels -100 are skipped):
 #
@@ -199,63 +269,158 @@ print(f"  chance level: log({config.vocab_size}) = {math.log(config.vocab_size):
 # ## Two stages
 #
 # LUKE starts from RoBERTa: the word embeddings and every transformer layer are initialised
-# from `roberta-base` (or `roberta-large`), while the entity embeddings (and the entity
-# head) start random. Training everything at once would let the random entity side disturb
-# what RoBERTa knows, so pretraining runs in two stages (studio-ousia/luke's
-# `pretraining.md`): stage 1 updates only the entity embeddings, with a large learning rate
-# (`--fix-bert-weights` keeps the RoBERTa part fixed), and stage 2 trains the entire model
-# with a small learning rate, starting from stage 1's checkpoint. During pretraining the
-# attention is ordinary self-attention with one `query` matrix; the three entity-aware query
-# matrices are added afterwards as copies of `query` (chapter 4).
+# from `roberta-base` (or `roberta-large`), while everything on the entity side starts
+# random (`init_weights` in `luke/model.py`: normal, standard deviation 0.02): the entity
+# table, its projection to the hidden size, the entity position and token-type tables,
+# their layer norm and the entity prediction head. Training everything at once would let
+# the random entity side disturb what RoBERTa knows, so pretraining runs in two stages
+# (`pretraining.md`):
+#
+# * **Stage 1** trains only the entity side: `--fix-bert-weights` freezes every parameter,
+#   then unfreezes `entity_embeddings` (all the entity tables above) and
+#   `entity_predictions` (the entity head), in `create_model_and_config` of
+#   `luke/pretraining/train.py`. So stage 1 trains the entity embeddings *and* the head
+#   that predicts entities; the word side, the encoder and the word head stay RoBERTa's.
+# * **Stage 2** trains the entire model, starting from stage 1's last checkpoint
+#   (`--resume-checkpoint-id`, with `--reset-optimization-states`).
+#
+# The numbers, from the DeepSpeed files `pretraining_config/luke_base_stage1.json`,
+# `luke_base_stage2.json` (and the `luke_large_*` pair, identical):
+#
+# | | stage 1 | stage 2 |
+# | --- | --- | --- |
+# | learning rate (peak) | 5e-4 | 1e-5 |
+# | batch size | 2,048 | 2,048 |
+# | schedule | 2,500 steps of linear warm-up, then linear decay (`WarmupDecayLR`) | the same |
+# | `total_num_steps` in the file | 98,168 | 98,168 |
+# | optimizer | AdamW, betas (0.9, 0.999), eps 1e-6, weight decay 0.01 | the same |
+#
+# `pretraining.md` computes `total_num_steps` as `ceil(examples / 2,048 x 20 epochs)`
+# (`compute-total-training-steps --train-batch-size=2048 --num-epochs=20`) and says to set
+# it in the file. These files were added to studio-ousia/luke in 2022 ("the configuration
+# files corresponding to our publicized models", `pretraining.md`); the paper's
+# pretraining details give the 2020 run's own figures, which were not at hand here: read
+# them there before quoting a step count for the paper.
+#
+# **luke-large** is the same recipe on `roberta-large`: 24 layers, hidden 1,024 (the size
+# the conversion script checks, (1, 42, 1024)), intermediate 4,096, 16 heads (RoBERTa-large's
+# configuration, which `create_model_and_config` copies), entity embeddings 256
+# (`--entity-emb-size` default), 500,000 entities: 484.2M parameters counted from these
+# shapes, the "484 M" of studio-ousia/luke's `README.md` (luke-base: 253.2M, "253 M").
+#
+# **Entity-aware attention was not used in pretraining.** The pretraining model
+# (`LukeModel` in `luke/model.py`) stacks transformers' plain `BertLayer`s, one `query`
+# matrix; ikuyamada confirms it in studio-ousia/luke issue #76 (pretraining with the vanilla
+# self-attention, the entity-aware queries introduced only at fine-tuning, initialised from
+# `query`). The three entity-aware query matrices are added afterwards as copies of `query`
+# (chapter 4). So the pretrained checkpoints compute ordinary attention, and what
+# entity-aware attention adds is learned in fine-tuning: the fine-tuning recipes of
+# studio-ousia/luke's `examples/` train LUKE with the
+# `transformers_luke_with_entity_aware_attention.jsonnet` configs (each task also has a
+# `transformers_luke.jsonnet` without it). Which of the paper's results use it, and by how
+# much it changes them, is in the paper's experiments and its ablation of the mechanism:
+# check there; this chapter does not quote those numbers.
 
 # %% [markdown]
 # ## `[MASK]` at pretraining, and at fine-tuning
 #
 # At pretraining `[MASK]` means "an entity is mentioned here; which?" and the model learns
-# to build that entity's vector from the mention's words and the context. That is exactly
-# what a fine-tuning task needs: an entity typing, relation or NER dataset gives a *span*,
-# not a Wikipedia title, and most of its mentions are not among the 500,000 entities. So
-# the fine-tuned models feed the `[MASK]` entity at each span (the tokenizer's `task=`
-# settings do it) instead of a title: the representation comes from context, as it did in
-# pretraining, and needs no entity linking.
+# to build that entity's vector from the mention's words and the context. That is what a
+# fine-tuning task needs: an entity typing, relation or NER dataset gives a *span*, not a
+# Wikipedia title, and linking each span to a title first would be a task of its own (with
+# errors of its own). So the fine-tuned models feed the `[MASK]` entity at each span (the
+# tokenizer's `task=` settings do it) instead of a title: the representation comes from
+# context, as it did in pretraining, and needs no entity linking. (The original fine-tuning
+# code does the same: `examples/legacy/*/main.py` in studio-ousia/luke starts the task's
+# entity rows as copies of `[MASK]`'s embedding.)
+#
+# ## Head and tail: the markers, the order, and `[MASK2]`
 #
 # Relation classification has two entities, the head and the tail, and the relation has a
-# direction (X *works for* Y is not Y *works for* X). Two `[MASK]` inputs are the same
-# vector; the encoder treats its inputs as a set tied to positions, so swapping which span is
-# the head and which the tail only swaps the two output vectors, and every word comes out
-# the same: nothing inside the encoder knows which mention is the head. The second mask
-# entity `[MASK2]` marks the tail. transformers' conversion starts it as a copy of `[MASK]`'s
-# embedding (so on the published base checkpoints the two are still equal), and fine-tuning
-# on relations moves it apart. We check the symmetry with the encoder.
+# direction (X *works for* Y is not Y *works for* X). Three things in the input and the head
+# tell them apart (`task="entity_pair_classification"`, chapter 2):
+#
+# 1. **Markers in the words.** The tokenizer puts `<ent>` before and after the head mention
+#    and `<ent2>` around the tail. They are different word vectors (the conversion started
+#    them as copies of `@` and `#`), so the encoder's word side sees which mention is which.
+#    The entity position rows *include* the markers: the head entity's positions run from
+#    its first `<ent>` to its second, as in the typing task (transformers'
+#    `tokenization_luke.py` widens each token span by the two markers; the original code,
+#    `examples/legacy/relation_classification/utils.py`, does the same with its
+#    `[HEAD]`/`[TAIL]` tokens).
+# 2. **Order at the head.** The classifier reads `[h_head; h_tail]`: entity row 0 is the
+#    head, row 1 the tail, whatever the text order, so even identical entity inputs leave
+#    the classifier able to tell the direction.
+# 3. **`[MASK2]`, the tail's entity input.** The head gets `[MASK]`, the tail `[MASK2]`.
+#    As converted, `[MASK2]`'s embedding is a copy of `[MASK]`'s (transformers' conversion
+#    script), so at the start of fine-tuning it adds nothing to 1 and 2. What it adds is a
+#    second entity vector that fine-tuning may move apart from `[MASK]`, so the role can be
+#    marked on the entity side too, at the input of every layer, not only through the
+#    markers' words. The original code names them for what they are, `[HEAD]` and `[TAIL]`
+#    entities, both initialised from `[MASK]` (ikuyamada in studio-ousia/luke issue #38).
+#    How much this second vector helps beyond the markers is not measured in any source
+#    used here; to find out, fine-tune once with `[MASK]`, `[MASK2]` and once with
+#    `[MASK]`, `[MASK]` and compare.
+#
+# We check each on the encoder, with the task's real input. First without markers (plain
+# spans, `[MASK]` twice): nothing inside the encoder knows which mention is the head, so
+# swapping the roles only swaps the two entity outputs and leaves every word output the
+# same. Then with the task's markers: swapping the roles changes the words' outputs. Then
+# `[MASK2]` against `[MASK]` for the tail, markers in place: no change while `[MASK2]` is
+# still a copy of `[MASK]` (luke-base and its stand-in), a change once they differ (the
+# tiny fixture's random rows, or a fine-tuned checkpoint).
 
 # %%
 model = LukeModel.from_state_dict(mlm.params, config)
+pair_tokenizer = LukeTokenizer.from_pretrained(model_name, task="entity_pair_classification")
 head_span, tail_span = spans[0], spans[1]
 pair_text = text
 
 
-def run_pair(first, second, ids):
-    """Encoder outputs with entity ids ``ids`` at the spans ``first`` and ``second``."""
+def run_plain(first, second):
+    """Encoder outputs, no markers, [MASK] at both spans."""
     enc = tokenizer(pair_text, entity_spans=[first, second], return_tensors="np")
-    enc["entity_ids"] = np.array([ids])
+    enc["entity_ids"] = np.array([[MASK, MASK]])
     return model(**enc)
 
 
-same_a = run_pair(head_span, tail_span, [MASK, MASK])
-same_b = run_pair(tail_span, head_span, [MASK, MASK])  # the roles swapped
-two_a = run_pair(head_span, tail_span, [MASK, MASK2])
-two_b = run_pair(tail_span, head_span, [MASK, MASK2])
-gap_same_words = float(np.abs(same_a.last_hidden_state - same_b.last_hidden_state).max())
-gap_same_entities = float(np.abs(same_a.entity_last_hidden_state
-                                 - same_b.entity_last_hidden_state[:, ::-1]).max())
-gap_two_words = float(np.abs(two_a.last_hidden_state - two_b.last_hidden_state).max())
+def run_task(head, tail, tail_entity):
+    """Encoder outputs with the relation task's input: markers, [MASK] for the head and
+    ``tail_entity`` for the tail."""
+    enc = pair_tokenizer(pair_text, entity_spans=[head, tail], return_tensors="np")
+    enc["entity_ids"] = np.array([[MASK, tail_entity]])
+    return model(**enc)
+
+
+plain_a, plain_b = run_plain(head_span, tail_span), run_plain(tail_span, head_span)
+gap_plain_words = float(np.abs(plain_a.last_hidden_state - plain_b.last_hidden_state).max())
+gap_plain_entities = float(np.abs(plain_a.entity_last_hidden_state
+                                  - plain_b.entity_last_hidden_state[:, ::-1]).max())
+pair_enc = pair_tokenizer(pair_text, entity_spans=[head_span, tail_span], return_tensors="np")
+marked_a = run_task(head_span, tail_span, MASK)
+marked_b = run_task(tail_span, head_span, MASK)
+same_shape = marked_a.last_hidden_state.shape == marked_b.last_hidden_state.shape
+gap_marked_words = float(np.abs(marked_a.last_hidden_state - marked_b.last_hidden_state).max())
+with_mask2 = run_task(head_span, tail_span, MASK2)
+gap_mask2 = float(np.abs(with_mask2.last_hidden_state - marked_a.last_hidden_state).max())
+pair_tokens = pair_tokenizer.convert_ids_to_tokens(pair_enc["input_ids"][0].tolist())
 entity_table = mlm.params["entity_embeddings.entity_embeddings.weight"]
 mask2_is_mask_copy = bool(np.array_equal(entity_table[MASK2], entity_table[MASK]))
-show("[MASK], [MASK]: max |word outputs, roles swapped - not swapped|", gap_same_words)
-show("[MASK], [MASK]: entity outputs swapped with the roles, max gap", gap_same_entities)
+
+title("the relation task's input")
+show("tokens", pair_tokens)
+show("entity ids (head, tail): [MASK], [MASK2]", pair_enc["entity_ids"][0])
+for name, row in zip(("head", "tail"), pair_enc["entity_position_ids"][0], strict=True):
+    kept = row[row != -1]
+    show(f"{name} positions", f"{kept.tolist()}: {[pair_tokens[i] for i in kept]}")
+title("what tells head from tail")
+show("no markers, [MASK] twice: max |word outputs, roles swapped - not|", gap_plain_words)
+show("no markers, [MASK] twice: entity outputs swapped with the roles, max gap",
+     gap_plain_entities)
+show("markers, [MASK] twice: max |word outputs, roles swapped - not|", gap_marked_words)
 show("[MASK2]'s embedding is a copy of [MASK]'s (as converted, before fine-tuning)",
      mask2_is_mask_copy)
-show("[MASK], [MASK2]: max |word outputs, roles swapped - not swapped|", gap_two_words)
+show("markers: max |word outputs with [MASK2] - with [MASK] for the tail|", gap_mask2)
 
 # %% [markdown]
 # ## Exercises
@@ -332,20 +497,37 @@ assert (entity_labels[chosen_entities] == entity_ids[chosen_entities]).all()
 assert ((entity_labels == -100) | (entity_labels == entity_ids)).all()
 assert ((labels == -100) | (labels == input_ids)).all() and (labels != -100).sum() >= 1
 assert all(labels[p] != -100 for w in chosen_words for p in words[w])  # whole words
+# The word budget is 15% of the word tokens, and it is never exceeded: exactly what was
+# labelled (on this example every token of the budget found a word that fits).
+assert budget == max(1, int(round(0.15 * n_word_tokens)))
+assert (labels != -100).sum() == used <= budget
+assert n_entities_to_mask == max(1, int(round(0.15 * len(entity_ids))))
+# Words start at a space or at punctuation: "Argentina." is two words, and every token
+# between <s> and </s> is in exactly one word.
+assert [tokens[i] for i in words[-1]] == ["."]
+assert sorted(i for w in words for i in w) == list(range(1, len(tokens) - 1))
 # The losses by hand are LukeForMaskedLM's, and the total is their sum.
 assert abs(mlm_by_hand - float(out.mlm_loss)) <= relative * abs(mlm_by_hand)
 assert abs(mep_by_hand - float(out.mep_loss)) <= relative * abs(mep_by_hand)
 assert abs(float(out.loss) - float(out.mlm_loss) - float(out.mep_loss)) <= relative * abs(
     float(out.loss))
-# Two [MASK] entities: swapping head and tail swaps the entity outputs and leaves every word
-# output as it was (up to float rounding); [MASK2] breaks the tie once it differs from
-# [MASK].
+# No markers, [MASK] twice: swapping head and tail swaps the entity outputs and leaves every
+# word output as it was (up to float rounding). With the task's markers the words see the
+# roles. [MASK2] changes nothing while it is a copy of [MASK], and something once it is not.
 tolerance = 1e-4 if mlm.dtype == np.float32 else 1e-10
-assert gap_same_words < tolerance and gap_same_entities < tolerance
+assert gap_plain_words < tolerance and gap_plain_entities < tolerance
+assert same_shape and gap_marked_words > 10 * tolerance
 if mask2_is_mask_copy:
-    assert gap_two_words < tolerance
+    assert gap_mask2 < tolerance
 else:
-    assert gap_two_words > 10 * tolerance
+    assert gap_mask2 > 10 * tolerance
+# The pair task's entity position rows include the markers: each row runs from a marker to
+# the same marker, <ent> for the head and <ent2> for the tail.
+for row, marker in zip(pair_enc["entity_position_ids"][0], ("<ent>", "<ent2>"), strict=True):
+    kept = row[row != -1]
+    assert pair_tokens[kept[0]] == pair_tokens[kept[-1]] == marker
+    assert list(kept) == list(range(kept[0], kept[-1] + 1))
+assert pair_enc["entity_ids"][0].tolist() == [MASK, MASK2]
 print()
 _common.check_exercises(globals(), chapter=9)
 print("\nchapter 9: all checks passed")

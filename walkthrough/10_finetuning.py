@@ -10,8 +10,10 @@
 #
 # ## How each task was fine-tuned
 #
-# The paper's experiments (Yamada et al. 2020, section 4) fine-tune one head per task; the
-# tokenizer's `task=` builds the input layout of each (chapter 2):
+# The paper's experiments (Yamada et al. 2020, its section "Experiments") fine-tune one head
+# per task (studio-ousia/luke's recipes for these tasks switch entity-aware attention on,
+# which pretraining did not use: chapter 9); the tokenizer's `task=` builds the input layout
+# of each (chapter 2):
 #
 # * **Entity typing** (Open Entity). Input: `<ent>` before and after the mention, one
 #   `[MASK]` entity at it. The classifier reads the entity's final vector `h_e` (hidden).

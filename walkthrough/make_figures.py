@@ -59,7 +59,7 @@ FLOW_BOXES = {
                 "key -> array\n(no torch)", PARAM_COLOR),
     "embeddings": (0.64, 0.62, 0.16, 0.26, "embeddings.py", "words (B, W, H)\nentities (B, E, H)\n"
                    "mention positions\naveraged", ENTITY_COLOR),
-    "encoder": (0.64, 0.12, 0.16, 0.36, "attention.py\nmodel.py", "N layers of\nentity-aware\n"
+    "encoder": (0.64, 0.12, 0.16, 0.36, "encoder.py\nattention.py", "N layers of\nentity-aware\n"
                 "self-attention\n(B, W+E, H)", ENTITY_COLOR),
     "heads": (0.85, 0.12, 0.15, 0.36, "heads.py", "logits (B, W, V)\nentity_logits\n(B, E, V_e)\n"
               "class scores", ENTITY_COLOR),

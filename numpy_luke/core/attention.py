@@ -3,7 +3,7 @@
 Words and entities run through the encoder as one sequence of n = words + entities tokens.
 Keys and values are computed as usual, one projection shared by all tokens. The queries
 are not: LUKE has four query matrices, chosen by the *pair* of token kinds that meet in a
-score (Yamada et al. 2020, section 3.3):
+score (Yamada et al. 2020, the section "Entity-aware Self-attention"):
 
                        keys of words            keys of entities
     word queries       w2w: Q (query)           w2e: Q_w2e (w2e_query)
