@@ -398,12 +398,12 @@ def test_config_json_bad_values_are_refused_by_file_and_key(folder, key, value, 
     config = read_json(folder, "config.json")
     config[key] = value
     write(folder, "config.json", config)
-    started = time.perf_counter()
+    started = time.process_time()
     for load in (LukeConfig.from_pretrained, LukeForMaskedLM.from_pretrained):
         with pytest.raises(ConfigError) as caught:
             load(folder)
         assert "config.json" in str(caught.value) and words in str(caught.value)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 @pytest.mark.parametrize("key, value", [("num_hidden_layers", 10**12), ("vocab_size", 10**12),
@@ -416,10 +416,10 @@ def test_config_json_sizes_the_weights_do_not_have(folder, key, value):
     if key == "hidden_size":
         config["num_attention_heads"] = 1
     write(folder, "config.json", config)
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(NumpyLukeError) as caught:
         LukeForMaskedLM.from_pretrained(folder)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert type(caught.value).__name__ == "CheckpointError"
     assert key.replace("num_hidden_layers", "layers") in str(caught.value) or \
         str(value) in str(caught.value)

@@ -307,12 +307,12 @@ def test_more_mentions_than_the_model_reads_are_refused_up_front(fill):
     both = pipeline("fill-mask", model=TINY, entities=True)
     text = "Lionel Messi plays for <mask>."
     assert len(both(text, entity_spans=[(0, 12)] * 32)["entities"]) == 32  # max_entity_length
-    started = time.perf_counter()
+    started = time.process_time()
     for spans in ([(0, 12)] * 33, [(0, 12)] * 30_000):
         with pytest.raises(InputError, match=f"has {len(spans)} mentions, but the model reads "
                            "at most 32 per text"):
             both(text, entity_spans=spans)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_cli_30000_entity_spans(cli_fails):
@@ -325,12 +325,12 @@ def test_cli_30000_entity_spans(cli_fails):
 def test_texts_no_tokenization_can_fit_are_refused_before_tokenizing(fill, tokenizer):
     ner = pipeline("ner", model=NER)
     huge = "Paris " * 2_000_000 + "<mask>"  # 12 MB
-    started = time.perf_counter()
+    started = time.process_time()
     for run in (lambda: fill(huge), lambda: ner(huge)):
         with pytest.raises(InputError, match="12,000,006 characters, at least .* tokens, but "
                            "the model reads at most 510"):
             run()
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     # white space that <mask> strips costs no token: such a text is read, not refused
     spaces = "Paris" + " " * 100_000 + "<mask>"
     assert tokenizer.convert_ids_to_tokens(tokenizer(spaces)["input_ids"]) == [
