@@ -12,7 +12,10 @@ of items:
    batch hand out every result whose predecessors are all done: results come out in input
    order, as early as that order allows.
 
-Memory stays flat in the corpus size: one window of items and results at a time.
+Memory stays flat in the corpus size: one window of items and results at a time. When
+stopping at the first bad item, "first" is in input order, not in the order batches run;
+a source that raises midway gets the items it handed over answered before its error.
+The same code answers a list given to a pipeline, as one window (``Pipeline._answers``).
 """
 
 from __future__ import annotations
