@@ -345,3 +345,15 @@ def test_call_targets_are_resolved_once_per_call(fill, caplog):
     with pytest.raises(InputError, match="^no target is left"):
         next(fill_words(iter(texts[:2]), targets=[""], on_error="record"))
     assert fill_words(SHORT, targets="Ġenergy")[0]["token_str"] == " energy"
+
+
+@pytest.mark.parity
+def test_transformers_reads_the_saved_dtype(tmp_path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    LukeConfig(torch_dtype=torch.float16).save_pretrained(tmp_path)
+    theirs = transformers.LukeConfig.from_pretrained(tmp_path)
+    assert theirs.dtype == torch.float16
+    # and what transformers writes for the same config, numpy_luke reads by the same name
+    transformers.LukeConfig(dtype=torch.bfloat16).save_pretrained(tmp_path / "theirs")
+    assert LukeConfig.from_pretrained(tmp_path / "theirs").extra["dtype"] == "bfloat16"
