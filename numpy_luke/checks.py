@@ -44,6 +44,14 @@ def short(value) -> str:
         return f"<{type(value).__name__}>"
 
 
+def quoted(value) -> str:
+    """A name taken from a user's or a file's data (a JSON record's field name) as it goes
+    into a message: its bounded repr, ASCII-escaped. Always encodable, whatever the stream
+    (a lone surrogate from undecodable bytes reads ``'\\udcff'``), and an escape sequence
+    or a newline in the name reaches no terminal (``'\\x1b[2J'``)."""
+    return short(value).encode("ascii", "backslashreplace").decode("ascii")
+
+
 def is_int(value) -> bool:
     """An integer (Python or NumPy) that is not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -177,13 +177,32 @@ class LukeConfig:
         return values
 
     def to_json_string(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        """The config as config.json holds it; dtypes by name (``torch.float16`` ->
+        ``"float16"``), as transformers writes them."""
+        values = self.to_dict()
+        for key in ("dtype", "torch_dtype"):
+            if key in values:
+                values[key] = _dtype_name(values[key])
+        try:
+            return json.dumps(values, indent=2, sort_keys=True) + "\n"
+        except (TypeError, ValueError) as error:
+            bad = [key for key, value in values.items() if not _serialisable(value)]
+            raise TypeError(f"the config cannot be written as JSON: the value of "
+                            f"{', '.join(bad) or 'a key'} is not JSON ({error})") from None
 
     def save_pretrained(self, folder: str | os.PathLike) -> None:
-        """Write ``config.json`` into ``folder`` (created if needed)."""
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as file:
-            file.write(self.to_json_string())
+        """Write ``config.json`` into ``folder`` (created if needed). The text is made first,
+        then written to a temporary file in the folder and renamed over config.json: a value
+        JSON cannot hold raises ``TypeError`` naming its key and leaves the old file whole.
+        dtypes (``torch_dtype=torch.float16``, ``np.float32``) are written as transformers
+        writes them, by name: ``"float16"``."""
+        from .tokenizer_files import write_files
+
+        try:
+            text = self.to_json_string()  # before the folder is touched
+        except TypeError as error:
+            raise TypeError(f"{error}; config.json was not written") from None
+        write_files(folder, {"config.json": text.encode("utf-8")})
 
     # ------------------------------------------------------------------ derived values
 
@@ -342,6 +361,31 @@ def _check_ids_fit(ids: dict[str, int], size: int, key: str, kind: str, source: 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dtype_name(value):
+    """A dtype as config.json names it, as transformers writes it: ``torch.float16`` ->
+    ``"float16"``, ``np.float32`` (or ``np.dtype("float32")``) -> ``"float32"``; a string
+    (``"auto"``, ``"bfloat16"``), None or an unknown value as it is."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    text = str(value)
+    if text.startswith("torch."):  # a torch.dtype, without importing torch
+        return text[len("torch."):]
+    import numpy as np
+
+    try:
+        return np.dtype(value).name
+    except (TypeError, ValueError):
+        return value
+
+
+def _serialisable(value) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _warn_if_misspelt(key: str, known) -> None:

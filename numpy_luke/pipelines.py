@@ -50,6 +50,7 @@ from .checks import (
     check_spans,
     check_text,
     check_text_length,
+    short,
 )
 from .core.entity_vocab import SPECIAL_ENTITIES
 from .core.functional import sigmoid, softmax
@@ -63,6 +64,9 @@ Span = tuple[int, int]
 
 # Batches of texts are cut at about this many characters of padded text (see _cut).
 MAX_BATCH_CHARACTERS = 4096
+
+# What a call does with a bad input: raise its error, or answer it with {"error": message}.
+ON_ERROR = ("raise", "record")
 
 # Span-classification labels meaning "this span is not an entity".
 NO_ENTITY_LABELS = ("NIL", "O")
@@ -293,7 +297,16 @@ class Pipeline:
         for name, value in given.items():
             if value is None and name in self.call_options:
                 continue  # None: the pipeline's own value
+            if name == "targets" and isinstance(value, np.ndarray):
+                options[name] = value  # token ids, resolved by _prepare from checked targets
+                continue
             options[name] = check_pipeline_option(name, value, self.task, self.call_options)
+        return options
+
+    def _prepare(self, options: dict) -> dict:
+        """A call's options, checked, with what is worked out once per call done (fill-mask:
+        the targets' token ids), before any input is read."""
+        self._options(options)
         return options
 
     def _forward(self, encoding):
@@ -311,51 +324,66 @@ class Pipeline:
 
     # -- calling -------------------------------------------------------------------------
 
-    def __call__(self, inputs: str | Sequence[str] | Iterable, entity_spans=None, *,
-                 on_error: str = "raise", **options):
-        """Run on one text (returns one result) or a list of texts (a list of results).
+    def __call__(self, inputs: str | dict | Sequence[str | dict] | Iterable, entity_spans=None,
+                 *, on_error: str = "raise", **options):
+        """Run on one input (returns one result) or a list of inputs (a list of results, in
+        their order).
 
-        ``entity_spans``: for one text a list of (start, end) pairs; for a list of texts a
-        list of such lists (or None). Mentions may instead be marked in the text, [[...]].
+        An input is a text, or a record ``{"text": ..., "entity_spans": [[start, end], ...]}``
+        (``"head"`` and ``"tail"`` instead of ``"entity_spans"`` for relations): a dict is
+        one record, never a collection. ``entity_spans``: for one text a list of (start,
+        end) pairs; for a list of texts a list of such lists (or None). Mentions may instead
+        be marked in the text, [[...]].
 
         Any other iterable (a generator, a file's lines, ...) is read lazily and answered
-        as an iterator, in input order (``streaming.py``): texts, or records
-        ``{"text": ..., "entity_spans": [...]}`` (``"head"``/``"tail"`` for relations).
-        ``on_error="record"`` answers a bad item with ``{"error": message}`` and goes on;
-        ``"raise"`` (the default) raises its ``InputError`` after the answers before it.
+        as an iterator, in input order (``streaming.py``); give spans in records there.
+
+        ``on_error="raise"`` (the default) raises the ``InputError`` of the first bad input
+        in input order (an iterator first hands out every answer before it).
+        ``on_error="record"`` answers a bad input with ``{"error": message}`` and goes on.
+        docs/python-api.md has the whole interface.
         """
-        self._options(options)  # an unknown or bad option: refused before any input is read
-        if not isinstance(inputs, (str, list, tuple)):
+        options = self._prepare(options)  # a bad option: refused before any input is read
+        if not (isinstance(on_error, str) and on_error in ON_ERROR):
+            raise InputError(f"on_error={short(on_error)}: use 'raise' (raise the first bad "
+                             "input's error) or 'record' (answer it with {'error': message})")
+        if isinstance(inputs, (str, dict)):
+            return self._answers([inputs], [entity_spans], on_error, options)[0]
+        if not isinstance(inputs, (list, tuple)):
             return self._stream(inputs, entity_spans, on_error, options)
-        single = isinstance(inputs, str)
-        texts = [inputs] if single else list(inputs)
-        if single:
-            spans_per_text = [entity_spans]
-        elif entity_spans is None:
-            spans_per_text = [None] * len(texts)
+        inputs = list(inputs)
+        if entity_spans is None:
+            spans_per_text = [None] * len(inputs)
         else:
             spans_per_text = list(entity_spans)
-            if len(spans_per_text) != len(texts):
+            if len(spans_per_text) != len(inputs):
                 raise InputError(
-                    f"{len(texts)} texts but {len(spans_per_text)} lists of entity spans"
+                    f"{len(inputs)} texts but {len(spans_per_text)} lists of entity spans"
                 )
-        items = [
-            self._read(text, spans, number if len(texts) > 1 else None)
-            for number, (text, spans) in enumerate(zip(texts, spans_per_text, strict=True), start=1)
-        ]
-        results = self._run(items, **options)
-        return results[0] if single else results
+        return self._answers(inputs, spans_per_text, on_error, options)
+
+    def _answers(self, inputs: list, spans_per_text: list, on_error: str, options: dict
+                 ) -> list:
+        """The answers to a list of inputs, by the streaming code in one window (so in the
+        batches the pipeline makes of the whole list). With "raise", an input refused when
+        read is raised before any batch runs: the answers before it would be thrown away."""
+        from .streaming import stream
+
+        items = [_item(number, value, spans) for number, (value, spans)
+                 in enumerate(zip(inputs, spans_per_text, strict=True), start=1)]
+        answers = stream(self, items, stop_on_error=on_error == "raise",
+                         window=max(len(items), 1), options=options,
+                         what="text" if len(items) > 1 else None, answers_before_error=False)
+        return [answer for _, answer in answers]
 
     def _stream(self, inputs: Iterable, entity_spans, on_error: str, options: dict):
         """The iterator ``__call__`` returns for an iterable of inputs."""
-        from .streaming import from_record, stream
+        from .streaming import stream
 
-        if on_error not in ("raise", "record"):
-            raise InputError(f"on_error={on_error!r}: use 'raise' or 'record'")
         if entity_spans is not None:
             raise InputError("with an iterable of inputs, give each item's spans in its "
                              'record: {"text": ..., "entity_spans": [[start, end], ...]}')
-        items = (from_record(number, record) for number, record in enumerate(inputs, 1))
+        items = (_item(number, value, None) for number, value in enumerate(inputs, 1))
         answers = stream(self, items, stop_on_error=on_error == "raise", options=options,
                          what="input")
         return (answer for _, answer in answers)
@@ -445,6 +473,19 @@ class Pipeline:
         return self.id2label.get(int(index), f"LABEL_{int(index)}")
 
 
+def _item(number: int, value, spans):
+    """One input of a call as a streaming item: a dict is a record (its spans inside it), any
+    other value a text, checked when read (a number is an InputTypeError)."""
+    from .streaming import Item, from_record
+
+    if not isinstance(value, dict):
+        return Item(number, value, spans)
+    if spans is not None:
+        return Item(number, None, error="a record holds its own spans: give them as its "
+                    '"entity_spans" (or "head" and "tail"), not also as entity_spans=')
+    return from_record(number, value)
+
+
 def _mention(text: str, span: Span) -> dict:
     return {"mention": text[span[0] : span[1]], "start": span[0], "end": span[1]}
 
@@ -478,6 +519,14 @@ class FillMaskPipeline(Pipeline):
         self.special_entity_ids = tokenizer.entity_vocabulary.special_ids
         if "targets" in self.options:  # resolved once, not at every call
             self.options["targets"] = self.target_ids(self.options["targets"])
+
+    def _prepare(self, options):
+        # targets given in a call: resolved once (one warning, one error), not in each batch
+        options = super()._prepare(options)
+        if options.get("targets") is not None:
+            checked = self._options({"targets": options["targets"]})["targets"]  # a list
+            options = {**options, "targets": self.target_ids(checked)}
+        return options
 
     def _check(self, text, spans):
         mask = self.tokenizer.mask_token

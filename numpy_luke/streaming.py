@@ -12,7 +12,10 @@ of items:
    batch hand out every result whose predecessors are all done: results come out in input
    order, as early as that order allows.
 
-Memory stays flat in the corpus size: one window of items and results at a time.
+Memory stays flat in the corpus size: one window of items and results at a time. When
+stopping at the first bad item, "first" is in input order, not in the order batches run;
+a source that raises midway gets the items it handed over answered before its error.
+The same code answers a list given to a pipeline, as one window (``Pipeline._answers``).
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .checks import quoted
 from .errors import InputError
 
 # Items read ahead and sorted by length at once: big enough for batches of similar
 # lengths, small enough that the first results come out early.
 WINDOW_BATCHES = 8
+
+# The fields of a record (a JSON Lines line, or a dict given to a pipeline).
+RECORD_FIELDS = ("text", "entity_spans", "head", "tail")
 
 
 @dataclass
@@ -81,8 +88,8 @@ def from_record(number: int, record: Any) -> Item:
         return Item(number, record)
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         return Item(number, None, error='expected a text, or an object with a "text" string')
-    unknown = sorted(set(record) - {"text", "entity_spans", "head", "tail"})
-    if unknown:
+    unknown = [quoted(key) for key in record if key not in RECORD_FIELDS]
+    if unknown:  # names quoted: a key may hold a lone surrogate or an escape sequence
         return Item(number, None, error=f"unknown field(s) {', '.join(unknown)}; a record has "
                     '"text" and optionally "entity_spans" (or "head" and "tail")')
     spans = record.get("entity_spans")
@@ -98,31 +105,50 @@ def from_record(number: int, record: Any) -> Item:
 
 
 def stream(pipeline, items: Iterable[Item], *, stop_on_error: bool = False,
-           window: int | None = None, options: dict | None = None, what: str = "line"
-           ) -> Iterator[tuple[Item, Any]]:
+           window: int | None = None, options: dict | None = None, what: str | None = "line",
+           answers_before_error: bool = True) -> Iterator[tuple[Item, Any]]:
     """Run ``pipeline`` over ``items``: yields (item, result) in input order, where result is
     the pipeline's answer or ``{"error": message}``. With ``stop_on_error`` the first bad
-    item raises its InputError, naming its ``what`` ("line 4"), after the results before it.
-    ``options`` go to every call of the pipeline (``top_k``, ...)."""
+    item in input order raises its InputError, naming its ``what`` and number ("line 4: ";
+    None: no name), after every result before it. ``options`` go to every call of the
+    pipeline (``top_k``, ...). ``answers_before_error=False`` (a caller that keeps no
+    answer when one fails): an item refused when read is raised before any batch runs.
+
+    A source that raises midway (a file on a disk that goes away, a generator with a bug)
+    first gets the items it did hand over answered, then its exception is raised again."""
     window = window or WINDOW_BATCHES * pipeline.batch_size
     run = functools.partial(pipeline._run, **(options or {}))
+    answer = functools.partial(_run_window, pipeline, run, stop_on_error=stop_on_error,
+                               what=what, answers_before_error=answers_before_error)
     pending: list[Item] = []
-    for item in items:
+    source = iter(items)
+    while True:
+        try:
+            item = next(source)
+        except StopIteration:
+            break
+        except Exception:  # not KeyboardInterrupt: Ctrl-C stops at once
+            yield from answer(pending)
+            raise
         pending.append(item)
         if len(pending) >= window:
-            yield from _run_window(pipeline, run, pending, stop_on_error, what)
+            yield from answer(pending)
             pending = []
-    if pending:
-        yield from _run_window(pipeline, run, pending, stop_on_error, what)
+    yield from answer(pending)
 
 
-def _run_window(pipeline, run, items: list[Item], stop_on_error: bool, what: str):
+def _run_window(pipeline, run, items: list[Item], *, stop_on_error: bool, what: str | None,
+                answers_before_error: bool):
     """One window: check every item, run the good ones in length-sorted batches, and yield
-    (item, result) in input order as soon as all earlier items are done."""
+    (item, result) in input order as soon as all earlier items are done.
+
+    With ``stop_on_error`` a bad item is not raised when it is found, as batches do not run
+    in input order: its error is kept, batches holding an earlier item still run, and once
+    every item before the first bad one is handed out, that one's error is raised."""
     results: list[Any] = [None] * len(items)
     done = [False] * len(items)
+    failed: dict[int, InputError] = {}  # with stop_on_error: position -> its named error
     good: list[tuple[int, tuple]] = []  # (position in window, (plain text, spans))
-    failure = None  # with stop_on_error: the first bad item's error, raised at the end
     for k, item in enumerate(items):
         try:
             if item.error is not None:
@@ -130,45 +156,66 @@ def _run_window(pipeline, run, items: list[Item], stop_on_error: bool, what: str
             good.append((k, pipeline._read(item.text, item.entity_spans, None)))
         except InputError as error:
             if stop_on_error:
-                failure = InputError(f"{what} {item.number}: {error}")
-                break
+                failed[k] = _named(error, what, item)
+                break  # nothing after it is needed
             results[k], done[k] = {"error": str(error)}, True
+    if failed and not answers_before_error:
+        raise failed[min(failed)]
     emitted = 0
     for batch in _batches(pipeline, good):
+        if stop_on_error and min(failed, default=len(items)) < batch[0][0]:
+            continue  # every item of this batch comes after a bad one
         try:
-            _run_batch(run, items, batch, results, done, stop_on_error, what)
-        finally:  # on a stopping error too, hand out what is finished before it
+            _run_batch(run, items, batch, results, done, failed if stop_on_error else None,
+                       what)
+        finally:  # on an unexpected error too, hand out what is finished before it
             ready = list(_ready(items, results, done, start=emitted))
             emitted += len(ready)
             yield from ready
     yield from _ready(items, results, done, start=emitted)
-    if failure is not None:
-        raise failure
+    if failed:
+        raise failed[min(failed)]
+
+
+def _named(error: InputError, what: str | None, item: Item) -> InputError:
+    """The error of a bad item, named as the caller counts items ("line 4: ...")."""
+    if what is None:
+        return error
+    return type(error)(f"{what} {item.number}: {error}")  # an InputTypeError stays one
 
 
 def _batches(pipeline, good: list[tuple[int, tuple]]) -> list[list[tuple[int, tuple]]]:
-    """Cut the good items, sorted by (has mentions, length), into the pipeline's batches;
-    the batch holding the earliest item runs first, then by earliest item."""
+    """The good items in the batches the pipeline itself would make of them (sorted by
+    length, texts with mentions and without apart, cut by ``pipeline._cut``), each batch in
+    input order; the batch holding the earliest item runs first, then by earliest item."""
     ordered = sorted(good, key=lambda g: (bool(g[1][1]), len(g[1][0])))
-    cut = pipeline._cut(list(range(len(ordered))), [len(g[1][0]) for g in ordered])
-    batches = [[ordered[i] for i in indices] for indices in cut]
-    return sorted(batches, key=lambda batch: min(k for k, _ in batch))
+    batches = []
+    for has_mentions in (False, True):
+        group = [g for g in ordered if bool(g[1][1]) == has_mentions]
+        cut = pipeline._cut(list(range(len(group))), [len(g[1][0]) for g in group])
+        batches += [sorted(group[i] for i in indices) for indices in cut]
+    return sorted(batches, key=lambda batch: batch[0][0])
 
 
-def _run_batch(run, items, batch, results, done, stop_on_error, what):
-    """One batch; if it fails on an input error, its items run one by one, so one bad
-    item (a text too long for the model, say) costs only its own result."""
+def _run_batch(run, items, batch, results, done, failed: dict | None, what):
+    """One batch (in input order); if it fails on an input error, its items run one by one,
+    in input order, so one bad item (a text too long for the model, say) costs only its own
+    result. ``failed`` (stop on error): a bad item's error is kept there, and items after
+    the first bad one are not run."""
     try:
         answers = run([read for _, read in batch])
     except InputError as error:
         if len(batch) > 1:
             for one in batch:
-                _run_batch(run, items, [one], results, done, stop_on_error, what)
+                if failed and min(failed) < one[0]:
+                    break
+                _run_batch(run, items, [one], results, done, failed, what)
             return
         k = batch[0][0]
-        if stop_on_error:
-            raise InputError(f"{what} {items[k].number}: {error}") from None
-        results[k], done[k] = {"error": str(error)}, True
+        if failed is not None:
+            failed[k] = _named(error, what, items[k])
+        else:
+            results[k], done[k] = {"error": str(error)}, True
         return
     for (k, _), answer in zip(batch, answers, strict=True):
         results[k], done[k] = answer, True

@@ -18,12 +18,18 @@ wrong tokenisation. The algorithms that use these tables live in ``numpy_luke/co
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import math
 import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from .checks import check_id, is_int, short
 from .core.bpe import ByteLevelBPE
@@ -344,7 +350,14 @@ def write_files(save_directory: str | os.PathLike, contents: dict[str, bytes]
     """Write files into a folder, all or none: every file's bytes are ready before this is
     called, each is written to a temporary file in the folder and only then renamed over its
     name (``os.replace``, atomic), so a failure leaves the folder's old files whole (saving
-    into the folder a tokenizer was loaded from must not destroy it)."""
+    into the folder a tokenizer was loaded from must not destroy it).
+
+    Renames are atomic one file at a time, not as a set: two saves into one folder at once
+    could interleave and leave one tokenizer's vocab.json beside another's merges.txt. So
+    the renames happen under an exclusive lock on the folder itself (``flock``, POSIX; no
+    lock file is left behind): overlapping saves, from threads or processes, run one after
+    the other and the last one's files are all there. A reader is not locked out: loading
+    from a folder while a save renames into it can still read a mix (docs/bad-input.md)."""
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}.{secrets.token_hex(4)}"
@@ -355,13 +368,30 @@ def write_files(save_directory: str | os.PathLike, contents: dict[str, bytes]
             with open(temporary, "xb") as f:  # "x": never follow or reuse an existing file
                 written.append((temporary, folder / name))
                 f.write(data)
-        for temporary, final in written:
-            os.replace(temporary, final)
+        with _folder_lock(folder):
+            for temporary, final in written:
+                os.replace(temporary, final)
     finally:
         for temporary, _ in written:
             if temporary.exists():
                 temporary.unlink()
     return tuple(str(final) for _, final in written)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """Hold an exclusive ``flock`` on ``folder`` (released when its descriptor closes, so
+    also when the process dies). Where there is no ``fcntl`` (Windows), no lock: overlapping
+    saves into one folder are then the caller's to avoid (docs/bad-input.md)."""
+    if fcntl is None:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def read_json_object(path) -> dict:

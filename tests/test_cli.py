@@ -341,7 +341,7 @@ LONG = "word " * 600 + "<mask>"
         ([""], "fill: error: the text is empty"),
         (["  \t "], "fill: error: the text is empty"),
         ([LONG], "tokens long, but the model reads at most 512; shorten it"),
-        ([SEED, LONG], "fill: error: text 2 is "),
+        ([SEED, LONG], "fill: error: text 2: the text is "),
         ([SEED, "no mask here"], "fill: error: text 2: nothing to predict"),
         (["Lionel Messi.", "--entity-span", "0-12"], "malformed span '0-12': write START:END"),
         (["Lionel Messi.", "--entity-span", "0:99"], "span 0:99 is outside the text, which has 13"),
