@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="LUKE in NumPy: fill masks, predict entities, type, relate and find them.",
         epilog="Run `python -m numpy_luke COMMAND --help` for each command's options.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name, help, default_model):
@@ -687,6 +690,12 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+def score(value: float) -> str:
+    """A probability in a table: 4 decimals, or 2 significant digits in scientific notation
+    below 1e-4, where 4 decimals would print 0.0000 (JSON keeps the exact float)."""
+    return f"{value:.4f}" if value >= 1e-4 or value == 0 else f"{value:.1e}"
+
+
 def _shown(token: str) -> str:
     """A token as printed in a table: without its leading space; quoted if blank."""
     return _printable(token.strip()) or repr(token)
@@ -700,14 +709,14 @@ def format_fill(result: dict) -> str:
         lines.append(f"  <mask> {number} of {len(per_mask)}:   score  token -> sequence")
         for rank, p in enumerate(predictions, start=1):
             lines.append(
-                f"    {rank:>2}  {p['score']:.4f}  {_shown(p['token_str']):<14} "
+                f"    {rank:>2}  {score(p['score'])}  {_shown(p['token_str']):<14} "
                 + _printable(p["sequence"])
             )
     for entity in result["entities"]:
         where = f"{entity['start']}:{entity['end']}"
         lines.append(f"  [[{_printable(entity['mention'])}]] ({where}):   score  entity")
         for rank, p in enumerate(entity["predictions"], start=1):
-            lines.append(f"    {rank:>2}  {p['score']:.4f}  {_printable(str(p['entity']))}")
+            lines.append(f"    {rank:>2}  {score(p['score'])}  {_printable(str(p['entity']))}")
     return "\n".join(lines)
 
 
@@ -715,7 +724,7 @@ def format_typing(result: dict) -> str:
     e = result["entity"]
     lines = [_printable(result["text"]),
              f"  [[{_printable(e['mention'])}]] ({e['start']}:{e['end']}):   score  type"]
-    lines += [f"        {p['score']:.4f}  {_printable(p['label'])}" for p in result["labels"]]
+    lines += [f"        {score(p['score'])}  {_printable(p['label'])}" for p in result["labels"]]
     if not result["labels"]:
         lines.append("        (no type reaches the threshold)")
     return "\n".join(lines)
@@ -730,7 +739,7 @@ def format_relation(result: dict) -> str:
         "relation",
     ]
     lines += [
-        f"    {rank:>2}  {p['score']:.4f}  {_printable(p['label'])}"
+        f"    {rank:>2}  {score(p['score'])}  {_printable(p['label'])}"
         for rank, p in enumerate(result["labels"], start=1)
     ]
     return "\n".join(lines)
@@ -742,7 +751,7 @@ def format_ner(result: dict) -> str:
         lines.append("  (no entities found)")
     for e in result["entities"]:
         where = f"{e['start']:>4}:{e['end']:<4}"
-        lines.append(f"  {where} {_printable(e['label']):<8} {e['score']:.4f}  "
+        lines.append(f"  {where} {_printable(e['label']):<8} {score(e['score'])}  "
                      f"{_printable(e['mention'])}")
     return "\n".join(lines)
 
