@@ -283,7 +283,22 @@ def is_corpus(args) -> bool:
         raise InputError("give either TEXT arguments or --input, not both")
     if args.input is None and "-" in args.texts and args.texts != ["-"]:
         raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
-    return args.input is not None or args.texts == ["-"]
+    corpus = args.input is not None or args.texts == ["-"]
+    if not corpus:
+        _refuse_corpus_options(args)
+    return corpus
+
+
+def _refuse_corpus_options(args) -> None:
+    """Options that only a corpus run reads are refused with TEXT arguments, not ignored."""
+    given = [name for name, on in (("--output", args.output is not None),
+                                   ("--format", args.format != "auto"),
+                                   ("--stop-on-error", args.stop_on_error),
+                                   ("--progress", args.progress)) if on]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise InputError(f"{' and '.join(given)} only {verb} to --input FILE (or '-', standard "
+                         "input), not to TEXT arguments")
 
 
 def run_corpus(args, runner, format_one, spans=None) -> int:
@@ -343,6 +358,13 @@ def json_line(answer: dict) -> str:
     except UnicodeEncodeError:
         line = json.dumps(answer, allow_nan=False)
     return line + "\n"
+
+
+def _with_spans(item, spans):
+    """Spans given on the command line apply to every plain-text line without its own."""
+    if item.entity_spans is None and item.error is None:
+        item.entity_spans = list(spans)
+    return item
 
 
 @contextlib.contextmanager
