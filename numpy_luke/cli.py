@@ -315,31 +315,31 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
     path = args.input or "-"
     where = "standard input" if path == "-" else _printable(path)
     output = None if args.output in (None, "-") else args.output  # '-': standard output
-    with _open_input(path) as source:
-        _refuse_output_that_is_the_input(source, output, where)
 
-        def chosen(input_format, reason):
-            kind = "JSON Lines" if input_format == "jsonl" else "plain text"
-            say(f"{PROG} {args.command}: --format auto reads {where} as {kind}: {reason}")
+    def chosen(input_format, reason):  # what --format auto decided, said on stderr
+        kind = "JSON Lines" if input_format == "jsonl" else "plain text"
+        say(f"{PROG} {args.command}: --format auto reads {where} as {kind}: {reason}")
 
+    as_json = args.json or args.input is not None
+    failed = total = 0
+    # the input first: the output is not touched when the input cannot be read or is it
+    with _open_input(path) as source, _output(output, source, where) as out, \
+            _progress(args, path) as bar:
         items = read_items(lines_of(source), args.format, chosen=chosen)
         if spans:
             items = (_with_spans(item, spans) for item in items)
-        as_json = args.json or args.input is not None
-        failed = total = 0
-        with _output(output) as out, _progress(args, path) as bar:
-            for item, answer in stream(runner, items, stop_on_error=args.stop_on_error):
-                total += 1
-                error = answer.get("error") if set(answer) == {"error"} else None
-                failed += error is not None
-                if as_json:
-                    out.write(json_line({"line": item.number, **answer}))
-                elif error is not None:
-                    say(f"{PROG} {args.command}: line {item.number}: error: {_printable(error)}")
-                else:
-                    out.write(f"== line {item.number}\n{format_one(answer)}\n")
-                out.flush()
-                bar.update()
+        for item, answer in stream(runner, items, stop_on_error=args.stop_on_error):
+            total += 1
+            error = answer.get("error") if set(answer) == {"error"} else None
+            failed += error is not None
+            if as_json:
+                out.write(json_line({"line": item.number, **answer}))
+            elif error is not None:
+                say(f"{PROG} {args.command}: line {item.number}: error: {_printable(error)}")
+            else:
+                out.write(f"== line {item.number}\n{format_one(answer)}\n")
+            out.flush()
+            bar.update()
     if failed:
         also = " (their errors are in the output)" if as_json else ""
         say(f"{PROG} {args.command}: {failed} of {total} lines failed{also}")
@@ -393,14 +393,17 @@ def _refuse_output_that_is_the_input(source, output: str | None, where: str) -> 
 
 
 @contextlib.contextmanager
-def _output(path: str | None):
+def _output(path: str | None, source=None, where: str = ""):
     """Standard output, or a file written through a temporary file in its folder that
     replaces it when the run ends, however it ends (Ctrl-C or a stopping error included:
     the answers finished are kept), so that nothing touches an existing file before the
-    run starts. A device or a pipe (``/dev/null``) is written directly."""
+    run starts. A device or a pipe (``/dev/null``) is written directly. An output that
+    is the input ``source`` is refused."""
     if path is None:
         yield sys.stdout
         return
+    if source is not None:
+        _refuse_output_that_is_the_input(source, path, where)
     target = os.path.realpath(path)  # a link: replace the file it names, keep the link
     try:
         existing = os.stat(target)
