@@ -42,10 +42,6 @@ class Item:
 
 BOM = "\ufeff"  # the UTF-8 byte order mark Notepad and PowerShell put first
 
-# JSON Lines records nested deeper than this are refused as that line's error; Python's
-# json module would otherwise fail deep inside with a RecursionError.
-MAX_JSON_DEPTH = 100
-
 
 def lines_of(binary) -> Iterator[str]:
     """The lines of a file opened in binary mode (or standard input's buffer), read lazily.
@@ -108,40 +104,14 @@ def _detect(first: str) -> tuple[str, str]:
 
 def _record(number: int, line: str) -> Item:
     """One JSON Lines record; a malformed one becomes an item with an error."""
-    depth = _nesting(line)
-    if depth > MAX_JSON_DEPTH:
-        return Item(number, None, error=f"not a JSON Lines record: nested {depth} levels "
-                    f"deep, more than the {MAX_JSON_DEPTH} allowed")
     try:
         record = json.loads(line)
-    except (ValueError, RecursionError) as error:
+    except ValueError as error:
         return Item(number, None, error=f"not a JSON object ({error})")
+    except RecursionError:  # json gives up past Python's recursion limit (~1000 levels)
+        return Item(number, None, error="not a JSON Lines record: arrays or objects nested "
+                    "too deeply to read")
     return from_record(number, record)
-
-
-def _nesting(line: str) -> int:
-    """How deep ``[`` and ``{`` nest in a line of JSON, outside strings (0 when the line
-    has too few brackets to nest past MAX_JSON_DEPTH: the usual case, decided by a count)."""
-    if line.count("[") + line.count("{") <= MAX_JSON_DEPTH:
-        return 0
-    depth = deepest = 0
-    in_string = escaped = False
-    for c in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth -= 1
-    return deepest
 
 
 def quoted(key: Any) -> str:
@@ -158,7 +128,7 @@ def from_record(number: int, record: Any) -> Item:
         return Item(number, record)
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         return Item(number, None, error='expected a text, or an object with a "text" string')
-    unknown = sorted(set(record) - {"text", "entity_spans", "head", "tail"})
+    unknown = sorted(set(record) - {"text", "entity_spans", "head", "tail"}, key=quoted)
     if unknown:
         return Item(number, None, error=f"unknown field(s) {', '.join(map(quoted, unknown))}; "
                     'a record has "text" and optionally "entity_spans" (or "head" and "tail")')
