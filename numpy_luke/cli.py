@@ -425,14 +425,19 @@ def _output(path: str | None, source=None, where: str = ""):
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    os.chmod(temporary, mode)
-    file = open(descriptor, "w", encoding="utf-8")
+    try:
+        os.fchmod(descriptor, mode)
+        file = open(descriptor, "w", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        os.unlink(temporary)
+        raise
     try:
         yield file
     finally:
         try:
             file.close()
-        except BaseException:
+        except BaseException:  # the answers could not all be written (a full disk)
             os.unlink(temporary)
             raise
         os.replace(temporary, target)
