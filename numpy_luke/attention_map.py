@@ -24,12 +24,15 @@ picture needs matplotlib (the ``viz`` extra); ``--json`` does not. Mentions get 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from .errors import InputError, MissingExtraError
 
 BLOCKS = ("w2w", "w2e", "e2w", "e2e")
+MAX_SIDE = 30.0  # inches: the picture is at most 3,000 x 3,000 pixels (dpi 100)
+LABEL_SPACING = 0.13  # inches between row or column labels (7-point text)
 QUERY_OF_BLOCK = {"w2w": "query", "w2e": "w2e_query", "e2w": "e2w_query", "e2e": "e2e_query"}
 VIZ_INSTALL = "pip install 'numpy_luke[viz]'"
 
@@ -162,28 +165,40 @@ def draw(plt, result: dict, vmax: float | None = None):
 
     words, entities = len(result["tokens"]), len(result["entities"])
     vmax = vmax or max(float(result[b].max()) for b in BLOCKS) or 1.0
-    scale = 0.26  # inches per token
-    side = 1.6 + scale * (words + entities)
+    # Inches per token: 0.26, less for a long text, so that the picture stays within
+    # MAX_SIDE inches (a 512-token text took 13,500 pixels a side, 20 s and 3.9 GB); then
+    # rows and columns are labelled every `every` tokens. Entity rows and columns are
+    # never thinner than one label, so every mention is named.
+    scale = min(0.26, (MAX_SIDE - 1.6) / (words + entities))
+    every = math.ceil(LABEL_SPACING / scale - 1e-9)
+    size = {"w": words, "e": entities * every}  # in token cells
+    scale = min(scale, (MAX_SIDE - 1.6) / (words + entities * every))
+    side = 1.6 + scale * (words + entities * every)
     fig, axes = plt.subplots(
         2, 2, figsize=(side + 2.2, side + 1.4), squeeze=False,
-        gridspec_kw={"width_ratios": [words, entities], "height_ratios": [words, entities]},
+        gridspec_kw={"width_ratios": [size["w"], size["e"]],
+                     "height_ratios": [size["w"], size["e"]]},
     )  # fmt: skip
-    fig.subplots_adjust(left=0.2, right=0.86, bottom=0.2, top=0.88, wspace=0.06, hspace=0.06)
+    # the gaps between the blocks hold the block names (above each block, off its cells)
+    gap = 0.34 / (side + 1.4)  # inches of name, as a fraction of the figure
+    fig.subplots_adjust(left=0.2, right=0.86, bottom=0.2, top=0.88,
+                        wspace=0.06, hspace=2 * gap / (0.68 - gap))
     word_labels = list(result["tokens"])
     entity_labels = [f"[[{e['mention']}]]" for e in result["entities"]]
     labels = {"w": word_labels, "e": entity_labels}
+    steps = {"w": every, "e": 1}
     image = None
     for (r, c), name in zip(np.ndindex(2, 2), BLOCKS, strict=True):
         ax = axes[r, c]
         rows, cols = labels[name[0]], labels[name[2]]
+        down, across = steps[name[0]], steps[name[2]]
         image = ax.imshow(result[name], cmap="viridis", vmin=0, vmax=vmax, aspect="auto",
                           interpolation="nearest")
-        ax.set_xticks(range(len(cols)), cols if r == 1 else [], rotation=90, fontsize=7)
-        ax.set_yticks(range(len(rows)), rows if c == 0 else [], fontsize=7)
-        ax.text(0.5, 0.5, f"{name}\n({QUERY_OF_BLOCK[name]})", transform=ax.transAxes,
-                ha="center", va="center", fontsize=8, color="white", fontweight="bold",
-                bbox=dict(boxstyle="round,pad=0.2", facecolor="black", alpha=0.45,
-                          edgecolor="none"))
+        ax.set_xticks(range(0, len(cols), across), cols[::across] if r == 1 else [],
+                      rotation=90, fontsize=7)
+        ax.set_yticks(range(0, len(rows), down), rows[::down] if c == 0 else [], fontsize=7)
+        ax.set_title(f"{name}\n({QUERY_OF_BLOCK[name]})", fontsize=7, fontweight="bold",
+                     pad=2, linespacing=1.0)
     axes[1, 0].set_xlabel("keys: words", fontsize=9)
     axes[1, 1].set_xlabel("entities", fontsize=9)
     axes[0, 0].set_ylabel("queries: words", fontsize=9)
@@ -192,9 +207,10 @@ def draw(plt, result: dict, vmax: float | None = None):
     fig.colorbar(image, cax=colorbar_axes, label="attention probability")
     which = (f"head {result['head']}" if result["head"] is not None
              else f"mean of {result['heads']} heads")
-    fig.suptitle(f"layer {result['layer']}, {which}: {result['text']!r}", fontsize=10,
+    text = result["text"] if len(result["text"]) <= 80 else result["text"][:79] + "…"
+    fig.suptitle(f"layer {result['layer']}, {which}: {text!r}", fontsize=10,
                  fontweight="bold")
-    fig.text(0.5, 0.925, "one softmax per row over words + entities: "
+    fig.text(0.5, 0.935, "one softmax per row over words + entities: "
              "w2w + w2e rows and e2w + e2e rows sum to 1", ha="center", fontsize=8)
     return fig
 

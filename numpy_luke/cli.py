@@ -26,7 +26,10 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import stat
 import sys
+import tempfile
 
 from .errors import InputError, NumpyLukeError
 
@@ -79,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="LUKE in NumPy: fill masks, predict entities, type, relate and find them.",
         epilog="Run `python -m numpy_luke COMMAND --help` for each command's options.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name, help, default_model):
@@ -187,12 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
 def read_texts(arguments: list[str]) -> list[str]:
     """The texts of the command line; '-' stands for the lines of standard input (blank
     lines skipped)."""
+    from .streaming import lines_of
+
     texts = []
     for argument in arguments:
         if argument == "-":
-            # undecodable bytes become lone surrogates, which the pipeline reports clearly
-            sys.stdin.reconfigure(errors="surrogateescape")
-            texts.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+            # lines as a corpus file reads them (split at \n only, no BOM); undecodable
+            # bytes become lone surrogates, which the pipeline reports clearly
+            texts.extend(line for line in lines_of(sys.stdin.buffer) if line.strip())
         else:
             texts.append(argument)
     if not texts:
@@ -275,7 +283,22 @@ def is_corpus(args) -> bool:
         raise InputError("give either TEXT arguments or --input, not both")
     if args.input is None and "-" in args.texts and args.texts != ["-"]:
         raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
-    return args.input is not None or args.texts == ["-"]
+    corpus = args.input is not None or args.texts == ["-"]
+    if not corpus:
+        _refuse_corpus_options(args)
+    return corpus
+
+
+def _refuse_corpus_options(args) -> None:
+    """Options that only a corpus run reads are refused with TEXT arguments, not ignored."""
+    given = [name for name, on in (("--output", args.output is not None),
+                                   ("--format", args.format != "auto"),
+                                   ("--stop-on-error", args.stop_on_error),
+                                   ("--progress", args.progress)) if on]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise InputError(f"{' and '.join(given)} only {verb} to --input FILE (or '-', standard "
+                         "input), not to TEXT arguments")
 
 
 def run_corpus(args, runner, format_one, spans=None) -> int:
@@ -283,49 +306,58 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
     and write one answer per example as it is ready, in input order: JSON Lines with the
     example's line number (a table with ``--json`` left out of a '-' run). A bad line is
     answered with its error and the run goes on (unless --stop-on-error); the exit status
-    is 1 if any line failed."""
-    from .streaming import read_items, stream
+    is 1 if any line failed.
 
-    items = read_items(_input_lines(args.input or "-"), args.format)
-    if spans:
-        items = (_with_spans(item, spans) for item in items)
+    The input is opened before the output, and an output that is the input is refused, so
+    no mistake on the command line can destroy the input or empty an existing output."""
+    from .streaming import lines_of, read_items, stream
+
+    path = args.input or "-"
+    where = "standard input" if path == "-" else _printable(path)
+    output = None if args.output in (None, "-") else args.output  # '-': standard output
+
+    def chosen(input_format, reason):  # what --format auto decided, said on stderr
+        kind = "JSON Lines" if input_format == "jsonl" else "plain text"
+        say(f"{PROG} {args.command}: --format auto reads {where} as {kind}: {reason}")
+
     as_json = args.json or args.input is not None
     failed = total = 0
-    with _output(args.output) as out, _progress(args) as bar:
+    # the input first: the output is not touched when the input cannot be read or is it
+    with _open_input(path) as source, _output(output, source, where) as out, \
+            _progress(args, path) as bar:
+        items = read_items(lines_of(source), args.format, chosen=chosen)
+        if spans:
+            items = (_with_spans(item, spans) for item in items)
         for item, answer in stream(runner, items, stop_on_error=args.stop_on_error):
             total += 1
             error = answer.get("error") if set(answer) == {"error"} else None
             failed += error is not None
             if as_json:
-                out.write(json.dumps({"line": item.number, **answer}, ensure_ascii=False,
-                                     allow_nan=False) + "\n")
+                out.write(json_line({"line": item.number, **answer}))
             elif error is not None:
-                print(f"{PROG} {args.command}: line {item.number}: error: {error}",
-                      file=sys.stderr)
+                say(f"{PROG} {args.command}: line {item.number}: error: {_printable(error)}")
             else:
                 out.write(f"== line {item.number}\n{format_one(answer)}\n")
             out.flush()
             bar.update()
     if failed:
-        where = " (their errors are in the output)" if as_json else ""
-        print(f"{PROG} {args.command}: {failed} of {total} lines failed{where}",
-              file=sys.stderr)
+        also = " (their errors are in the output)" if as_json else ""
+        say(f"{PROG} {args.command}: {failed} of {total} lines failed{also}")
         return 1
     if total == 0:
-        where = "standard input" if (args.input or "-") == "-" else args.input
         raise InputError(f"no text given ({where} was empty)")
     return 0
 
 
-def _input_lines(path: str):
-    """The lines of FILE or standard input, read lazily; undecodable bytes become lone
-    surrogates, which the text check then reports for that line alone."""
-    if path == "-":
-        sys.stdin.reconfigure(errors="surrogateescape")
-        yield from sys.stdin
-        return
-    with open(path, encoding="utf-8", errors="surrogateescape") as file:
-        yield from file
+def json_line(answer: dict) -> str:
+    """One answer as a line of strict JSON (never NaN), UTF-8 as it is; with \\u escapes
+    only if it holds what UTF-8 cannot encode (a lone surrogate in an error message)."""
+    line = json.dumps(answer, ensure_ascii=False, allow_nan=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(answer, allow_nan=False)
+    return line + "\n"
 
 
 def _with_spans(item, spans):
@@ -336,26 +368,190 @@ def _with_spans(item, spans):
 
 
 @contextlib.contextmanager
-def _output(path: str | None):
-    if path is None:
-        yield sys.stdout
-    else:
-        with open(path, "w", encoding="utf-8") as file:
-            yield file
+def _open_input(path: str):
+    """FILE (or standard input) opened for lazy reading in binary (streaming.lines_of
+    decodes it)."""
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as file:
+        yield file
+
+
+def _refuse_output_that_is_the_input(source, output: str | None, where: str) -> None:
+    """--output naming the input (the same file, by any path or link) would destroy it."""
+    if output is None:
+        return
+    try:
+        written, read = os.stat(output), os.fstat(source.fileno())
+    except (OSError, AttributeError, ValueError):  # no such output yet, or no real file
+        return
+    if stat.S_ISREG(read.st_mode) and (written.st_dev, written.st_ino) == (read.st_dev,
+                                                                           read.st_ino):
+        raise InputError(f"--output {output} is the input ({where}): writing the answers "
+                         "there would destroy it; name another file")
 
 
 @contextlib.contextmanager
-def _progress(args):
-    """A tqdm bar (texts, texts/s) on standard error, with --progress or on a terminal."""
-    show = args.progress or sys.stderr.isatty()
+def _output(path: str | None, source=None, where: str = ""):
+    """Standard output, or a file written through a temporary file in its folder that
+    replaces it when the run ends, however it ends (Ctrl-C or a stopping error included:
+    the answers finished are kept), so that nothing touches an existing file before the
+    run starts. A device or a pipe (``/dev/null``) is written directly. An output that
+    is the input ``source`` is refused."""
+    if path is None:
+        yield sys.stdout
+        return
+    if source is not None:
+        _refuse_output_that_is_the_input(source, path, where)
+    target = os.path.realpath(path)  # a link: replace the file it names, keep the link
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        with open(target, "w", encoding="utf-8") as file:
+            yield file
+        return
+    folder, name = os.path.split(target)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial",
+                                                 dir=folder)
+    except OSError as error:
+        raise OSError(f"cannot write --output {path}: {error.strerror}") from None
+    if existing is not None:
+        mode = stat.S_IMODE(existing.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(descriptor, mode)
+        file = open(descriptor, "w", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        os.unlink(temporary)
+        raise
+    try:
+        yield file
+    finally:
+        try:
+            file.close()
+        except BaseException:  # the answers could not all be written (a full disk)
+            os.unlink(temporary)
+            raise
+        os.replace(temporary, target)
+
+
+# A line holding only ASCII white space, after the \n that ends the line before it: what
+# read_items skips as blank (near enough to count the texts of a file for the progress
+# bar, which is corrected at the end). Starting with a literal \n, it scans fast.
+_BLANK_LINE = re.compile(rb"\n[ \t\r\v\f]*(?=\n)")
+
+
+def count_texts(path: str, chunk: int = 1 << 20) -> int:
+    """The texts of a file, counted cheaply: its non-blank lines, read in 1 MiB chunks
+    (about 250 MB/s)."""
+    texts, rest = 0, b""
+    with open(path, "rb") as file:
+        while block := file.read(chunk):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            block, rest = block[:cut], block[cut:]
+            texts += block.count(b"\n") - len(_BLANK_LINE.findall(b"\n" + block))
+    return texts + bool(rest.strip())
+
+
+@contextlib.contextmanager
+def _progress(args, path: str = "-"):
+    """A tqdm bar (texts, texts/s; with a total and an ETA for a file) on standard error,
+    with --progress or on a terminal. A standard error that goes away (``2>&1 | head``)
+    stops the bar, not the run."""
+    show = args.progress or _is_terminal(sys.stderr)
     if not show:
         yield _NoBar()
         return
     from tqdm import tqdm
 
-    with tqdm(unit="text", file=sys.stderr, desc=f"{PROG} {args.command}",
+    total = None
+    if path != "-" and os.path.isfile(path):
+        total = count_texts(path)
+    with tqdm(total=total, unit=" texts", file=_Diagnostics(), desc=f"{PROG} {args.command}",
               dynamic_ncols=True) as bar:
         yield bar
+        if total is not None and bar.n != total:  # a line of Unicode white space only
+            bar.total = bar.n
+            bar.refresh()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# Diagnostics: standard error only, and never a reason to stop
+# ---------------------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    """Print one line of diagnostics on standard error. If standard error has gone away
+    (a closed pipe), the line is dropped and the run goes on: diagnostics never stop the
+    work and never go to standard output, which carries the answers."""
+    _Diagnostics().write(message + "\n")
+
+
+def _stderr_gone() -> None:
+    """Standard error cannot be written: point file descriptor 2 at /dev/null, so that
+    what is written or flushed there from now on (tqdm, Python at exit) succeeds."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+
+class _Diagnostics:
+    """Standard error as a file for tqdm and say(): writing to a broken one is a no-op."""
+
+    def write(self, text: str) -> int:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):  # EPIPE, or a closed file
+            _stderr_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            _stderr_gone()
+
+    def __getattr__(self, name):  # fileno, isatty, encoding, ... for tqdm
+        return getattr(sys.stderr, name)
+
+
+def _standard_streams() -> None:
+    """Started with standard streams closed (``2>&-``, ``<&-``, as cron may do), Python
+    sets sys.stderr (sys.stdin) to None, and print(file=None) writes to standard output:
+    diagnostics would land in the JSON stream. Give each closed descriptor /dev/null (and
+    keep files the run opens off descriptors 0 to 2)."""
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # reads as empty
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
 class _NoBar:
@@ -420,36 +616,51 @@ def run_ner(args) -> int:
 
 
 def run_tokenize(args) -> int:
+    from .pipelines import longest_token
     from .tokenizer import LukeTokenizer
 
     corpus = is_corpus(args)
     tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
+    longest = longest_token(tokenizer)
     if corpus:
-        runner = _TokenizeRunner(tokenizer, args.task, args.batch_size)
+        runner = _TokenizeRunner(tokenizer, args.task, args.batch_size, longest)
         return run_corpus(args, runner, format_tokenize, _spans(args.entity_span))
     texts = read_texts(args.texts)
     given = spans_for(texts, args.entity_span)
-    results = [tokenize_one(tokenizer, text, given[k] if given else None, args.task)
-               for k, text in enumerate(texts)]
+    results = []
+    for k, text in enumerate(texts):
+        try:
+            results.append(tokenize_one(tokenizer, text, given[k] if given else None, args.task,
+                                        longest))
+        except InputError as error:
+            raise type(error)(f"text {k + 1}: {error}" if len(texts) > 1 else str(error)
+                              ) from None
     emit(results, args.json, format_tokenize)
     return 0
 
 
-def tokenize_one(tokenizer, text: str, given, task: str | None) -> dict:
-    """One text's tokens, ids and entity inputs, as ``tokenize`` prints them."""
-    from .checks import check_span_count, check_spans, check_text
+def tokenize_one(tokenizer, text: str, given, task: str | None, longest: int) -> dict:
+    """One text's tokens, ids and entity inputs, as ``tokenize`` prints them. A text longer
+    than the tokenizer's ``model_max_length`` is refused as ``fill`` refuses it; one that
+    no tokenization can fit, up front (``longest``: pipelines.longest_token)."""
+    from .checks import check_span_count, check_spans, check_text, check_text_length
     from .pipelines import parse_mentions
 
     check_text(text)
     plain, marked = parse_mentions(text)
     if given and marked:
         raise InputError("mentions are marked with [[...]] and given as spans; use one")
+    most = int(tokenizer.model_max_length)
+    check_text_length(plain, tokenizer.words.split, longest, max(most - 2, 0))
     spans = check_spans(plain, given) if given else marked
     if task is not None:
         check_span_count(task, len(spans), f"--task {task}", " ([[...]] or --entity-span)")
     options = {"entity_spans": spans} if spans else {}
-    encoding = tokenizer(plain, task=task, **options)
+    encoding = tokenizer(plain, task=task, verbose=False, **options)
     ids = list(encoding["input_ids"])
+    if len(ids) > most:
+        raise InputError(f"the text is {len(ids)} tokens long, but the model reads at most "
+                         f"{most}; shorten it")
     result = {"text": plain, "tokens": tokenizer.convert_ids_to_tokens(ids), "input_ids": ids}
     if "entity_ids" in encoding:
         vocab = tokenizer.entity_vocabulary
@@ -471,8 +682,9 @@ def tokenize_one(tokenizer, text: str, given, task: str | None) -> dict:
 class _TokenizeRunner:
     """``tokenize`` as streaming.stream runs a pipeline: each text on its own."""
 
-    def __init__(self, tokenizer, task, batch_size):
+    def __init__(self, tokenizer, task, batch_size, longest):
         self.tokenizer, self.task, self.batch_size = tokenizer, task, batch_size
+        self.longest = longest
 
     def _read(self, text, spans, number):
         return text, spans
@@ -482,7 +694,8 @@ class _TokenizeRunner:
 
     def _run(self, items):
         try:
-            return [tokenize_one(self.tokenizer, text, spans, self.task) for text, spans in items]
+            return [tokenize_one(self.tokenizer, text, spans, self.task, self.longest)
+                    for text, spans in items]
         except (ValueError, TypeError) as error:  # the tokenizer's own (transformers') errors
             if isinstance(error, InputError):
                 raise
@@ -509,6 +722,12 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+def score(value: float) -> str:
+    """A probability in a table: 4 decimals, or 2 significant digits in scientific notation
+    below 1e-4, where 4 decimals would print 0.0000 (JSON keeps the exact float)."""
+    return f"{value:.4f}" if value >= 1e-4 or value == 0 else f"{value:.1e}"
+
+
 def _shown(token: str) -> str:
     """A token as printed in a table: without its leading space; quoted if blank."""
     return _printable(token.strip()) or repr(token)
@@ -522,14 +741,14 @@ def format_fill(result: dict) -> str:
         lines.append(f"  <mask> {number} of {len(per_mask)}:   score  token -> sequence")
         for rank, p in enumerate(predictions, start=1):
             lines.append(
-                f"    {rank:>2}  {p['score']:.4f}  {_shown(p['token_str']):<14} "
+                f"    {rank:>2}  {score(p['score'])}  {_shown(p['token_str']):<14} "
                 + _printable(p["sequence"])
             )
     for entity in result["entities"]:
         where = f"{entity['start']}:{entity['end']}"
         lines.append(f"  [[{_printable(entity['mention'])}]] ({where}):   score  entity")
         for rank, p in enumerate(entity["predictions"], start=1):
-            lines.append(f"    {rank:>2}  {p['score']:.4f}  {_printable(str(p['entity']))}")
+            lines.append(f"    {rank:>2}  {score(p['score'])}  {_printable(str(p['entity']))}")
     return "\n".join(lines)
 
 
@@ -537,7 +756,7 @@ def format_typing(result: dict) -> str:
     e = result["entity"]
     lines = [_printable(result["text"]),
              f"  [[{_printable(e['mention'])}]] ({e['start']}:{e['end']}):   score  type"]
-    lines += [f"        {p['score']:.4f}  {_printable(p['label'])}" for p in result["labels"]]
+    lines += [f"        {score(p['score'])}  {_printable(p['label'])}" for p in result["labels"]]
     if not result["labels"]:
         lines.append("        (no type reaches the threshold)")
     return "\n".join(lines)
@@ -552,7 +771,7 @@ def format_relation(result: dict) -> str:
         "relation",
     ]
     lines += [
-        f"    {rank:>2}  {p['score']:.4f}  {_printable(p['label'])}"
+        f"    {rank:>2}  {score(p['score'])}  {_printable(p['label'])}"
         for rank, p in enumerate(result["labels"], start=1)
     ]
     return "\n".join(lines)
@@ -564,7 +783,7 @@ def format_ner(result: dict) -> str:
         lines.append("  (no entities found)")
     for e in result["entities"]:
         where = f"{e['start']:>4}:{e['end']:<4}"
-        lines.append(f"  {where} {_printable(e['label']):<8} {e['score']:.4f}  "
+        lines.append(f"  {where} {_printable(e['label']):<8} {score(e['score'])}  "
                      f"{_printable(e['mention'])}")
     return "\n".join(lines)
 
@@ -594,6 +813,7 @@ RUNTIME_DEPENDENCIES = ("numpy", "safetensors", "regex", "huggingface_hub", "tqd
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 success, 1 error, 2 usage)."""
+    _standard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in CORPUS_COMMANDS and not args.texts and args.input is None:
@@ -604,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt:
-        print(f"{where}: interrupted", file=sys.stderr)
+        say(f"{where}: interrupted")
         return 130
     except BrokenPipeError:  # e.g. `... | head`: the reader has gone; nothing to report
         # What print() still holds would fail again when Python flushes stdout at exit.
@@ -619,24 +839,19 @@ def main(argv: list[str] | None = None) -> int:
         # a bug in numpy_luke: name the package and how to install it.
         package = (getattr(error, "name", None) or "").partition(".")[0]
         if isinstance(error, ImportError) and package in RUNTIME_DEPENDENCIES:
-            print(
-                f"{where}: error: numpy_luke needs the package {package!r}, which cannot be "
+            say(f"{where}: error: numpy_luke needs the package {package!r}, which cannot be "
                 f"imported ({error}). Install it with `pip install {package}` (or reinstall "
-                "with `pip install numpy_luke`, which brings every dependency).",
-                file=sys.stderr,
-            )
+                "with `pip install numpy_luke`, which brings every dependency).")
             return 1
         expected = isinstance(error, (NumpyLukeError, ValueError, TypeError, OSError))
         if os.environ.get("NUMPY_LUKE_DEBUG") and not isinstance(error, NumpyLukeError):
             raise  # developers and tests see the traceback of anything not raised on purpose
-        message = " ".join(str(error).split()) or type(error).__name__
+        # one line, with control characters and lone surrogates from the input escaped
+        message = _printable(" ".join(str(error).split())) or type(error).__name__
         if expected:
-            print(f"{where}: error: {message}", file=sys.stderr)
+            say(f"{where}: error: {message}")
         else:
-            print(
-                f"{where}: internal error ({type(error).__name__}: {message}). This is a bug "
+            say(f"{where}: internal error ({type(error).__name__}: {message}). This is a bug "
                 "in numpy_luke; please report it with the command you ran "
-                "(NUMPY_LUKE_DEBUG=1 shows the traceback).",
-                file=sys.stderr,
-            )
+                "(NUMPY_LUKE_DEBUG=1 shows the traceback).")
         return 1

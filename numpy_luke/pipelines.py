@@ -281,12 +281,7 @@ class Pipeline:
             int(tokenizer.model_max_length),
             int(config.max_position_embeddings) - int(config.pad_token_id) - 1,
         )
-        # The most characters one token can stand for: its length in bytes (vocab.json
-        # writes one character per byte), or a merge's result, or an added token's text.
-        self.longest_token = max(
-            [len(token) for token in tokenizer.get_vocab()]
-            + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks]
-        )
+        self.longest_token = longest_token(tokenizer)
         id2label = getattr(config, "id2label", None) or {}
         self.id2label = {int(i): str(label) for i, label in id2label.items()}
 
@@ -484,6 +479,14 @@ def _item(number: int, value, spans):
         return Item(number, None, error="a record holds its own spans: give them as its "
                     '"entity_spans" (or "head" and "tail"), not also as entity_spans=')
     return from_record(number, value)
+
+
+def longest_token(tokenizer) -> int:
+    """The most characters one token can stand for: its length in bytes (vocab.json writes
+    one character per byte), or a merge's result, or an added token's text (for
+    checks.check_text_length)."""
+    return max([len(token) for token in tokenizer.get_vocab()]
+               + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks])
 
 
 def _mention(text: str, span: Span) -> dict:

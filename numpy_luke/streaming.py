@@ -47,37 +47,77 @@ class Item:
     error: str | None = None  # set when the input could not even be read
 
 
-def read_items(lines: Iterable[str], input_format: str = "auto") -> Iterator[Item]:
+BOM = "\ufeff"  # the UTF-8 byte order mark Notepad and PowerShell put first
+
+
+def lines_of(binary) -> Iterator[str]:
+    """The lines of a file opened in binary mode (or standard input's buffer), read lazily.
+
+    A line ends only at a line feed (a lone carriage return is an ordinary character, so
+    line numbers are those of ``wc -l`` and ``sed -n``) and loses it and one carriage return
+    before it; a UTF-8 byte order mark at the start of the file is dropped. Undecodable
+    bytes become lone surrogates, which the text check then reports for that line alone."""
+    first = True
+    for raw in binary:  # binary files split at b"\n" only
+        line = raw.decode("utf-8", errors="surrogateescape")
+        if line.endswith("\n"):
+            line = line[:-1]
+        if line.endswith("\r"):
+            line = line[:-1]
+        if first:
+            line, first = line.removeprefix(BOM), False
+        yield line
+
+
+def read_items(lines: Iterable[str], input_format: str = "auto",
+               chosen=None) -> Iterator[Item]:
     """Items from the lines of a file: plain text (one text a line, [[...]] marks mentions)
     or JSON Lines (``{"text": ..., "entity_spans": [[s, e], ...]}``, with ``"head"`` and
-    ``"tail"`` for relations). Blank lines are skipped but counted, so ``number`` is the
-    line number in the file. ``"auto"`` decides by the first non-blank line: JSON Lines if
-    it is a JSON object."""
+    ``"tail"`` for relations, or a JSON string as a bare text). Blank lines are skipped but
+    counted, so ``number`` is the line number in the file.
+
+    ``"auto"`` decides by the first non-blank line: JSON Lines if it starts with ``{`` (a
+    malformed first record is then that line's error, not a reason to read the file as
+    plain text) or is a JSON string; plain text otherwise. ``chosen(format, reason)`` is
+    called once with what auto decided."""
     for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r\n")
+        if line.endswith("\n"):  # a line with its ending, not from lines_of
+            line = line[:-1].removesuffix("\r")
         if not line.strip():
             continue
         if input_format == "auto":
-            input_format = "jsonl" if _is_json_object(line) else "text"
+            input_format, reason = _detect(line)
+            if chosen is not None:
+                chosen(input_format, reason)
         if input_format == "text":
             yield Item(number, line)
         else:
             yield _record(number, line)
 
 
-def _is_json_object(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+def _detect(first: str) -> tuple[str, str]:
+    """("jsonl" or "text", why) for a file whose first non-blank line is ``first``."""
+    start = first.lstrip()
+    if start.startswith("{"):
+        return "jsonl", "its first line starts with '{'"
+    if start.startswith('"'):
+        try:
+            if isinstance(json.loads(first), str):
+                return "jsonl", "its first line is a JSON string"
+        except (ValueError, RecursionError):
+            pass
+    return "text", "its first line is not a JSON object or string"
 
 
 def _record(number: int, line: str) -> Item:
     """One JSON Lines record; a malformed one becomes an item with an error."""
     try:
         record = json.loads(line)
-    except (ValueError, RecursionError) as error:
+    except ValueError as error:
         return Item(number, None, error=f"not a JSON object ({error})")
+    except RecursionError:  # json gives up past Python's recursion limit (~1000 levels)
+        return Item(number, None, error="not a JSON Lines record: arrays or objects nested "
+                    "too deeply to read")
     return from_record(number, record)
 
 

@@ -175,7 +175,8 @@ def test_fill_reads_standard_input_and_batches(default_models):
         "Paris is the capital of <mask>, and Berlin is the capital of Germany.",
     ]
     stdin = "\n".join(texts[:2]) + "\n\n   \n" + "\n".join(texts[2:]) + "\n"  # blank lines skipped
-    batched = json_lines(ok("fill", "-", "--json", "--batch-size", "2", stdin=stdin))
+    batched = json_lines(ok("fill", "-", "--json", "--batch-size", "2", "--format", "text",
+                            stdin=stdin))
     assert len(batched) == len(texts)
     assert [r["text"] for r in batched] == [t.replace("[[", "").replace("]]", "") for t in texts]
     # each answer names its line of standard input (blank lines count, as in the file)
@@ -375,6 +376,8 @@ def test_errors_from_the_real_command(default_models):
     assert result.returncode == 1 and result.stdout == b""
     # standard input is a corpus: the bad line is named, and the run says how many failed
     assert result.stderr.decode() == (
+        "numpy_luke fill: --format auto reads standard input as plain text: its first line is "
+        "not a JSON object or string\n"
         "numpy_luke fill: line 1: error: the text is not valid Unicode: character 3 is the "
         "lone surrogate U+DCE9 (bytes that were not UTF-8?); pass UTF-8 text\n"
         "numpy_luke fill: 1 of 1 lines failed\n"
