@@ -42,6 +42,7 @@ _EXPORTS = {
     "CheckpointError": "errors",
     "CheckpointNotFoundError": "errors",
     "TokenizerFileError": "errors",
+    "NewWeightsWarning": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -182,7 +182,6 @@ class AutoTokenizer:
 
         del use_fast  # one tokenizer class either way (see the docstring)
         hub = _split(kwargs)
-        hub.pop("force_download", None), hub.pop("token", None)
         settings = read_json_object(resolve_file(pretrained_model_name_or_path,
                                                  "tokenizer_config.json", required=False, **hub))
         tokenizer_class = settings.get("tokenizer_class")

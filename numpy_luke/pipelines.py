@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -60,7 +61,7 @@ from .checks import (
 )
 from .core.entity_vocab import SPECIAL_ENTITIES
 from .core.functional import sigmoid, softmax
-from .errors import InputError, InputTypeError
+from .errors import CheckpointError, InputError, InputTypeError, NewWeightsWarning
 from .tasks import DEFAULT_MODELS
 
 logger = logging.getLogger(__name__)
@@ -918,7 +919,14 @@ def pipeline(
 
     model_class = getattr(modeling, cls.model_class)
     if isinstance(name, (str, os.PathLike)):
-        model = model_class.from_pretrained(name, dtype=dtype, **load)
+        with warnings.catch_warnings():  # a head started random is no model to answer with
+            warnings.simplefilter("error", NewWeightsWarning)
+            try:
+                model = model_class.from_pretrained(name, dtype=dtype, **load)
+            except NewWeightsWarning as missing:
+                raise CheckpointError(
+                    f"the {task} pipeline needs a trained {cls.model_class} checkpoint; "
+                    f"{missing}") from None
     elif not isinstance(model, model_class):
         raise InputError(
             f"the {task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"

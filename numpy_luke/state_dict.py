@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from .config import LukeConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, NewWeightsWarning
 
 PREFIX = "luke."
 ENTITY_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
@@ -251,6 +251,7 @@ def _initialise_missing(params, expected, head_shapes, stored, initialise, sourc
         f"{source} does not hold these weights of the model, which start from random values "
         f"(as transformers initialises them): {', '.join(made)}. Train the model on a "
         "downstream task before using its predictions.",
+        NewWeightsWarning,
         stacklevel=3,
     )
 

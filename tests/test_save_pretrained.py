@@ -277,3 +277,17 @@ def test_a_head_of_the_wrong_shape_is_still_an_error():
     """tiny-luke-ner's classifier reads 3 x hidden features: not an entity classifier."""
     with pytest.raises(numpy_luke.CheckpointError, match="wrong shape"):
         LukeForEntityClassification.from_pretrained(FIXTURES / "tiny-luke-ner")
+
+
+@pytest.mark.parametrize("task, folder", [("fill-mask", FIXTURES / "tiny-luke-typing"),
+                                          ("entity-typing", TINY_LUKE)])
+def test_a_pipeline_refuses_a_head_that_would_start_random(task, folder):
+    """A pipeline answers with trained weights or not at all (transformers' pipeline only
+    warns): the random head is fine for fine-tuning, never for answers."""
+    with pytest.raises(numpy_luke.CheckpointError, match=f"the {task} pipeline needs a trained"):
+        numpy_luke.pipeline(task, model=folder)
+
+
+def test_the_warning_has_its_own_class():
+    with pytest.warns(numpy_luke.NewWeightsWarning):
+        LukeForEntityClassification.from_pretrained(TINY_LUKE)
