@@ -18,6 +18,16 @@ run, so background load hits both alike; the table reports medians.
 
     python benchmarks/bench_forward.py --threads 2            # the table
     python benchmarks/bench_forward.py --threads 2 --profile  # + where numpy_luke's time goes
+    python benchmarks/bench_forward.py --config tiny --budget 1   # a seconds-long smoke run
+
+The table compares against the transformers of this environment (4.57, the oracle) and,
+when ``--venv5`` names the python of an environment with transformers 5.x (default
+/work/venv5/bin/python, if it exists), runs itself there too and adds those rows, labelled
+with that version: users install 5.x today. transformers 5.x does not tie LUKE's word
+decoder to the word embeddings (5.25: ``lm_head.decoder.weight`` is reported missing and
+left as it was initialised, and its ``tie_weights`` points ``lm_head.bias`` at the decoder's
+bias); under 5.x the benchmark ties the three decoder tensors by hand, as 4.57 ties them,
+so that both libraries compute the same function, and says so in the rows' notes.
 
 ``run_all.py`` runs this together with the other benchmarks.
 """
@@ -61,6 +71,20 @@ LUKE_BASE = dict(
     bos_token_id=0,
     eos_token_id=2,
 )
+
+# A tiny config for smoke runs of the benchmark's code path (not for the tables).
+TINY = dict(LUKE_BASE, vocab_size=1000, entity_vocab_size=1000, hidden_size=64,
+            entity_emb_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=128)
+CONFIGS = {"luke-base": LUKE_BASE, "tiny": TINY}
+
+# transformers' tied tensors in LukeForMaskedLM: name -> the parameter it is (as 4.57 ties
+# them; 5.x leaves lm_head.decoder.weight out of its ties)
+TORCH_TIES = {
+    "lm_head.decoder.weight": "luke.embeddings.word_embeddings.weight",
+    "lm_head.decoder.bias": "lm_head.bias",
+    "entity_predictions.decoder.weight": "luke.entity_embeddings.entity_embeddings.weight",
+}
 
 # (name, batch, words, entities)
 FORWARD_SHAPES = [
@@ -194,18 +218,36 @@ def build_models(state: dict[str, np.ndarray], config: LukeConfig):
     np_model = LukeModel.from_state_dict(state, config)
     np_mlm = LukeForMaskedLM.from_state_dict(state, config)
 
+    values = {k: v for k, v in config.to_dict().items() if k in LUKE_BASE}
     with torch.device("meta"):  # no random init: every tensor comes from `state`
-        torch_mlm = transformers.LukeForMaskedLM(transformers.LukeConfig(**LUKE_BASE))
+        torch_mlm = transformers.LukeForMaskedLM(transformers.LukeConfig(**values))
     missing, unexpected = torch_mlm.load_state_dict(
         {k: torch.from_numpy(v) for k, v in state.items()}, strict=False, assign=True
     )
-    torch_mlm.tie_weights()
+    if int(transformers.__version__.split(".")[0]) < 5:
+        torch_mlm.tie_weights()  # 5.x's would tie lm_head.bias to the unloaded decoder bias
+    torch_mlm.tied_by_hand = tie_by_hand(torch_mlm)
     still_meta = [n for n, p in torch_mlm.named_parameters() if p.is_meta]
     still_meta += [n for n, b in torch_mlm.named_buffers() if b.is_meta]
     if unexpected or still_meta:
         raise RuntimeError(f"transformers model not fully loaded: {unexpected} {still_meta}")
     torch_mlm.eval()
     return np_model, np_mlm, torch_mlm.luke, torch_mlm
+
+
+def tie_by_hand(torch_mlm) -> list[str]:
+    """Tie the decoder tensors still on the meta device (all three under 5.x, whose
+    ``tie_weights`` is not called; none under 4.57) to the parameters 4.57 ties them to;
+    returns their names. Tied, both libraries compute the same function."""
+    tied = []
+    for target, source in TORCH_TIES.items():
+        module_name, attribute = target.rsplit(".", 1)
+        module = torch_mlm.get_submodule(module_name)
+        current = getattr(module, attribute, None)
+        if current is not None and current.is_meta:
+            setattr(module, attribute, torch_mlm.get_parameter(source))
+            tied.append(target)
+    return tied
 
 
 def random_inputs(config: LukeConfig, batch: int, words: int, entities: int, seed: int = 0):
@@ -522,14 +564,20 @@ def format_table(rows: list[dict], rate: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False) -> dict:
+def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False,
+                      config_name: str = "luke-base") -> dict:
     """Everything this file measures, as a dict (rows, matmul rate, machine, profile)."""
+    import transformers
+
     limiter = set_threads(threads)
     load_at_start = os.getloadavg()
-    config = LukeConfig(**LUKE_BASE)
-    print("building random luke-base weights ...", file=sys.stderr, flush=True)
+    config = LukeConfig(**CONFIGS[config_name])
+    print(f"building random {config_name} weights ...", file=sys.stderr, flush=True)
     state = random_state_dict(config)
     models = build_models(state, config)
+    version = f"transformers {transformers.__version__}"
+    if models[3].tied_by_hand:
+        version += f" (tied by hand: {', '.join(models[3].tied_by_hand)})"
     print("matmul rate ...", file=sys.stderr, flush=True)
     rate = matmul_rate()
     rows = [
@@ -542,11 +590,15 @@ def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False) -
             note="np.matmul vs torch.matmul, median of 7; the 'matmul rate' below",
         )
     ]
-    rows += bench(config, models, budget_s=budget_s)
+    for row in bench(config, models, budget_s=budget_s):
+        row["note"] = f"{version}; {row['note']}"
+        rows.append(row)
     machine = machine_description()
     machine["load average (1, 5, 15 min) at start, end"] = "; ".join(
         " ".join(f"{x:.1f}" for x in load) for load in (load_at_start, os.getloadavg()))
-    result = dict(threads=threads, machine=machine, matmul_rate=rate, rows=rows)
+    result = dict(threads=threads, machine=machine, matmul_rate=rate, rows=rows,
+                  config=config_name, transformers=transformers.__version__,
+                  tied_by_hand=models[3].tied_by_hand)
     if do_profile:
         result["profile"] = profile(config, models)
     if hasattr(limiter, "restore_original_limits"):
@@ -565,9 +617,15 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--profile", action="store_true", help="add numpy_luke's profile")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--config", choices=CONFIGS, default="luke-base",
+                        help="model sizes: luke-base (the tables) or tiny (a smoke run)")
+    parser.add_argument("--venv5", default="/work/venv5/bin/python",
+                        help="python of an environment with transformers 5.x: its rows are "
+                             "added when it exists ('' to skip)")
     args = parser.parse_args(argv)
     clean_blas_environment()
-    result = forward_benchmark(args.threads, args.budget, args.profile)
+    result = forward_benchmark(args.threads, args.budget, args.profile, args.config)
+    add_other_venv_rows(result, args.venv5, args.threads, args.budget, args.config)
     print(f"threads: {args.threads}")
     for key, value in result["machine"].items():
         print(f"{key}: {value}")
@@ -578,6 +636,41 @@ def main(argv=None) -> None:
         print(result["profile"])
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
+
+
+def add_other_venv_rows(result: dict, python: str, threads: int, budget_s: float,
+                        config_name: str = "luke-base") -> None:
+    """Add to ``result`` the forward rows of this benchmark run under ``python`` (an
+    environment with transformers 5.x), labelled with its version; nothing when there is
+    no such python ('' or absent: said on stderr) or the run fails."""
+    other = run_in_other_venv(python, threads, budget_s, config_name) if python else None
+    if other is not None:
+        for row in other["rows"]:
+            if "numpy_luke_gflops" in row:  # the forwards (the matmul rate is this one's)
+                result["rows"].append(dict(row, what=f"{row['what']} vs {other['transformers']}"))
+        result["transformers 5.x"] = {k: other[k] for k in ("transformers", "tied_by_hand")}
+    elif python and not Path(python).exists():
+        print(f"no transformers 5.x environment at {python}: 5.x not timed", file=sys.stderr)
+
+
+def run_in_other_venv(python: str, threads: int, budget_s: float, config_name: str
+                      ) -> dict | None:
+    """This benchmark run by another environment's python (transformers 5.x): its result,
+    or None when that python does not exist or the run fails (the reason is printed)."""
+    import tempfile
+
+    if not Path(python).exists():
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "result.json"
+        command = [python, __file__, "--threads", str(threads), "--budget", str(budget_s),
+                   "--config", config_name, "--venv5", "", "--json", str(out)]
+        print(f"running under {python} ...", file=sys.stderr, flush=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0 or not out.exists():
+            print(f"the run under {python} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+            return None
+        return json.loads(out.read_text())
 
 
 if __name__ == "__main__":

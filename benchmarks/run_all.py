@@ -87,6 +87,9 @@ def main(argv=None) -> None:
     parser.add_argument("--forward-only", action="store_true",
                         help="skip the tokenizer, loading and fill benchmarks")
     parser.add_argument("--json", type=Path, help="also write everything to this file")
+    parser.add_argument("--venv5", default="/work/venv5/bin/python",
+                        help="python of an environment with transformers 5.x, whose forward "
+                             "rows are added when it exists ('' to skip)")
     args = parser.parse_args(argv)
     bench_forward.clean_blas_environment()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -94,6 +97,7 @@ def main(argv=None) -> None:
 
     start = time.perf_counter()
     result = bench_forward.forward_benchmark(args.threads, args.budget, do_profile=True)
+    bench_forward.add_other_venv_rows(result, args.venv5, args.threads, args.budget)
     rows, notes, outputs = result["rows"], [], []
     if not args.forward_only:
         for name, options in OTHER_BENCHMARKS.items():

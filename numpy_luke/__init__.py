@@ -3,6 +3,7 @@
 The public names follow transformers' LUKE, so code can switch by changing one import:
 
     from numpy_luke import LukeTokenizer, LukeForMaskedLM
+    from numpy_luke import AutoTokenizer, AutoModelForMaskedLM  # chosen from config.json
 
 Names are imported lazily, so ``import numpy_luke`` (and the CLI's start-up) stays fast.
 """
@@ -27,11 +28,21 @@ _EXPORTS = {
     "LukeForQuestionAnswering": "modeling",
     "LukeForMultipleChoice": "modeling",
     "pipeline": "pipelines",
+    "AutoConfig": "auto",
+    "AutoTokenizer": "auto",
+    "AutoModel": "auto",
+    "AutoModelForPreTraining": "auto",
+    "AutoModelForMaskedLM": "auto",
+    "AutoModelForSequenceClassification": "auto",
+    "AutoModelForTokenClassification": "auto",
+    "AutoModelForQuestionAnswering": "auto",
+    "AutoModelForMultipleChoice": "auto",
     "NumpyLukeError": "errors",
     "ConfigError": "errors",
     "CheckpointError": "errors",
     "CheckpointNotFoundError": "errors",
     "TokenizerFileError": "errors",
+    "NewWeightsWarning": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

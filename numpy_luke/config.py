@@ -119,10 +119,21 @@ class LukeConfig:
         return type(self).from_dict({**values, **overrides})
 
     # transformers' PretrainedConfig switches, read from the config.json keys of that name
-    output_attentions = property(lambda self: bool(self.extra.get("output_attentions", False)))
+    # and settable as in transformers (``model.config.output_hidden_states = True``); the
+    # model reads them at every call.
+    output_attentions = property(lambda self: bool(self.extra.get("output_attentions", False)),
+                                 lambda self, value: self._set_switch("output_attentions", value))
     output_hidden_states = property(
-        lambda self: bool(self.extra.get("output_hidden_states", False)))
-    use_return_dict = property(lambda self: bool(self.extra.get("return_dict", True)))
+        lambda self: bool(self.extra.get("output_hidden_states", False)),
+        lambda self, value: self._set_switch("output_hidden_states", value))
+    return_dict = property(lambda self: bool(self.extra.get("return_dict", True)),
+                           lambda self, value: self._set_switch("return_dict", value))
+    use_return_dict = property(lambda self: self.return_dict)
+
+    def _set_switch(self, name: str, value) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config.{name} must be True or False, got {value!r}")
+        self.extra[name] = bool(value)
 
     # ------------------------------------------------------------------ reading and writing
 

@@ -38,3 +38,9 @@ class MissingExtraError(NumpyLukeError, ImportError):
 class InputTypeError(InputError, TypeError):
     """An input of the wrong type (a number where a text or a span offset belongs). A
     ``TypeError`` as in transformers, and an ``InputError`` like every user mistake."""
+
+
+class NewWeightsWarning(UserWarning):
+    """A model was loaded with tensors the checkpoint does not hold (a new head), which
+    start from random values, as in transformers. Pipelines turn it into an error: their
+    answers need trained weights."""

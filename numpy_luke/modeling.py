@@ -34,7 +34,14 @@ from .outputs import (
     LukeSequenceClassifierOutput,
     LukeTokenClassifierOutput,
 )
-from .state_dict import encoder_shapes, prepare_state_dict
+from .state_dict import (
+    EMBEDDING_TABLES,
+    HEAD_NAMESPACES,
+    PREFIX,
+    encoder_shapes,
+    prepare_state_dict,
+    tied_keys,
+)
 
 
 class LukePreTrainedModel:
@@ -79,12 +86,18 @@ class LukePreTrainedModel:
     @classmethod
     def from_state_dict(
         cls, state_dict: dict[str, np.ndarray], config: LukeConfig, dtype=np.float32,
-        source: str = "state dict",
+        source: str = "state dict", seed: int | None = None,
     ):
-        """Build the model from a ``{key: array}`` state dict (keys with or without ``luke.``)."""
+        """Build the model from a ``{key: array}`` state dict (keys with or without ``luke.``).
+
+        A head (or pooler) the state dict lacks starts from random values, with a warning,
+        as in transformers: drawn from ``np.random.default_rng(seed)`` (``seed=None``: fresh
+        randomness each time; an int: the same head every time)."""
+        rng = np.random.default_rng(seed)
         params = prepare_state_dict(
             state_dict, config, cls.head_shapes(config), with_pooler=cls.uses_pooler,
             dtype=np.dtype(dtype), source=source,
+            initialise=lambda name, shape: initial_value(name, shape, config, rng),
         )
         return cls(config, params)
 
@@ -101,6 +114,7 @@ class LukePreTrainedModel:
         force_download: bool = False,
         token: str | bool | None = None,
         torch_dtype=None,
+        seed: int | None = None,
         **config_overrides,
     ):
         """Load config.json and the weights of a local folder or a Hub repository.
@@ -111,6 +125,10 @@ class LukePreTrainedModel:
         to float32, which NumPy computes much faster). Other keyword arguments override
         config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
         ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
+
+        A head the checkpoint does not hold (``LukeForEntityClassification`` from the base
+        checkpoint) starts from random values with a warning naming its tensors, as in
+        transformers; ``seed`` (numpy_luke's own) makes those values reproducible.
         """
         from .hub import resolve_weight_files
         from .weights import load_state_dict
@@ -126,7 +144,70 @@ class LukePreTrainedModel:
         files = resolve_weight_files(name, **options)
         state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
         return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
-            str(Path(f).name) for f in files) + f" of {name}")
+            str(Path(f).name) for f in files) + f" of {name}", seed=seed)
+
+    # ------------------------------------------------------------------ inspecting, saving
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{name: array}`` under the names transformers' model of this class uses (the
+        encoder under ``luke.`` for a head class), tied tensors included under both names,
+        as ``torch``'s ``state_dict()``. The arrays are the model's own (not copies; those
+        loaded from a file are read-only views of it)."""
+        state = {self._stored_name(name): value for name, value in self.params.items()}
+        if "lm_head.bias" in self.params:  # one vector under two names, as in transformers
+            state["lm_head.decoder.bias"] = self.params["lm_head.bias"]
+        return state
+
+    def _stored_name(self, name: str) -> str:
+        """A parameter's name in transformers' files: the encoder under ``luke.`` in the
+        head classes, bare in ``LukeModel``."""
+        if type(self) is LukeModel or name.startswith(HEAD_NAMESPACES):
+            return name
+        return PREFIX + name
+
+    def num_parameters(self, only_trainable: bool = False,
+                       exclude_embeddings: bool = False) -> int:
+        """The number of parameters, as transformers counts them: a tied tensor once;
+        ``exclude_embeddings`` leaves out the six embedding tables. Every parameter is
+        trainable, so ``only_trainable`` changes nothing (as for a fresh torch model)."""
+        tied = tied_keys(self.config)
+        return int(sum(
+            value.size for name, value in self.params.items()
+            if name not in tied and not (exclude_embeddings and name in EMBEDDING_TABLES)
+        ))
+
+    def get_input_embeddings(self) -> np.ndarray:
+        """The word embedding table, ``(vocab_size, hidden_size)`` (an array here, where
+        transformers returns the ``nn.Embedding`` holding it)."""
+        return self.params["embeddings.word_embeddings.weight"]
+
+    def get_output_embeddings(self) -> np.ndarray | None:
+        """The word decoder matrix of ``LukeForMaskedLM`` (tied to the input embeddings
+        unless ``tie_word_embeddings`` is false), None for the other classes."""
+        return self.params.get("lm_head.decoder.weight")
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *,
+                        max_shard_size: int | str = "5GB",
+                        safe_serialization: bool = True) -> tuple[str, ...]:
+        """Write ``config.json`` and ``model.safetensors`` (or shards of at most
+        ``max_shard_size`` plus ``model.safetensors.index.json``) into ``save_directory``,
+        as transformers does: same tensor names, tied tensors left out, ``architectures``
+        naming this class. All files are written or none (see ``numpy_luke.saving``).
+        The folder loads back in numpy_luke and in transformers."""
+        from .saving import save_model_folder
+
+        if not safe_serialization:
+            raise NotImplementedError("numpy_luke saves safetensors only "
+                                      "(safe_serialization=False would write pytorch_model.bin)")
+        state = self.state_dict()
+        tied = {name: self._stored_name(source) for name, source in
+                tied_keys(self.config).items()}
+        tensors = {name: np.asarray(value) for name, value in state.items()
+                   if not (name in tied and _same(value, state.get(tied[name])))}
+        config = self.config.to_dict()
+        config.pop("torch_dtype", None)
+        config.update(architectures=[type(self).__name__], dtype=np.dtype(self.dtype).name)
+        return save_model_folder(save_directory, config, tensors, max_shard_size)
 
     def _arguments(self, args: tuple, kwargs: dict) -> dict:
         """transformers' call convention: positional arguments in ``forward_args`` order,
@@ -433,6 +514,24 @@ class LukeForMultipleChoice(_Head):
         return self._finish(output, return_dict)
 
 
+def _same(array: np.ndarray, other: np.ndarray | None) -> bool:
+    """True when ``other`` holds the same values (a tied copy that need not be saved)."""
+    return other is not None and (array is other or (
+        array.shape == other.shape and np.array_equal(array, other)))
+
+
+def initial_value(name: str, shape: tuple, config: LukeConfig,
+                  rng: np.random.Generator) -> np.ndarray:
+    """A new parameter as transformers' LUKE initialises it: layer norms 1 (weights) and 0
+    (biases), other vectors (biases) 0, matrices and embedding tables from
+    N(0, initializer_range)."""
+    if "LayerNorm.weight" in name or "layer_norm.weight" in name:
+        return np.ones(shape, np.float32)
+    if len(shape) == 1:  # biases
+        return np.zeros(shape, np.float32)
+    return rng.normal(0.0, config.initializer_range, shape).astype(np.float32)
+
+
 def random_parameters(config: LukeConfig, head_shapes: dict | None, with_pooler: bool,
                       seed: int | None = None) -> dict[str, np.ndarray]:
     """A fresh model's parameters, initialised as transformers does: weight matrices and
@@ -440,19 +539,12 @@ def random_parameters(config: LukeConfig, head_shapes: dict | None, with_pooler:
     (word ``pad_token_id``, entity [PAD] = 0) zero, and both decoders tied to their tables."""
     rng = np.random.default_rng(seed)
     shapes = {**encoder_shapes(config, with_pooler=with_pooler), **(head_shapes or {})}
-    params = {}
-    for name, shape in shapes.items():
-        if "LayerNorm.weight" in name or "layer_norm.weight" in name:
-            params[name] = np.ones(shape, np.float32)
-        elif len(shape) == 1:  # biases
-            params[name] = np.zeros(shape, np.float32)
-        else:
-            params[name] = rng.normal(0.0, config.initializer_range, shape).astype(np.float32)
+    params = {name: initial_value(name, shape, config, rng) for name, shape in shapes.items()}
     pad = config.pad_token_id
     if pad is not None and 0 <= pad < config.vocab_size:
         params["embeddings.word_embeddings.weight"][pad] = 0
         params["embeddings.position_embeddings.weight"][pad] = 0
     params["entity_embeddings.entity_embeddings.weight"][0] = 0
-    for decoder in ("lm_head.decoder.weight", "entity_predictions.decoder.weight"):
+    for decoder in tied_keys(config):
         params.pop(decoder, None)  # tied: prepare_state_dict shares the embedding tables
     return prepare_state_dict(params, config, head_shapes, with_pooler=with_pooler)

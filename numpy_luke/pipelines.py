@@ -22,6 +22,12 @@ The tasks:
     entity-typing             LukeForEntityClassification       luke-large-finetuned-open-entity
     relation-classification   LukeForEntityPairClassification   luke-large-finetuned-tacred
     ner                       LukeForEntitySpanClassification   luke-large-finetuned-conll-2003
+    token-classification      LukeForTokenClassification        (none published: give model=)
+
+``ner`` keeps its LUKE meaning, span NER (the entity-span classifier LUKE's CoNLL-2003 model
+was fine-tuned with); transformers uses the name for ``token-classification`` (a label per
+token), which is here under that name, answering as transformers' pipeline does. A
+token-classification checkpoint given to ``ner`` is refused with a message saying so.
 
 Outputs are plain dicts, lists, strings, ints and floats. ``fill-mask`` answers exactly as
 transformers' ``fill-mask`` pipeline does (a list of ``{score, token, token_str,
@@ -39,6 +45,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -54,7 +61,7 @@ from .checks import (
 )
 from .core.entity_vocab import SPECIAL_ENTITIES
 from .core.functional import sigmoid, softmax
-from .errors import InputError, InputTypeError
+from .errors import CheckpointError, InputError, InputTypeError, NewWeightsWarning
 from .tasks import DEFAULT_MODELS
 
 logger = logging.getLogger(__name__)
@@ -771,11 +778,122 @@ class NerPipeline(Pipeline):
         return results
 
 
+AGGREGATION_STRATEGIES = ("none", "simple")  # of transformers' five, those implemented
+
+
+class TokenClassificationPipeline(Pipeline):
+    """A label for every word token with LukeForTokenClassification, answered as
+    transformers' ``token-classification`` pipeline answers with LUKE's tokenizer.
+
+    Result per text, with ``aggregation_strategy="none"`` (the default): a list of
+    ``{"entity", "score", "index", "word", "start", "end"}``, one per token (the special
+    tokens left out) whose most probable label is not in ``ignore_labels`` (default
+    ``["O"]``): ``index`` its position in ``input_ids``, ``word`` the token as the vocabulary
+    spells it ("Ġplays"), ``start``/``end`` None (transformers has no character offsets
+    from LUKE's tokenizer either). ``"simple"`` merges runs of B-X/I-X tokens into
+    ``{"entity_group", "score" (their mean), "word", "start", "end"}``. transformers'
+    "first", "average" and "max" are refused. Mentions are not read (this head reads the
+    words only): a marked one is refused.
+
+    Not to be confused with ``ner``, which here is LUKE's span NER (``NerPipeline``).
+    """
+
+    task = "token-classification"
+    model_class = "LukeForTokenClassification"
+    tokenizer_task = None
+    defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
+    call_options = ("aggregation_strategy", "ignore_labels")
+
+    def __init__(self, model, tokenizer, **options):
+        for name in ("aggregation_strategy", "ignore_labels"):
+            if name in options:
+                options[name] = self._checked(name, options[name])
+        super().__init__(model, tokenizer, **options)
+
+    @staticmethod
+    def _checked(name, value):
+        if name == "aggregation_strategy":
+            strategy = getattr(value, "value", value)  # transformers' AggregationStrategy
+            if not isinstance(strategy, str) or strategy.lower() not in AGGREGATION_STRATEGIES:
+                raise InputError(
+                    f"aggregation_strategy={short(value)}: numpy_luke implements "
+                    f"{' and '.join(map(repr, AGGREGATION_STRATEGIES))} (transformers' "
+                    "'first', 'average' and 'max' are not implemented)")
+            return strategy.lower()
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"ignore_labels must be a list of label names, not {short(value)}")
+        return tuple(value)
+
+    def _check(self, text, spans):
+        if spans:
+            raise InputError("token-classification labels the words and reads no mentions "
+                             "(as transformers' pipeline); do not mark any")
+
+    def _run(self, items, **options):
+        options = {name: self._checked(name, value) if value is not None else None
+                   for name, value in options.items()}
+        chosen = self._options(options)
+        strategy, ignore = chosen["aggregation_strategy"], set(chosen["ignore_labels"])
+        results: list = [None] * len(items)
+        for batch, encoding in self._batches(items):
+            scores = probabilities(self._forward(encoding).logits)  # (b, words, labels)
+            ids = np.asarray(encoding["input_ids"])
+            lengths = np.asarray(encoding["attention_mask"]).sum(axis=1)  # (b,)
+            for row, i in enumerate(batch):
+                tokens = []
+                for index in range(1, int(lengths[row]) - 1):  # not <s>, </s>, padding
+                    label = int(np.argmax(scores[row, index]))
+                    tokens.append({
+                        "entity": self._label(label), "score": float(scores[row, index, label]),
+                        "index": index,
+                        "word": self.tokenizer.convert_ids_to_tokens(int(ids[row, index])),
+                        "start": None, "end": None,
+                    })
+                if strategy == "simple":
+                    groups = self._group(tokens)
+                    results[i] = [g for g in groups if g["entity_group"] not in ignore]
+                else:
+                    results[i] = [t for t in tokens if t["entity"] not in ignore]
+        return results
+
+    def _group(self, tokens: list[dict]) -> list[dict]:
+        """transformers' "simple" grouping: a token joins the group before it when it has
+        the same type (B-X/I-X/X -> X) and is not a B- tag; a group scores the mean."""
+
+        def tag(label: str) -> tuple[str, str]:
+            if label.startswith(("B-", "I-")):
+                return label[0], label[2:]
+            return "I", label
+
+        runs: list[list[dict]] = []
+        for token in tokens:
+            position, kind = tag(token["entity"])
+            if runs and position != "B" and tag(runs[-1][-1]["entity"])[1] == kind:
+                runs[-1].append(token)
+            else:
+                runs.append([token])
+        return [{
+            "entity_group": tag(run[0]["entity"])[1],
+            "score": float(np.mean([t["score"] for t in run])),
+            "word": self.tokenizer.convert_tokens_to_string([t["word"] for t in run]),
+            "start": None, "end": None,
+        } for run in runs]
+
+
 TASKS = {
     cls.task: cls
     for cls in (FillMaskPipeline, EntityPredictionPipeline, EntityTypingPipeline,
-                RelationClassificationPipeline, NerPipeline)
+                RelationClassificationPipeline, NerPipeline, TokenClassificationPipeline)
 }
+
+# What ``ner`` means here, for a token-classification checkpoint given to it.
+NER_MEANING = (
+    "the ner task here is LUKE's span NER: every span of words is a candidate entity, "
+    "classified by a LukeForEntitySpanClassification checkpoint (such as "
+    "studio-ousia/luke-large-finetuned-conll-2003). In transformers, 'ner' is another name "
+    "for token classification (a label per token); for a LukeForTokenClassification "
+    "checkpoint use pipeline('token-classification', model=...)"
+)
 
 # A checkpoint's config.json names its class (``architectures``): the task it answers.
 ARCHITECTURE_TASKS = {
@@ -783,6 +901,7 @@ ARCHITECTURE_TASKS = {
     "LukeForEntityClassification": "entity-typing",
     "LukeForEntityPairClassification": "relation-classification",
     "LukeForEntitySpanClassification": "ner",
+    "LukeForTokenClassification": "token-classification",
 }
 
 # pipeline()'s own keyword arguments, named in the message refusing an unknown one.
@@ -836,7 +955,12 @@ def pipeline(
             f"pipeline takes {', '.join(('batch_size', *cls.defaults))}, besides "
             f"{', '.join(PIPELINE_ARGUMENTS)}"
         )
+    if model is None and task not in DEFAULT_MODELS:
+        raise InputError(f"the {task} task has no default checkpoint (none is published for "
+                         "LUKE); give model=FOLDER or a Hub repository id")
     name = DEFAULT_MODELS[task] if model is None else model
+    if task == "ner":
+        _refuse_token_classification(name, load)
     if tokenizer is None and not isinstance(name, (str, os.PathLike)):
         raise InputError("a loaded model needs its tokenizer: pass tokenizer=...")
     # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
@@ -846,12 +970,34 @@ def pipeline(
 
     model_class = getattr(modeling, cls.model_class)
     if isinstance(name, (str, os.PathLike)):
-        model = model_class.from_pretrained(name, dtype=dtype, **load)
+        with warnings.catch_warnings():  # a head started random is no model to answer with
+            warnings.simplefilter("error", NewWeightsWarning)
+            try:
+                model = model_class.from_pretrained(name, dtype=dtype, **load)
+            except NewWeightsWarning as missing:
+                raise CheckpointError(
+                    f"the {task} pipeline needs a trained {cls.model_class} checkpoint; "
+                    f"{missing}") from None
     elif not isinstance(model, model_class):
         raise InputError(
             f"the {task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"
         )
     return cls(model, tokenizer, batch_size=batch_size, **task_options)
+
+
+def _refuse_token_classification(model, load: dict) -> None:
+    """``ner`` given a token-classification checkpoint (transformers' meaning of "ner"):
+    say what ``ner`` means here, instead of a shape error from the classifier."""
+    if isinstance(model, (str, os.PathLike)):
+        from .config import LukeConfig
+
+        architectures = LukeConfig.from_pretrained(model, **load).extra.get("architectures")
+        names = architectures if isinstance(architectures, list) else []
+    else:
+        names = [type(model).__name__]
+    if "LukeForTokenClassification" in names:
+        raise InputError(f"{str(model) if isinstance(model, (str, os.PathLike)) else 'the model'}"
+                         f" is a LukeForTokenClassification checkpoint, but {NER_MEANING}")
 
 
 def _task_of(model, load: dict) -> str:

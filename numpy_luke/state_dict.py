@@ -21,7 +21,11 @@ this module evens them out before the first forward pass:
   gets the same copies here, with a warning.
 * Checks. Every tensor the model needs must be present with the right shape, and nothing
   unknown may be left over; otherwise ``CheckpointError`` lists what is missing, unexpected
-  or misshapen, by name and shape. Harmless extras are dropped silently: buffers such as
+  or misshapen, by name and shape. One exception, as in transformers: a head (and the
+  pooler) absent from the checkpoint, e.g. ``LukeForEntityClassification`` from the base
+  checkpoint, is initialised randomly when the caller passes ``initialise=`` (a warning
+  names every such tensor; fine-tuning starts there). The encoder is never made up.
+  Harmless extras are dropped silently: buffers such as
   ``embeddings.position_ids``, another head's tensors, a pooler the head does not use.
 """
 
@@ -33,7 +37,7 @@ import warnings
 import numpy as np
 
 from .config import LukeConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, NewWeightsWarning
 
 PREFIX = "luke."
 ENTITY_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
@@ -43,6 +47,34 @@ HEAD_NAMESPACES = ("lm_head.", "entity_predictions.", "classifier.", "qa_outputs
 BUFFER_PATTERN = re.compile(r"(^|\.)(position_ids|token_type_ids)$")
 # The layer number in a key such as `luke.encoder.layer.11.output.dense.bias`.
 LAYER_PATTERN = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
+
+
+def tied_keys(config: LukeConfig) -> dict[str, str]:
+    """Head tensors that are another tensor under a second name (weight tying), as
+    transformers' ``LukeForMaskedLM`` ties them: name -> the tensor it repeats. The word
+    decoder is tied only when ``config.tie_word_embeddings`` is true; the entity decoder
+    always is; ``lm_head.decoder.bias`` always is ``lm_head.bias``. transformers leaves
+    these names out of the files it saves, and so does ``save_pretrained``."""
+    ties = {
+        "lm_head.decoder.weight": "embeddings.word_embeddings.weight",
+        "lm_head.decoder.bias": "lm_head.bias",
+        "entity_predictions.decoder.weight": "entity_embeddings.entity_embeddings.weight",
+    }
+    if not config.tie_word_embeddings:
+        del ties["lm_head.decoder.weight"]
+    return ties
+
+
+# The encoder's embedding tables (transformers' nn.Embedding weights, which its
+# ``num_parameters(exclude_embeddings=True)`` leaves out).
+EMBEDDING_TABLES = (
+    "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "entity_embeddings.entity_embeddings.weight",
+    "entity_embeddings.position_embeddings.weight",
+    "entity_embeddings.token_type_embeddings.weight",
+)
 
 
 def encoder_shapes(config: LukeConfig, *, with_pooler: bool = True) -> dict[str, tuple]:
@@ -97,13 +129,16 @@ def prepare_state_dict(
     with_pooler: bool = True,
     dtype=np.float32,
     source: str = "checkpoint",
+    initialise=None,
 ) -> dict[str, np.ndarray]:
     """The checked parameter dict for a model: encoder keys without ``luke.``, head keys as is.
 
     ``head_shapes`` names the head's own tensors (``lm_head.dense.weight``, ...) and shapes;
     None loads the bare encoder and ignores any head tensors. Arrays are converted to
     ``dtype`` (no copy when they already have it). Raises ``CheckpointError`` listing
-    every missing, unexpected or misshapen tensor.
+    every missing, unexpected or misshapen tensor. ``initialise(name, shape)``, when given,
+    makes the head's (and the pooler's) tensors the checkpoint lacks, with a warning naming
+    them, as transformers' ``from_pretrained`` does; missing encoder tensors stay an error.
     """
     head_shapes = dict(head_shapes or {})
     _check_layer_count(state_dict, config, source)
@@ -121,6 +156,7 @@ def prepare_state_dict(
         original[name] = key
 
     # 2. Ties and the entity-aware queries' starting point.
+    stored = set(renamed)  # before ties: which parts (head, pooler) the file holds at all
     _tie(renamed, head_shapes, config)
     copied = _copy_entity_queries(renamed, config)
     if copied:
@@ -134,6 +170,8 @@ def prepare_state_dict(
 
     # 3. Keep what the model uses; drop harmless extras (buffers, other heads' tensors).
     params = {name: value for name, value in renamed.items() if name in expected}
+    if initialise is not None:
+        _initialise_missing(params, expected, head_shapes, stored, initialise, source)
     unexpected = [
         f"{original.get(name, name)} {tuple(np.shape(value))}"
         for name, value in renamed.items()
@@ -187,21 +225,35 @@ def _harmless(name: str, with_pooler: bool) -> bool:
 
 
 def _tie(params: dict[str, np.ndarray], head_shapes: dict[str, tuple], config) -> None:
-    """Fill in the decoder matrices shared with the embedding tables, when absent.
-
-    The word decoder is tied only when ``config.tie_word_embeddings`` is true; the entity
-    decoder always is (as in transformers' LukeForMaskedLM).
-    """
-    ties = {
-        "lm_head.decoder.weight": "embeddings.word_embeddings.weight",
-        "lm_head.bias": "lm_head.decoder.bias",  # one vector under two names
-        "entity_predictions.decoder.weight": "entity_embeddings.entity_embeddings.weight",
-    }
-    if not config.tie_word_embeddings:
-        del ties["lm_head.decoder.weight"]
+    """Fill in the decoder matrices shared with the embedding tables, when absent (see
+    ``tied_keys``); ``lm_head.bias`` may be stored as ``lm_head.decoder.bias`` alone."""
+    ties = {**tied_keys(config), "lm_head.bias": "lm_head.decoder.bias"}
+    del ties["lm_head.decoder.bias"]
     for name, source in ties.items():
         if name in head_shapes and name not in params and source in params:
             params[name] = params[source]
+
+
+def _initialise_missing(params, expected, head_shapes, stored, initialise, source) -> None:
+    """Make the head, or the pooler, with ``initialise`` when the checkpoint holds none of
+    its tensors (the tied decoders are already filled in by ``_tie``), and warn naming
+    every tensor made. A part held only in part is left to the checks: a broken file."""
+    absent = [name for name in expected if name not in params]
+    made = []
+    for part in (list(head_shapes), [name for name in expected if name.startswith("pooler.")]):
+        if part and not stored.intersection(part):
+            made += [name for name in part if name in absent]
+    if not made or len(made) < len(absent):  # the rest is incomplete: an error, below
+        return
+    for name in made:
+        params[name] = initialise(name, expected[name])
+    warnings.warn(
+        f"{source} does not hold these weights of the model, which start from random values "
+        f"(as transformers initialises them): {', '.join(made)}. Train the model on a "
+        "downstream task before using its predictions.",
+        NewWeightsWarning,
+        stacklevel=3,
+    )
 
 
 def _copy_entity_queries(params: dict[str, np.ndarray], config: LukeConfig) -> int:

@@ -17,6 +17,7 @@ TASK_SPANS = {
 }
 
 # pipeline task -> the published checkpoint it loads when no model is given
+# ("token-classification" has none: no LUKE token-classification checkpoint is published)
 DEFAULT_MODELS = {
     "fill-mask": "studio-ousia/luke-base",
     "entity-prediction": "studio-ousia/luke-base",

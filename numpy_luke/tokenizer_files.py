@@ -10,6 +10,21 @@ layout:
     special_tokens_map.json  the special tokens again (older files); optional
     added_tokens.json        {token: id} for tokens beyond vocab.json; optional
 
+transformers 5.x writes two files only (its ``save_pretrained``, checked with 5.25):
+
+    tokenizer.json           the `tokenizers` library's file: ``model`` holds the BPE
+                             ``vocab`` {token: id} and ``merges`` (pairs), ``added_tokens``
+                             the added tokens with their ids and flags
+    tokenizer_config.json    the settings as above, plus ``entity_vocab`` {title: id}
+
+and reads the BPE tables and added tokens from tokenizer.json, rebuilding LUKE's BPE
+around them (its normaliser, pre-tokeniser and post-processor sections are not used; nor
+here). ``load_pretrained`` reads either layout. 5.x also lists the four special entities
+([UNK], [PAD], [MASK], [MASK2]) among tokenizer.json's added *word* tokens, with ids past
+the word vocabulary (beyond every LUKE model's word embedding table); 4.x never did, and
+they are not read as word tokens here, so a 5.x folder encodes exactly as the 4.x folder
+it was saved from (tests/test_tokenizer_tf5.py).
+
 Files come from anywhere, so every value is checked before it is used: a malformed or
 hostile file raises ``TokenizerFileError`` naming the file and what is wrong, never a
 wrong tokenisation. The algorithms that use these tables live in ``numpy_luke/core``.
@@ -106,8 +121,14 @@ _FLAGS = ("lstrip", "rstrip", "single_word", "normalized", "special")
 # ---------------------------------------------------------------------------------------
 
 
-def read_bpe(vocab_file: str | os.PathLike, merges_file: str | os.PathLike) -> ByteLevelBPE:
-    return ByteLevelBPE(read_vocab(vocab_file), read_merges(merges_file))
+def read_bpe(vocab_file, merges_file) -> ByteLevelBPE:
+    """The BPE tables from ``vocab.json`` and ``merges.txt``, or (as transformers 5.x's
+    constructor takes them) from a dict {token: id} and a list of pairs, checked alike."""
+    vocab = (check_vocab(vocab_file, "vocab") if isinstance(vocab_file, dict)
+             else read_vocab(vocab_file))
+    merges = (check_merges(merges_file, "merges") if isinstance(merges_file, list)
+              else read_merges(merges_file))
+    return ByteLevelBPE(vocab, merges)
 
 
 def read_vocab(path: str | os.PathLike) -> dict[str, int]:
@@ -118,6 +139,11 @@ def read_vocab(path: str | os.PathLike) -> dict[str, int]:
             vocab = json.load(f)
     except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise TokenizerFileError(f"{name}: not valid JSON ({error})") from None
+    return check_vocab(vocab, name)
+
+
+def check_vocab(vocab, name: str) -> dict[str, int]:
+    """A BPE vocabulary: a dict {token: id} with distinct non-negative int ids."""
     if not isinstance(vocab, dict):
         raise TokenizerFileError(f"{name}: expected a JSON object {{token: id}}")
     for token, i in vocab.items():
@@ -125,6 +151,22 @@ def read_vocab(path: str | os.PathLike) -> dict[str, int]:
     if len(set(vocab.values())) != len(vocab):
         raise TokenizerFileError(f"{name}: two tokens share an id")
     return vocab
+
+
+def check_merges(merges, name: str) -> list[tuple[str, str]]:
+    """BPE merges as tokenizer.json (and transformers 5.x) give them: a list, best first, of
+    pairs ``["left", "right"]`` or strings ``"left right"`` (older `tokenizers` files)."""
+    if not isinstance(merges, list):
+        raise TokenizerFileError(f"{name}: expected a list of merges")
+    pairs = []
+    for number, merge in enumerate(merges):
+        pair = merge.split(" ") if isinstance(merge, str) else merge
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2
+                and all(isinstance(part, str) and part for part in pair)):
+            raise TokenizerFileError(f"{name}: merge {number} is not a pair of symbols: "
+                                     f"{short(merge)}")
+        pairs.append((pair[0], pair[1]))
+    return pairs
 
 
 def read_merges(path: str | os.PathLike) -> list[tuple[str, str]]:
@@ -163,8 +205,14 @@ def read_entity_vocab(path: str | os.PathLike) -> EntityVocab:
       gets it as max id + 1, as the conversion adds it.
 
     Loading is one ``json.load`` plus a linear check of the ids: the 500,000-entry
-    vocabulary loads in about a third of a second (see docs/performance.md).
+    vocabulary loads in about a third of a second (see docs/performance.md). An
+    ``EntityVocab``, or a dict {title: id} (transformers 5.x's ``entity_vocab=``), is
+    taken as it is, checked alike.
     """
+    if isinstance(path, EntityVocab):
+        return path
+    if isinstance(path, dict):
+        return check_entity_vocab(path, "entity_vocab")
     name = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -268,16 +316,20 @@ def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_d
                             local_files_only=local_files_only, cache_dir=cache_dir,
                             required=required)
 
-    files = [resolve(name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
     config = read_json_object(resolve("tokenizer_config.json", required=False))
-    special_map = read_json_object(resolve("special_tokens_map.json", required=False))
     check_file_settings(config, "tokenizer_config.json")
+    files, json_added = _vocabulary_sources(resolve, config)
+    special_map = read_json_object(resolve("special_tokens_map.json", required=False))
     check_file_settings(special_map, "special_tokens_map.json")
     added_tokens = read_json_object(resolve("added_tokens.json", required=False))
     for token, i in added_tokens.items():
         check_id(i, f"added_tokens.json: the id of {token!r}")
 
     settings = dict(config)
+    settings.pop("entity_vocab", None)  # read above, with the files
+    if json_added is not None and "added_tokens_decoder" not in settings:
+        settings["added_tokens_decoder"] = json_added
+    _rename_tf5_settings(settings)
     if "added_tokens_decoder" not in config:
         # as transformers: without the newer `added_tokens_decoder`, the special tokens
         # map overrides the config
@@ -294,6 +346,99 @@ def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_d
                 "tokenizer_file"):
         settings.pop(key, None)
     return cls(*files, added_tokens=added_tokens, **settings)
+
+
+def _vocabulary_sources(resolve, config: dict) -> tuple[list, dict | None]:
+    """The BPE and entity tables to build the tokenizer from, in either layout:
+    ``[vocab, merges, entity_vocab]`` (paths, or the tables read from transformers 5.x's
+    tokenizer.json and tokenizer_config.json) and tokenizer.json's added tokens as an
+    ``added_tokens_decoder`` (None in the 4.x layout)."""
+    vocab = resolve("vocab.json", required=False)
+    tokenizer_json = None if vocab is not None else resolve("tokenizer.json", required=False)
+    if tokenizer_json is None:  # the 4.x layout (the errors name vocab.json, merges.txt)
+        vocab, merges, json_added = resolve("vocab.json"), resolve("merges.txt"), None
+    else:
+        vocab, merges, json_added = read_tokenizer_json(tokenizer_json)
+    entity_file = resolve("entity_vocab.json", required=False)
+    in_config = config.get("entity_vocab")
+    if entity_file is None and in_config is None:
+        entity_file = resolve("entity_vocab.json")  # raises, naming the file
+    if entity_file is None:
+        entities = check_entity_vocab(in_config, "tokenizer_config.json: 'entity_vocab'")
+    elif in_config is not None:  # both: they must agree
+        entities = read_entity_vocab(entity_file)
+        if entities.vocab != in_config:
+            raise TokenizerFileError(
+                "entity_vocab.json and tokenizer_config.json's 'entity_vocab' hold different "
+                "entity vocabularies; remove the one that does not belong to the model")
+    else:
+        entities = entity_file
+    return [vocab, merges, entities], json_added
+
+
+# transformers 5.x's setting names -> numpy_luke's (transformers 4.x's)
+TF5_NAMES = {"entity_1_token": "entity_token_1", "entity_2_token": "entity_token_2"}
+# 5.x names the special entities; numpy_luke (like 4.x) knows these four only.
+TF5_ENTITY_SPECIALS = {"entity_unk_token": "[UNK]", "entity_pad_token": "[PAD]",
+                       "entity_mask_token": "[MASK]", "entity_mask2_token": "[MASK2]"}
+
+
+def _rename_tf5_settings(settings: dict) -> None:
+    """Read transformers 5.x's names for LUKE's settings; refuse what 4.x could not say."""
+    for tf5, ours in TF5_NAMES.items():
+        if tf5 in settings:
+            value = settings.pop(tf5)
+            if settings.get(ours, value) != value and str(AddedToken.parse(
+                    settings[ours], ours)) != str(AddedToken.parse(value, tf5)):
+                raise TokenizerFileError(
+                    f"tokenizer_config.json: {tf5!r} and {ours!r} name different tokens")
+            settings.setdefault(ours, value)
+    for key, default in TF5_ENTITY_SPECIALS.items():
+        if settings.pop(key, default) != default:
+            raise TokenizerFileError(
+                f"tokenizer_config.json: {key!r} must be {default!r} (numpy_luke's entity "
+                "vocabulary has the four special entities [UNK], [PAD], [MASK], [MASK2])")
+
+
+def read_tokenizer_json(path) -> tuple[dict[str, int], list[tuple[str, str]], dict]:
+    """The BPE vocabulary, the merges and the added tokens (as ``added_tokens_decoder``:
+    {id: token's fields}) of a transformers 5.x ``tokenizer.json``.
+
+    The BPE model must be LUKE's (byte-level, no dropout, no unknown token, no prefixes or
+    suffixes): any other option is refused, as it would change the tokens. The four
+    special entities 5.x lists as added word tokens are left out (see the module's
+    docstring) when the word vocabulary does not hold them."""
+    name = "tokenizer.json"
+    data = read_json_object(path)
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "BPE":
+        kind = model.get("type") if isinstance(model, dict) else model
+        raise TokenizerFileError(f"{name}: 'model' must be a BPE model (LUKE's byte-level "
+                                 f"BPE), got {short(kind)}")
+    luke_bpe = {"dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                "end_of_word_suffix": "", "byte_fallback": False, "ignore_merges": False}
+    for option, value in luke_bpe.items():
+        found = model.get(option, value)
+        if found != value and not (value == "" and found is None):
+            raise TokenizerFileError(
+                f"{name}: the BPE option {option!r} is {short(found)}; LUKE's BPE has "
+                f"{value!r}, and numpy_luke implements no other")
+    vocab = check_vocab(model.get("vocab"), f"{name}: model.vocab")
+    merges = check_merges(model.get("merges"), f"{name}: model.merges")
+    records = data.get("added_tokens", [])
+    if not isinstance(records, list):
+        raise TokenizerFileError(f"{name}: 'added_tokens' must be a list")
+    added = {}
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise TokenizerFileError(f"{name}: added token {number} is not an object")
+        token = AddedToken.parse({k: v for k, v in record.items() if k != "id"},
+                                 f"{name}: added token {number}")
+        i = check_id(record.get("id"), f"{name}: the id of the added token {short(token.content)}")
+        if token.content in SPECIAL_ENTITIES and token.content not in vocab:
+            continue  # 5.x's entity specials among the word tokens (module docstring)
+        added[str(i)] = {k: v for k, v in record.items() if k != "id"}
+    return vocab, merges, added
 
 
 def save_pretrained(tokenizer, save_directory: str | os.PathLike) -> tuple[str, ...]:
@@ -435,6 +580,7 @@ def check_file_settings(settings: dict, name: str) -> None:
         "truncation_side": (lambda v: v in ("right", "left"), '"right" or "left"'),
         "extra_special_tokens": (lambda v: v is None or isinstance(v, (list, dict)),
                                  "a list of tokens or an object {name: token}"),
+        "entity_vocab": (lambda v: isinstance(v, dict), "an object {title: id}"),
     }
     for key, value in settings.items():
         if key in checks and not checks[key][0](value):

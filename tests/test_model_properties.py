@@ -288,9 +288,16 @@ def test_harmless_extras_are_ignored(mlm_state, mlm_config, mlm):
     np.testing.assert_array_equal(outputs_of(model).logits, outputs_of(mlm).logits)
 
 
-def test_a_head_model_needs_its_head(mlm_config):
-    with pytest.raises(CheckpointError, match=r"classifier.weight \(2, 32\)"):
+def test_a_head_model_without_its_head_starts_random_with_a_warning(mlm_config):
+    """As transformers (issue 20); more in test_save_pretrained.py."""
+    with pytest.warns(UserWarning, match=r"classifier.weight, classifier.bias"):
         numpy_luke.LukeForEntityClassification.from_pretrained(MLM)
+
+
+def test_a_head_held_in_part_is_an_error(mlm_state, mlm_config):
+    state = {k: v for k, v in mlm_state.items() if k != "lm_head.dense.weight"}
+    with pytest.raises(CheckpointError, match=r"missing tensors:\n  lm_head.dense.weight"):
+        LukeForMaskedLM.from_state_dict(state, mlm_config)
 
 
 def test_token_classification_ignores_an_unused_pooler():
