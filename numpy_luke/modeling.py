@@ -195,6 +195,7 @@ class _Head(LukePreTrainedModel):
     """
 
     head_inputs: tuple[str, ...] = ("labels",)
+    reads_first_entities = False  # True: ``_head`` also gets the entity_attention_mask
     forward_args = (*LukePreTrainedModel.forward_args, "labels", "output_attentions",
                     "output_hidden_states", "return_dict")
 
@@ -202,6 +203,8 @@ class _Head(LukePreTrainedModel):
         inputs = self._arguments(args, kwargs)
         return_dict = inputs.pop("return_dict", None)
         head_inputs = {k: inputs.pop(k) for k in self.head_inputs if k in inputs}
+        if self.reads_first_entities:  # which entities come first: see heads.first_entities
+            head_inputs["entity_attention_mask"] = inputs.get("entity_attention_mask")
         return self._finish(self._head(self.encode(**inputs), **head_inputs), return_dict)
 
     @staticmethod
@@ -212,6 +215,10 @@ class _Head(LukePreTrainedModel):
 
     def _entities(self, encoded, count=1):
         return checks.check_entities(type(self).__name__, encoded.entity_last_hidden_state, count)
+
+    def _first_entities(self, encoded, entity_attention_mask, count):
+        """(batch, count, hidden): the first ``count`` attended entities of each row."""
+        return heads.first_entities(self._entities(encoded, count), entity_attention_mask, count)
 
 
 class LukeForMaskedLM(_Head):
@@ -276,8 +283,10 @@ class LukeForEntityClassification(_Head):
     def head_shapes(config):
         return _linear_shapes("classifier", config.num_labels, config.hidden_size)
 
-    def _head(self, encoded, labels=None):
-        features = self._entities(encoded)[:, 0]  # (batch, hidden)
+    reads_first_entities = True
+
+    def _head(self, encoded, labels=None, entity_attention_mask=None):
+        features = self._first_entities(encoded, entity_attention_mask, 1)[:, 0]  # (b, hidden)
         logits = heads.classifier(self.params, features)  # (batch, num_labels)
         return EntityClassificationOutput(loss=_classification_loss(logits, labels, 1),
                                           logits=logits, **self._common(encoded))
@@ -291,8 +300,11 @@ class LukeForEntityPairClassification(_Head):
         return _linear_shapes("classifier", config.num_labels, 2 * config.hidden_size,
                               bias=False)
 
-    def _head(self, encoded, labels=None):
-        features = heads.entity_pair_features(self._entities(encoded, 2))  # (batch, 2 hidden)
+    reads_first_entities = True
+
+    def _head(self, encoded, labels=None, entity_attention_mask=None):
+        features = heads.entity_pair_features(  # (batch, 2 hidden)
+            self._first_entities(encoded, entity_attention_mask, 2))
         logits = heads.classifier(self.params, features)  # (batch, num_labels)
         return EntityPairClassificationOutput(loss=_classification_loss(logits, labels, 1),
                                               logits=logits, **self._common(encoded))

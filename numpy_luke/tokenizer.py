@@ -1025,9 +1025,12 @@ class LukeTokenizer:
              ) -> dict[str, list]:
         """Stack examples into lists per key, padding on ``side`` when asked.
 
-        Left padding moves every word right, so the word positions of the entities
-        (``entity_position_ids``, ``entity_start_positions``...) move with them: they keep
-        pointing at their mention's tokens (transformers 4.57 leaves them unshifted).
+        Left padding moves every word right. The indices that gather word states
+        (``entity_start_positions``/``entity_end_positions``, read by span classification)
+        move with them, so they keep pointing at their mention's tokens (transformers 4.57
+        leaves them unshifted). ``entity_position_ids`` do not move: they index the
+        position embeddings, and the words' own position ids skip padding, so the entity
+        keeps the position vectors of its mention's words.
         """
         has_entities = ["entity_ids" in e for e in examples]
         if any(has_entities) and not all(has_entities):
@@ -1072,10 +1075,7 @@ class LukeTokenizer:
                         if key not in padded:
                             continue
                         value = padded[key]
-                        if key == "entity_position_ids":
-                            if shift:
-                                value = [[p + shift if p >= 0 else p for p in row]
-                                         for row in value]
+                        if key == "entity_position_ids":  # never shifted: see above
                             fill = [-1] * (len(value[0]) if value else mention)
                         elif key == "entity_ids":
                             fill = self.entity_pad_token_id

@@ -223,7 +223,10 @@ def test_left_padding(tok):
     assert tok_copy(["Tokyo is in Japan.", "Paris"], padding=True) == left
 
 
-def test_left_padding_moves_entity_positions_with_the_words(tok):
+def test_left_padding_keeps_entity_positions(tok):
+    """entity_position_ids index the position embeddings, and word positions skip padding:
+    left padding must not shift them (issue 18; tests/test_invariance.py checks the model's
+    answers). The padding entity comes first, as the padding words do."""
     texts, spans = ["Tokyo is in Japan.", "Paris"], [[(0, 5), (12, 17)], [(0, 5)]]
     right = tok(texts, entity_spans=spans, padding=True)
     left = tok(texts, entity_spans=spans, padding=True, padding_side="left")
@@ -231,9 +234,10 @@ def test_left_padding_moves_entity_positions_with_the_words(tok):
     assert left["entity_ids"][1] == [tok.entity_pad_token_id] + right["entity_ids"][1][:1]
     assert left["entity_attention_mask"][1] == [0, 1]
     row = right["entity_position_ids"][1][0]
-    assert left["entity_position_ids"][1][1] == [p + n if p >= 0 else -1 for p in row]
+    assert left["entity_position_ids"][1][1] == row
     assert left["entity_position_ids"][1][0] == [-1] * tok.max_mention_length
-    paris = [left["input_ids"][1][p] for p in left["entity_position_ids"][1][1] if p >= 0]
+    # the mention's tokens sit n places further right in the left-padded row
+    paris = [left["input_ids"][1][p + n] for p in left["entity_position_ids"][1][1] if p >= 0]
     assert paris == [right["input_ids"][1][p] for p in row if p >= 0]
 
 
