@@ -329,6 +329,14 @@ def _number_array(name: str, value) -> np.ndarray:
         if not (is_number or array.dtype == bool):
             raise TypeError(f"{name} must hold numbers (1 = attend, 0 = padding); "
                             f"got dtype {array.dtype}")
+        # Only 0 and 1 mean something: transformers 4.57 adds (1 - mask) * min to the scores
+        # (0.5 or 2 silently reweight, NaN poisons every output), 5.x reads any non-zero as
+        # 1. Refused rather than guessed (docs/bad-input.md).
+        if array.dtype != bool and array.size and not np.isin(array, (0, 1)).all():
+            odd = array[~np.isin(array, (0, 1))]
+            raise ValueError(f"{name} must hold only 0 (padding) and 1 (attend); got "
+                             f"{short(odd.ravel()[:3].tolist())}"
+                             f"{' ...' if odd.size > 3 else ''}")
         return array
     if not is_number:  # bool ids would silently read as the tokens 0 and 1
         raise TypeError(f"{name} must hold integer ids; got dtype {array.dtype}")
