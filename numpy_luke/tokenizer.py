@@ -93,13 +93,19 @@ def _special_token(role: str) -> property:
         return self._special[role].content
 
     def set(self, value) -> None:
-        self._special[role] = AddedToken.parse(value, role)
+        self._special[role] = _as_special(AddedToken.parse(value, role))
         self._refresh()
 
     return property(get, set)
 
 
 _SIDES = ("right", "left")
+
+
+def _as_special(token: AddedToken) -> AddedToken:
+    """The token marked special: a special token's role makes it one, whatever the value
+    given says (a plain string, or an AddedToken, whose ``special`` defaults to False)."""
+    return token if token.special else dataclasses.replace(token, special=True)
 
 
 # transformers' call options that numpy_luke does not implement -> why. Given a value that
@@ -214,8 +220,8 @@ class LukeTokenizer:
             if token.content in described:
                 return self._added[token.content]
             if name == "mask_token" and isinstance(value, str):
-                return AddedToken(value, lstrip=True)
-            return token
+                return AddedToken(value, lstrip=True, special=True)
+            return _as_special(token)
 
         # The special tokens, by transformers' attribute names.
         roles = dict(bos_token=bos_token, eos_token=eos_token, unk_token=unk_token,
@@ -836,7 +842,7 @@ class LukeTokenizer:
                     self._additional += [c for c in contents if c and c not in self._additional]
                 to_add += list(value)
             elif key in self._special:
-                self._special[key] = AddedToken.parse(value, key)
+                self._special[key] = _as_special(AddedToken.parse(value, key))
                 to_add.append(value)
             else:
                 raise ValueError(f"{key!r} is not a special token name; use one of "

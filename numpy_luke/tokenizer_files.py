@@ -45,6 +45,9 @@ class AddedToken:
     "a <mask>" reads like "a" + " word"); ``rstrip``: the same on its right.
     ``single_word`` (match only as a whole word) is not implemented, so it is refused.
     ``normalized`` changes nothing: LUKE's tokenizer has no normaliser (no lower-casing).
+    ``special`` (False by default, as transformers'): dropped by
+    ``decode(skip_special_tokens=True)``; the tokenizer makes its special tokens (``<s>``,
+    ``<mask>``, ``<ent>``...) special whatever the value says.
     """
 
     content: str
@@ -52,7 +55,7 @@ class AddedToken:
     rstrip: bool = False
     single_word: bool = False
     normalized: bool = True
-    special: bool = True
+    special: bool = False
 
     def __post_init__(self):
         if self.single_word:

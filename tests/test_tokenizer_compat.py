@@ -447,3 +447,28 @@ def test_added_token_flags_survive_a_save(tmp_path):
     again = LukeTokenizer.from_pretrained(tmp_path)
     assert again(text)["input_ids"] == ids
     assert again.padding_side == "left" and again.all_special_tokens == tok.all_special_tokens
+
+
+def test_added_tokens_are_not_special_unless_asked(tmp_path):
+    """Issue 18: numpy_luke's AddedToken defaulted to special=True (transformers': False), so
+    tokens added with add_tokens vanished from decode(skip_special_tokens=True). The strings
+    expected here are transformers 4.57's for the same calls on tiny-luke."""
+    from numpy_luke.tokenizer_files import AddedToken
+
+    assert AddedToken("zzword").special is False
+    tok = LukeTokenizer.from_pretrained(TINY)
+    assert tok.add_tokens([AddedToken("zzword"), AddedToken("qqword", special=True)]) == 2
+    ids = tok.encode("a zzword qqword b")
+    assert tok.decode(ids, skip_special_tokens=True) == "a  zzword   b"
+    assert tok.decode(ids) == "<s>a  zzword   qqword  b</s>"
+    assert "zzword" not in tok.all_special_tokens and "qqword" in tok.all_special_tokens
+    tok.save_pretrained(tmp_path)
+    again = LukeTokenizer.from_pretrained(tmp_path)
+    assert again.decode(again.encode("a zzword qqword b"), skip_special_tokens=True) == \
+        "a  zzword   b"
+    marked = LukeTokenizer.from_pretrained(TINY)
+    marked.add_tokens([AddedToken("zzword")], special_tokens=True)
+    assert marked.decode(marked.encode("a zzword b"), skip_special_tokens=True) == "a  b"
+    # special tokens given by role stay special whatever the AddedToken says
+    marked.add_special_tokens({"cls_token": AddedToken("<s>")})
+    assert marked.decode(marked.encode("x"), skip_special_tokens=True) == "x"
