@@ -108,7 +108,8 @@ class LukePreTrainedModel:
         ``dtype=np.float64`` runs the whole model in double precision; ``dtype="auto"``
         (or ``torch_dtype=``, transformers' older name) computes in float64 for float64
         checkpoints and in float32 for every other (float16 and bfloat16 files are widened
-        to float32, which NumPy computes much faster). Other keyword arguments override
+        to float32, which NumPy computes much faster); the checkpoint's dtype is the one
+        its config names, else (as transformers) that of its first floating-point tensor. Other keyword arguments override
         config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
         ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
         """
@@ -125,6 +126,8 @@ class LukePreTrainedModel:
         dtype = checks.model_dtype(dtype if torch_dtype is None else torch_dtype, config)
         files = resolve_weight_files(name, **options)
         state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
+        if dtype is None:  # "auto", and the config names no dtype: the weights decide
+            dtype = checks.weights_dtype(state_dict)
         return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
             str(Path(f).name) for f in files) + f" of {name}")
 
