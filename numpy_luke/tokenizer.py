@@ -605,8 +605,10 @@ class LukeTokenizer:
         example = self._encode_example(text, options=options, **arguments)
         return self._finish_one(example, options, options.max_entity_length)
 
-    def _finish_one(self, example: dict, options: _Options, max_entity_length) -> BatchEncoding:
-        """Pad one example and shape the output (lists, or arrays with a batch axis)."""
+    def _finish_one(self, example: dict, options: _Options, max_entity_length,
+                    batch_axis: bool = True) -> BatchEncoding:
+        """Pad one example and shape the output (lists, or arrays with a batch axis unless
+        ``batch_axis`` is False)."""
         if example["input_ids"]:
             encoded = self._pad([example], options.padding, options.max_length,
                                 max_entity_length, options.padding_side,
@@ -620,7 +622,7 @@ class LukeTokenizer:
             encoded["length"] = [len(encoded["input_ids"][0])]
         if options.return_tensors is None:
             return BatchEncoding({key: value[0] for key, value in encoded.items()})
-        return _to_arrays(encoded, options.max_mention_length)
+        return _to_arrays(encoded, options.max_mention_length, batch_axis)
 
     def _call_batch(self, text: list[str], per_example: dict, options: _Options
                     ) -> BatchEncoding:
@@ -735,8 +737,11 @@ class LukeTokenizer:
                           pair_entity_token_spans: list[tuple[int, int]] | None = None,
                           **kwargs) -> BatchEncoding:
         """Token ids (and entity ids with their token spans) -> one model input: truncated,
-        with special tokens, padded, as a call on the text would give."""
+        with special tokens, padded, as a call on the text would give. As transformers,
+        ``return_tensors="np"`` gives arrays without a batch axis, (words,), unless
+        ``prepend_batch_axis=True``."""
         kwargs.setdefault("task", None)
+        prepend_batch_axis = bool(kwargs.pop("prepend_batch_axis", False))
         options = self._options(**kwargs)
         for name, value in (("ids", ids), ("pair_ids", pair_ids)):
             if value is not None and (not isinstance(value, (list, tuple))
@@ -755,14 +760,16 @@ class LukeTokenizer:
                 second = Segment(list(pair_ids), list(pair_entity_ids),
                                  [tuple(s) for s in pair_entity_token_spans])
         example = self._prepare(first, second, options)
-        return self._finish_one(example, options, options.max_entity_length)
+        return self._finish_one(example, options, options.max_entity_length,
+                                prepend_batch_axis)
 
     def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,
             max_entity_length: int | None = None, pad_to_multiple_of: int | None = None,
             padding_side: str | None = None, return_attention_mask: bool | None = None,
             return_tensors: str | None = None, verbose: bool = True) -> BatchEncoding:
         """Pad encodings made without padding: one (a dict of lists), a batch (a dict of
-        lists of lists) or a list of them (dicts), as transformers' ``pad``."""
+        lists of lists) or a list of them (dicts), as transformers' ``pad``. One encoding
+        gives arrays without a batch axis with ``return_tensors="np"``, as transformers."""
         if isinstance(encoded_inputs, (list, tuple)):
             if not encoded_inputs or not all(isinstance(e, dict) for e in encoded_inputs):
                 raise ValueError("pad() takes encodings: a dict of lists, or a list of them")
@@ -799,7 +806,7 @@ class LukeTokenizer:
                           self.max_mention_length)
         if return_tensors is None:
             return BatchEncoding({k: v[0] for k, v in batch.items()} if single else batch)
-        return _to_arrays(batch, self.max_mention_length)
+        return _to_arrays(batch, self.max_mention_length, batch_axis=not single)
 
     def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
         """Add tokens matched whole in the text (strings or AddedTokens); returns how many
@@ -1176,8 +1183,10 @@ def _truncate(first: list, second: list | None, remove: int, strategy: str, what
     return cut(first, cut_first), cut(second, cut_second)
 
 
-def _to_arrays(encoded: dict[str, list], mention: int) -> BatchEncoding:
-    """Lists of equal length -> int64 arrays, with the batch axis first."""
+def _to_arrays(encoded: dict[str, list], mention: int, batch_axis: bool = True
+               ) -> BatchEncoding:
+    """Lists of equal length -> int64 arrays, with the batch axis first (of one example,
+    dropped when ``batch_axis`` is False)."""
     arrays = {}
     for key, value in encoded.items():
         if key == "length":  # one int per example
@@ -1192,6 +1201,8 @@ def _to_arrays(encoded: dict[str, list], mention: int) -> BatchEncoding:
         if key == "entity_position_ids" and array.ndim == 2:  # no entities at all
             array = array.reshape(len(value), 0, mention)
         arrays[key] = array
+    if not batch_axis:
+        arrays = {key: np.asarray(array[0]) for key, array in arrays.items()}
     return BatchEncoding(arrays)
 
 

@@ -472,3 +472,24 @@ def test_added_tokens_are_not_special_unless_asked(tmp_path):
     # special tokens given by role stay special whatever the AddedToken says
     marked.add_special_tokens({"cls_token": AddedToken("<s>")})
     assert marked.decode(marked.encode("x"), skip_special_tokens=True) == "x"
+
+
+def test_prepare_for_model_and_pad_of_one_example_have_no_batch_axis(tok):
+    """Issue 18: with return_tensors="np", transformers' prepare_for_model (unless
+    prepend_batch_axis=True) and pad of one encoding give (n,) arrays; ours gave (1, n)."""
+    ids = tok.encode("Tokyo is", add_special_tokens=False)
+    one = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
+                                return_tensors="np")
+    assert one["input_ids"].shape == (len(ids) + 2,)
+    assert one["entity_ids"].shape == (1,)
+    assert one["entity_position_ids"].shape == (1, tok.max_mention_length)
+    batched = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
+                                    return_tensors="np", prepend_batch_axis=True)
+    for key, value in one.items():
+        np.testing.assert_array_equal(batched[key], value[None])
+    encoding = tok("Tokyo is", entity_spans=[(0, 5)])
+    padded = tok.pad(encoding, return_tensors="np")
+    assert padded["input_ids"].shape == (len(encoding["input_ids"]),)
+    assert padded["entity_position_ids"].shape == (1, tok.max_mention_length)
+    assert tok.pad([encoding], return_tensors="np")["input_ids"].shape == \
+        (1, len(encoding["input_ids"]))
