@@ -109,9 +109,10 @@ class LukePreTrainedModel:
         (or ``torch_dtype=``, transformers' older name) computes in float64 for float64
         checkpoints and in float32 for every other (float16 and bfloat16 files are widened
         to float32, which NumPy computes much faster); the checkpoint's dtype is the one
-        its config names, else (as transformers) that of its first floating-point tensor. Other keyword arguments override
-        config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
-        ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
+        its config names, else (as transformers) that of its first floating-point tensor.
+        Other keyword arguments override config values, as in transformers (``num_labels``,
+        ``id2label``, ``label2id``, ``output_attentions``, ``output_hidden_states``, ...);
+        unknown ones are refused.
         """
         from .hub import resolve_weight_files
         from .weights import load_state_dict

@@ -27,6 +27,7 @@ read and written by ``tokenizer_files.py``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import numbers
 import os
@@ -50,6 +51,7 @@ from .core import entity_inputs
 from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
 from .core.words import WordTokenizer
+from .errors import TokenizerFileError
 from .tasks import TASK_SPANS, TASKS
 from .tokenizer_files import AddedToken, check_added_ids, read_bpe, read_entity_vocab
 
@@ -274,6 +276,12 @@ class LukeTokenizer:
             i = self._added_ids.get(token.content, self.bpe.vocab.get(token.content))
         if i is None:
             i = max([len(self.bpe.vocab) - 1, *self._added_ids.values()]) + 1
+            if i >= 2**63:  # ids become int64 arrays: 2**63 would overflow at encoding
+                raise TokenizerFileError(
+                    f"no id is left for the added token {token.content!r}: the next id, "
+                    f"{i}, is beyond int64, because an added token (added_tokens.json / "
+                    "added_tokens_decoder) has the id 2**63 - 1; give the added tokens ids "
+                    "that follow the vocabulary")
         self._added_ids[token.content] = i
         self._added[token.content] = token
 
@@ -288,14 +296,32 @@ class LukeTokenizer:
         revision: str | None = None,
         local_files_only: bool = False,
         cache_dir: str | os.PathLike | None = None,
+        force_download: bool = False,
+        token: str | bool | None = None,
         **overrides,
     ) -> LukeTokenizer:
         """Load from a folder or a Hub repository: vocab.json, merges.txt, entity_vocab.json
         and, where present, tokenizer_config.json, special_tokens_map.json,
-        added_tokens.json (see ``tokenizer_files.py``). Keyword ``overrides`` win over the
-        files' settings."""
-        return tokenizer_files.load_pretrained(cls, pretrained_model_name_or_path, task,
-                                               revision, local_files_only, cache_dir, overrides)
+        added_tokens.json (see ``tokenizer_files.py``).
+
+        The loading options are the models': ``revision``, ``local_files_only``,
+        ``cache_dir``, ``force_download`` and ``token`` (the last two go to the Hub as in
+        transformers). Other keywords are the tokenizer's settings (``task``,
+        ``max_entity_length``, ``padding_side``, ``model_max_length``, ``mask_token``...,
+        the constructor's arguments) and win over the files'; any other keyword is
+        refused with a ``TypeError`` (transformers keeps it silently).
+        """
+        unknown = sorted(set(overrides) - set(_SETTINGS))
+        if unknown:
+            raise TypeError(
+                f"LukeTokenizer.from_pretrained() got unknown keyword argument(s) "
+                f"{', '.join(map(repr, unknown))}: it takes the loading options revision, "
+                "local_files_only, cache_dir, force_download and token, and the tokenizer's "
+                f"settings: {', '.join(_SETTINGS)}")
+        return tokenizer_files.load_pretrained(
+            cls, pretrained_model_name_or_path, task, overrides,
+            dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                 force_download=force_download, token=token))
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """Write the files ``from_pretrained`` reads (transformers' layout)."""
@@ -1100,6 +1126,15 @@ class LukeTokenizer:
             for key, value in padded.items():
                 batch.setdefault(key, []).append(value)
         return batch
+
+
+# The settings ``from_pretrained`` takes as keywords: the constructor's, less the files it
+# finds itself and the added tokens it reads from them.
+_SETTINGS = tuple(
+    name for name, parameter in inspect.signature(LukeTokenizer.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in (
+        "self", "vocab_file", "merges_file", "entity_vocab_file", "added_tokens",
+        "added_tokens_decoder"))
 
 
 # How each key is padded: word keys (input_ids with the pad token's id), entity keys

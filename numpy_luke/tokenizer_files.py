@@ -256,14 +256,14 @@ def _flatten_multilingual(records: list, name: str) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------
 
 
-def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_dir, overrides):
-    """``LukeTokenizer.from_pretrained``: find the files, read and check the settings, and
-    call ``cls(vocab_file, merges_file, entity_vocab_file, **settings)``."""
+def load_pretrained(cls, name_or_path, task, overrides: dict, loading: dict):
+    """``LukeTokenizer.from_pretrained``: find the files (``loading``: revision,
+    local_files_only, cache_dir, force_download, token, as ``hub.resolve_file`` takes
+    them), read and check the settings, and call ``cls(vocab_file, merges_file,
+    entity_vocab_file, **settings)``."""
 
     def resolve(filename, required=True):
-        return resolve_file(name_or_path, filename, revision=revision,
-                            local_files_only=local_files_only, cache_dir=cache_dir,
-                            required=required)
+        return resolve_file(name_or_path, filename, required=required, **loading)
 
     files = [resolve(name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
     config = read_json_object(resolve("tokenizer_config.json", required=False))

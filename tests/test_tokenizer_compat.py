@@ -493,3 +493,66 @@ def test_prepare_for_model_and_pad_of_one_example_have_no_batch_axis(tok):
     assert padded["entity_position_ids"].shape == (1, tok.max_mention_length)
     assert tok.pad([encoding], return_tensors="np")["input_ids"].shape == \
         (1, len(encoding["input_ids"]))
+
+
+def test_from_pretrained_passes_the_loading_options_to_the_hub(monkeypatch):
+    """Issue 18: token= and force_download= were dropped without a word (a private repository
+    would be fetched without the token). Every file is asked for with every option."""
+    import huggingface_hub
+
+    seen = []
+
+    def fake_download(repo_id, filename, **options):
+        seen.append((filename, options))
+        path = TINY / filename
+        if not path.exists():
+            from huggingface_hub.errors import EntryNotFoundError
+            raise EntryNotFoundError(filename)
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    tok = LukeTokenizer.from_pretrained("someone/tiny-luke", token="hf_x", force_download=True,
+                                        revision="v1", cache_dir="/tmp/somewhere")
+    assert tok.encode("Tokyo") == LukeTokenizer.from_pretrained(TINY).encode("Tokyo")
+    names = {name for name, _ in seen}
+    assert {"vocab.json", "merges.txt", "entity_vocab.json", "tokenizer_config.json"} <= names
+    for _, options in seen:
+        assert options["token"] == "hf_x" and options["force_download"] is True
+        assert options["revision"] == "v1" and options["cache_dir"] == "/tmp/somewhere"
+
+
+def test_from_pretrained_refuses_unknown_keywords_and_keeps_the_settings():
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) 'bogus'"):
+        LukeTokenizer.from_pretrained(TINY, bogus=1)
+    with pytest.raises(TypeError, match="'use_auth_token'"):
+        LukeTokenizer.from_pretrained(TINY, use_auth_token="hf_x")
+    # transformers' tokenizer settings given at loading keep working
+    tok = LukeTokenizer.from_pretrained(TINY, task="entity_span_classification",
+                                        max_entity_length=3, max_mention_length=5,
+                                        padding_side="left", truncation_side="left",
+                                        model_max_length=64, add_prefix_space=True,
+                                        local_files_only=True)
+    assert (tok.task, tok.max_entity_length, tok.max_mention_length) == \
+        ("entity_span_classification", 3, 5)
+    assert (tok.padding_side, tok.truncation_side, tok.model_max_length) == ("left", "left", 64)
+    assert tok.add_prefix_space is True
+
+
+def test_an_added_token_id_that_leaves_no_room_in_int64_is_refused(tmp_path):
+    """Issue 18: an id near 2**63 in added_tokens.json loaded, then the next added token got
+    2**63 and encoding overflowed. Ids outside int64 are refused at load, and so is a token
+    that would need an id beyond it."""
+    from numpy_luke.errors import TokenizerFileError
+
+    folder = tmp_path / "tok"
+    shutil.copytree(TINY, folder)
+    added = json.loads((folder / "added_tokens.json").read_text())
+    (folder / "added_tokens.json").write_text(json.dumps({**added, "<big>": 2**63}))
+    with pytest.raises(TokenizerFileError, match="added_tokens.json: the id of '<big>'"):
+        LukeTokenizer.from_pretrained(folder)
+    (folder / "added_tokens.json").write_text(json.dumps({**added, "<big>": 2**63 - 1}))
+    with pytest.raises(TokenizerFileError, match="no id is left for the added token '<new>'"):
+        LukeTokenizer.from_pretrained(folder, additional_special_tokens=["<new>"])
+    tok = LukeTokenizer.from_pretrained(folder)
+    with pytest.raises(TokenizerFileError, match="no id is left for the added token 'zz'"):
+        tok.add_tokens(["zz"])
