@@ -556,3 +556,24 @@ def test_an_added_token_id_that_leaves_no_room_in_int64_is_refused(tmp_path):
     tok = LukeTokenizer.from_pretrained(folder)
     with pytest.raises(TokenizerFileError, match="no id is left for the added token 'zz'"):
         tok.add_tokens(["zz"])
+
+
+def test_choices_where_transformers_versions_disagree():
+    """docs/tokenizer.md: task markers stay entity_token_1/2 after add_special_tokens (5.x;
+    4.57 takes the first two additional special tokens), and add_prefix_space=True adds no
+    space before a piece starting with other white space or after an added token (4.57;
+    5.x adds a lone 'Ġ'). Expected tokens as transformers 4.57.6 / 5.25.0 give them."""
+    tok = LukeTokenizer.from_pretrained(TINY, task="entity_pair_classification")
+    tok.add_special_tokens({"additional_special_tokens": ["<a>", "<b>"]})
+    enc = tok("Tokyo is big", entity_spans=[(0, 5), (9, 12)])
+    assert tok.convert_ids_to_tokens(enc["input_ids"]) == [
+        "<s>", "<ent>", "T", "ok", "y", "o", "<ent>", "Ġis", "<ent2>", "Ġb", "i", "g", "<ent2>",
+        "</s>"]
+    spaced = LukeTokenizer.from_pretrained(TINY, add_prefix_space=True)
+    for text, spans, tokens in [
+        ("Tokyo\nis", [(0, 5)], ["ĠT", "ok", "y", "o", "Ċ", "is"]),
+        ("<mask>y", None, ["<mask>", "y"]),
+        ("Tokyo is", [(0, 5)], ["ĠT", "ok", "y", "o", "Ġis"]),
+    ]:
+        ids = spaced(text, entity_spans=spans)["input_ids"]
+        assert spaced.convert_ids_to_tokens(ids)[1:-1] == tokens, text

@@ -238,3 +238,17 @@ def test_dtype_auto_without_a_config_dtype_follows_the_weights(tmp_path, tokeniz
     # a config that names a dtype wins over the weights, as in transformers
     (folder / "config.json").write_text(json.dumps({**config, "dtype": "float32"}))
     assert LukeModel.from_pretrained(folder, dtype="auto").dtype == np.float32
+
+
+def test_positional_arguments_follow_transformers_457(tokenizer):
+    """docs/python-api.md: after the eight input arrays comes head_mask (4.57's forward; 5.x
+    removed it), so model(*inputs, None, None, True) means output_attentions=True."""
+    enc = encoding(tokenizer)
+    names = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "entity_ids",
+             "entity_attention_mask", "entity_token_type_ids", "entity_position_ids")
+    args = [enc.get(name) for name in names]
+    model = LukeModel.from_pretrained(TINY_LUKE)
+    out = model(*args, None, None, True)
+    assert out.attentions is not None and out.hidden_states is None
+    with pytest.raises(ValueError, match="inputs_embeds is not implemented"):
+        model(*args, None, True)  # a 5.x-style output_attentions lands on inputs_embeds
