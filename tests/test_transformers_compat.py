@@ -199,31 +199,18 @@ def test_random_model_from_config():
         LukeModel({"hidden_size": 16})
 
 
-def _write_safetensors(path, tensors: dict) -> None:
-    """A safetensors file written by hand (the format: an 8-byte header length, a JSON
-    header of names, dtypes, shapes and offsets, then the bytes)."""
-    codes = {np.dtype(np.float64): "F64", np.dtype(np.float32): "F32"}
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array).tobytes()
-        header[name] = {"dtype": codes[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header).encode()
-    head += b" " * (-len(head) % 8)
-    path.write_bytes(len(head).to_bytes(8, "little") + head + b"".join(blobs))
-
-
 def test_dtype_auto_without_a_config_dtype_follows_the_weights(tmp_path, tokenizer):
     """Issue 18: a float64 checkpoint whose config names no dtype computed in float32 under
     dtype="auto"; transformers falls back to the weights' dtype (its first float tensor)."""
+    from safetensors.numpy import save_file
+
     from numpy_luke.weights import load_state_dict
 
     state = load_state_dict([TINY_LUKE / "model.safetensors"], dtype=np.float64)
     folder = tmp_path / "f64"
     folder.mkdir()
-    _write_safetensors(folder / "model.safetensors", state)
+    save_file({k: np.ascontiguousarray(v) for k, v in state.items()},
+              str(folder / "model.safetensors"))
     config = json.loads((TINY_LUKE / "config.json").read_text())
     config.pop("dtype", None)
     config.pop("torch_dtype", None)
