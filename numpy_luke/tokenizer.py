@@ -18,10 +18,14 @@ with ``truncation_side="left"``; an entity whose mention was cut away is dropped
 entities beyond ``max_entity_length`` are cut too), padding (``<pad>`` words and [PAD]
 entities with position rows of -1, on the right or the left), ``decode``, and the generic
 methods of transformers' tokenizers (``pad``, ``prepare_for_model``, ``add_tokens``...).
-Two deliberate differences: with left padding or left truncation the entities' word
-positions move with their words (transformers 4.57 leaves them pointing elsewhere), and
-unknown keyword arguments warn. Arguments are checked first (``checks.py``); files are
-read and written by ``tokenizer_files.py``.
+Deliberate differences (docs/tokenizer.md lists them all): with left padding the span
+classification's word indices (``entity_start_positions``/``entity_end_positions``) move
+with their words, while ``entity_position_ids`` stay as without padding (they index
+position embeddings, and word positions skip padding); with left truncation the entities'
+positions are counted after the cut (transformers 4.57 leaves both pointing elsewhere);
+unknown keyword arguments of a call warn, and of ``from_pretrained`` are refused.
+Arguments are checked first (``checks.py``); files are read and written by
+``tokenizer_files.py``.
 """
 
 from __future__ import annotations
