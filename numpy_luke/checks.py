@@ -332,8 +332,8 @@ def _number_array(name: str, value) -> np.ndarray:
         # Only 0 and 1 mean something: transformers 4.57 adds (1 - mask) * min to the scores
         # (0.5 or 2 silently reweight, NaN poisons every output), 5.x reads any non-zero as
         # 1. Refused rather than guessed (docs/bad-input.md).
-        if array.dtype != bool and array.size and not np.isin(array, (0, 1)).all():
-            odd = array[~np.isin(array, (0, 1))]
+        if array.dtype != bool and array.size and not ((array == 0) | (array == 1)).all():
+            odd = array[(array != 0) & (array != 1)]
             raise ValueError(f"{name} must hold only 0 (padding) and 1 (attend); got "
                              f"{short(odd.ravel()[:3].tolist())}"
                              f"{' ...' if odd.size > 3 else ''}")
