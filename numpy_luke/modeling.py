@@ -222,7 +222,10 @@ class _Head(LukePreTrainedModel):
 
     def _first_entities(self, encoded, entity_attention_mask, count):
         """(batch, count, hidden): the first ``count`` attended entities of each row."""
-        return heads.first_entities(self._entities(encoded, count), entity_attention_mask, count)
+        states = self._entities(encoded, count)  # (batch, entities, hidden)
+        if entity_attention_mask is not None:  # checked; maybe lists, or one unbatched row
+            entity_attention_mask = np.asarray(entity_attention_mask).reshape(states.shape[:2])
+        return heads.first_entities(states, entity_attention_mask, count)
 
 
 class LukeForMaskedLM(_Head):

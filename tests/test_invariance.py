@@ -384,3 +384,19 @@ def test_left_padded_rows_answer_as_transformers_does_for_the_text_alone(name, c
         for k, (actual, expected) in enumerate(pairs):
             np.testing.assert_allclose(actual, expected.numpy(), atol=ATOL, rtol=0,
                                        err_msg=f"{name} row {row} output {k}")
+
+
+@pytest.mark.parametrize("name, class_name, spans", [
+    ("tiny-luke-typing", "LukeForEntityClassification", [(0, 5)]),
+    ("tiny-luke-tacred", "LukeForEntityPairClassification", [(0, 5), (9, 12)]),
+])
+def test_entity_heads_read_unbatched_lists_as_a_batch_of_one(name, class_name, spans):
+    """The heads that read the first attended entities take the entity mask as given: a
+    list, or one example without a batch axis, as every model input."""
+    import numpy_luke
+
+    tok = LukeTokenizer.from_pretrained(FIXTURES / name)
+    model = getattr(numpy_luke, class_name).from_pretrained(FIXTURES / name)
+    want = model(**tok("Tokyo is big", entity_spans=spans, return_tensors="np")).logits
+    got = model(**tok("Tokyo is big", entity_spans=spans)).logits  # lists, no batch axis
+    np.testing.assert_array_equal(got, want)
