@@ -400,3 +400,13 @@ def test_entity_heads_read_unbatched_lists_as_a_batch_of_one(name, class_name, s
     want = model(**tok("Tokyo is big", entity_spans=spans, return_tensors="np")).logits
     got = model(**tok("Tokyo is big", entity_spans=spans)).logits  # lists, no batch axis
     np.testing.assert_array_equal(got, want)
+
+
+def test_the_pooler_with_a_three_dimensional_mask_reads_the_first_word():
+    """A (batch, words, words) mask names no padding: the pooler reads index 0, as
+    transformers (the left-padding rule must not turn the output into (batch, words, h))."""
+    model = LukeModel.from_pretrained(TINY_LUKE)
+    flat = model(input_ids=[[0, 5, 6, 2]]).pooler_output
+    square = model(input_ids=[[0, 5, 6, 2]], attention_mask=np.ones((1, 4, 4))).pooler_output
+    assert square.shape == flat.shape == (1, model.config.hidden_size)
+    np.testing.assert_allclose(square, flat, atol=1e-6)

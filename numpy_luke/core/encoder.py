@@ -99,9 +99,14 @@ def pooler(params: dict[str, np.ndarray], last_hidden_state: np.ndarray,
 
     The first token is each row's first attended one: its ``<s>``, which is index 0 unless
     the row is left-padded. (transformers reads index 0 always, so a left-padded row pools
-    a padding vector: its sentence-level answers then differ from the text's alone.)
+    a padding vector: its sentence-level answers then differ from the text's alone.) A 3-D
+    (batch, words, words) mask says which word attends to which, not which is padding:
+    index 0, as transformers.
     """
-    first = np.argmax(attention_mask != 0, axis=1)  # (batch,): 0 unless left-padded
+    if attention_mask.ndim == 2:  # (batch, words)
+        first = np.argmax(attention_mask != 0, axis=1)  # (batch,): 0 unless left-padded
+    else:
+        first = np.zeros(len(last_hidden_state), dtype=np.int64)  # (batch,)
     cls = last_hidden_state[np.arange(len(first)), first]  # (batch, hidden)
     return np.tanh(linear(cls, params["pooler.dense.weight"], params["pooler.dense.bias"]))
 
