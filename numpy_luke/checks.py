@@ -337,6 +337,14 @@ def _number_array(name: str, value) -> np.ndarray:
         if not (is_number or array.dtype == bool):
             raise TypeError(f"{name} must hold numbers (1 = attend, 0 = padding); "
                             f"got dtype {array.dtype}")
+        # Only 0 and 1 mean something: transformers 4.57 adds (1 - mask) * min to the scores
+        # (0.5 or 2 silently reweight, NaN poisons every output), 5.x reads any non-zero as
+        # 1. Refused rather than guessed (docs/bad-input.md).
+        if array.dtype != bool and array.size and not ((array == 0) | (array == 1)).all():
+            odd = array[(array != 0) & (array != 1)]
+            raise ValueError(f"{name} must hold only 0 (padding) and 1 (attend); got "
+                             f"{short(odd.ravel()[:3].tolist())}"
+                             f"{' ...' if odd.size > 3 else ''}")
         return array
     if not is_number:  # bool ids would silently read as the tokens 0 and 1
         raise TypeError(f"{name} must hold integer ids; got dtype {array.dtype}")
@@ -441,12 +449,15 @@ def call_arguments(cls_name: str, names: tuple[str, ...], args: tuple, kwargs: d
     return named
 
 
-def model_dtype(dtype, config) -> np.dtype:
+def model_dtype(dtype, config) -> np.dtype | None:
     """The float type a model computes in: float32 or float64. ``"auto"`` takes float64
     for a float64 checkpoint (its config's ``torch_dtype``/``dtype``), float32 otherwise
-    (half-precision files are widened: NumPy computes float16 slowly and inexactly)."""
+    (half-precision files are widened: NumPy computes float16 slowly and inexactly). None:
+    "auto" with a config naming no dtype, so the weights decide (``weights_dtype``)."""
     if isinstance(dtype, str) and dtype == "auto":
         stored = str(config.extra.get("dtype") or config.extra.get("torch_dtype") or "")
+        if not stored or stored == "None":
+            return None
         return np.dtype(np.float64 if stored.endswith("float64") else np.float32)
     if str(dtype).startswith("torch."):  # torch.float32, given by a transformers user
         dtype = str(dtype).removeprefix("torch.")
@@ -458,3 +469,12 @@ def model_dtype(dtype, config) -> np.dtype:
         raise ValueError(f"dtype={dtype!r}: numpy_luke computes in float32 or float64 (or "
                          "'auto'); half-precision checkpoints are read and widened to float32")
     return resolved
+
+
+def weights_dtype(state_dict: dict[str, np.ndarray]) -> np.dtype:
+    """``dtype="auto"`` when the config names no dtype: as transformers, the dtype of the
+    first floating-point tensor; float64 computes in float64, every other in float32."""
+    for array in state_dict.values():
+        if np.issubdtype(array.dtype, np.floating):
+            return np.dtype(np.float64 if array.dtype == np.float64 else np.float32)
+    return np.dtype(np.float32)

@@ -53,9 +53,11 @@ TRANSFORMERS_KEYS = (
 class LukeConfig:
     """Sizes and switches of a LUKE model.
 
-    The defaults are transformers' ``LukeConfig`` defaults, which are luke-base's sizes
-    except ``type_vocab_size`` (luke-base: 1) and ``layer_norm_eps`` (luke-base: 1e-5);
-    a checkpoint's config.json always sets both. Any keyword is accepted, as in
+    The defaults are transformers' ``LukeConfig`` defaults, so a config.json that leaves a
+    key out means the same model in both. They are luke-base's sizes except
+    ``max_position_embeddings`` (512; luke-base: 514), ``type_vocab_size`` (2; luke-base:
+    1) and ``layer_norm_eps`` (1e-12; luke-base: 1e-5), which a checkpoint's config.json
+    always sets. Any keyword is accepted, as in
     transformers: unknown keys are kept in ``extra`` (and written back by ``to_dict``); one
     that looks like a misspelt field ("hiden_size") gets a warning.
     """
@@ -70,7 +72,7 @@ class LukeConfig:
     hidden_act: str = "gelu"
     hidden_dropout_prob: float = 0.1  # unused at inference; kept for round trips
     attention_probs_dropout_prob: float = 0.1  # unused at inference; kept for round trips
-    max_position_embeddings: int = 514
+    max_position_embeddings: int = 512  # transformers' default; luke-base's file says 514
     type_vocab_size: int = 2
     initializer_range: float = 0.02  # unused at inference; kept for round trips
     layer_norm_eps: float = 1e-12

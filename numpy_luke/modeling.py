@@ -122,9 +122,11 @@ class LukePreTrainedModel:
         ``dtype=np.float64`` runs the whole model in double precision; ``dtype="auto"``
         (or ``torch_dtype=``, transformers' older name) computes in float64 for float64
         checkpoints and in float32 for every other (float16 and bfloat16 files are widened
-        to float32, which NumPy computes much faster). Other keyword arguments override
-        config values, as in transformers (``num_labels``, ``id2label``, ``label2id``,
-        ``output_attentions``, ``output_hidden_states``, ...); unknown ones are refused.
+        to float32, which NumPy computes much faster); the checkpoint's dtype is the one
+        its config names, else (as transformers) that of its first floating-point tensor.
+        Other keyword arguments override config values, as in transformers (``num_labels``,
+        ``id2label``, ``label2id``, ``output_attentions``, ``output_hidden_states``, ...);
+        unknown ones are refused.
 
         A head the checkpoint does not hold (``LukeForEntityClassification`` from the base
         checkpoint) starts from random values with a warning naming its tensors, as in
@@ -143,6 +145,8 @@ class LukePreTrainedModel:
         dtype = checks.model_dtype(dtype if torch_dtype is None else torch_dtype, config)
         files = resolve_weight_files(name, **options)
         state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
+        if dtype is None:  # "auto", and the config names no dtype: the weights decide
+            dtype = checks.weights_dtype(state_dict)
         return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
             str(Path(f).name) for f in files) + f" of {name}", seed=seed)
 
@@ -276,6 +280,7 @@ class _Head(LukePreTrainedModel):
     """
 
     head_inputs: tuple[str, ...] = ("labels",)
+    reads_first_entities = False  # True: ``_head`` also gets the entity_attention_mask
     forward_args = (*LukePreTrainedModel.forward_args, "labels", "output_attentions",
                     "output_hidden_states", "return_dict")
 
@@ -283,6 +288,8 @@ class _Head(LukePreTrainedModel):
         inputs = self._arguments(args, kwargs)
         return_dict = inputs.pop("return_dict", None)
         head_inputs = {k: inputs.pop(k) for k in self.head_inputs if k in inputs}
+        if self.reads_first_entities:  # which entities come first: see heads.first_entities
+            head_inputs["entity_attention_mask"] = inputs.get("entity_attention_mask")
         return self._finish(self._head(self.encode(**inputs), **head_inputs), return_dict)
 
     @staticmethod
@@ -293,6 +300,13 @@ class _Head(LukePreTrainedModel):
 
     def _entities(self, encoded, count=1):
         return checks.check_entities(type(self).__name__, encoded.entity_last_hidden_state, count)
+
+    def _first_entities(self, encoded, entity_attention_mask, count):
+        """(batch, count, hidden): the first ``count`` attended entities of each row."""
+        states = self._entities(encoded, count)  # (batch, entities, hidden)
+        if entity_attention_mask is not None:  # checked; maybe lists, or one unbatched row
+            entity_attention_mask = np.asarray(entity_attention_mask).reshape(states.shape[:2])
+        return heads.first_entities(states, entity_attention_mask, count)
 
 
 class LukeForMaskedLM(_Head):
@@ -357,8 +371,10 @@ class LukeForEntityClassification(_Head):
     def head_shapes(config):
         return _linear_shapes("classifier", config.num_labels, config.hidden_size)
 
-    def _head(self, encoded, labels=None):
-        features = self._entities(encoded)[:, 0]  # (batch, hidden)
+    reads_first_entities = True
+
+    def _head(self, encoded, labels=None, entity_attention_mask=None):
+        features = self._first_entities(encoded, entity_attention_mask, 1)[:, 0]  # (b, hidden)
         logits = heads.classifier(self.params, features)  # (batch, num_labels)
         return EntityClassificationOutput(loss=_classification_loss(logits, labels, 1),
                                           logits=logits, **self._common(encoded))
@@ -372,8 +388,11 @@ class LukeForEntityPairClassification(_Head):
         return _linear_shapes("classifier", config.num_labels, 2 * config.hidden_size,
                               bias=False)
 
-    def _head(self, encoded, labels=None):
-        features = heads.entity_pair_features(self._entities(encoded, 2))  # (batch, 2 hidden)
+    reads_first_entities = True
+
+    def _head(self, encoded, labels=None, entity_attention_mask=None):
+        features = heads.entity_pair_features(  # (batch, 2 hidden)
+            self._first_entities(encoded, entity_attention_mask, 2))
         logits = heads.classifier(self.params, features)  # (batch, num_labels)
         return EntityPairClassificationOutput(loss=_classification_loss(logits, labels, 1),
                                               logits=logits, **self._common(encoded))

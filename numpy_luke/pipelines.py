@@ -548,6 +548,15 @@ class FillMaskPipeline(Pipeline):
         if self.words and not self.mentions and mask not in text:
             raise InputError(f"nothing to predict: put {mask} where a word is missing "
                              "(transformers' fill-mask needs one too)")
+        tokenizer = self.tokenizer
+        if self.words and mask in text and tokenizer.mask_token_id == tokenizer.unk_token_id \
+                and mask != tokenizer.unk_token:
+            # a mask_token set to a string outside the vocabulary (as transformers, it is not
+            # added by setting it): the text holds no mask token, only its pieces
+            raise InputError(f"no mask token ({mask}) found in the input: {mask} is not a "
+                             "token of the vocabulary; add it (tokenizer.add_special_tokens"
+                             "({'mask_token': ...}), with a model that has its embedding) or "
+                             "keep the model's own mask token")
         if self.mentions and not self.words and not spans:
             raise InputError("nothing to predict: mark a mention as [[Lionel Messi]] (or give "
                              "entity_spans) to predict its entity")

@@ -18,15 +18,20 @@ with ``truncation_side="left"``; an entity whose mention was cut away is dropped
 entities beyond ``max_entity_length`` are cut too), padding (``<pad>`` words and [PAD]
 entities with position rows of -1, on the right or the left), ``decode``, and the generic
 methods of transformers' tokenizers (``pad``, ``prepare_for_model``, ``add_tokens``...).
-Two deliberate differences: with left padding or left truncation the entities' word
-positions move with their words (transformers 4.57 leaves them pointing elsewhere), and
-unknown keyword arguments warn. Arguments are checked first (``checks.py``); files are
-read and written by ``tokenizer_files.py``.
+Deliberate differences (docs/tokenizer.md lists them all): with left padding the span
+classification's word indices (``entity_start_positions``/``entity_end_positions``) move
+with their words, while ``entity_position_ids`` stay as without padding (they index
+position embeddings, and word positions skip padding); with left truncation the entities'
+positions are counted after the cut (transformers 4.57 leaves both pointing elsewhere);
+unknown keyword arguments of a call warn, and of ``from_pretrained`` are refused.
+Arguments are checked first (``checks.py``); files are read and written by
+``tokenizer_files.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import numbers
 import os
@@ -50,6 +55,7 @@ from .core import entity_inputs
 from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
 from .core.words import WordTokenizer
+from .errors import TokenizerFileError
 from .tasks import TASK_SPANS, TASKS
 from .tokenizer_files import AddedToken, check_added_ids, read_bpe, read_entity_vocab
 
@@ -93,13 +99,19 @@ def _special_token(role: str) -> property:
         return self._special[role].content
 
     def set(self, value) -> None:
-        self._special[role] = AddedToken.parse(value, role)
+        self._special[role] = _as_special(AddedToken.parse(value, role))
         self._refresh()
 
     return property(get, set)
 
 
 _SIDES = ("right", "left")
+
+
+def _as_special(token: AddedToken) -> AddedToken:
+    """The token marked special: a special token's role makes it one, whatever the value
+    given says (a plain string, or an AddedToken, whose ``special`` defaults to False)."""
+    return token if token.special else dataclasses.replace(token, special=True)
 
 
 # transformers' call options that numpy_luke does not implement -> why. Given a value that
@@ -214,8 +226,8 @@ class LukeTokenizer:
             if token.content in described:
                 return self._added[token.content]
             if name == "mask_token" and isinstance(value, str):
-                return AddedToken(value, lstrip=True)
-            return token
+                return AddedToken(value, lstrip=True, special=True)
+            return _as_special(token)
 
         # The special tokens, by transformers' attribute names.
         roles = dict(bos_token=bos_token, eos_token=eos_token, unk_token=unk_token,
@@ -268,6 +280,12 @@ class LukeTokenizer:
             i = self._added_ids.get(token.content, self.bpe.vocab.get(token.content))
         if i is None:
             i = max([len(self.bpe.vocab) - 1, *self._added_ids.values()]) + 1
+            if i >= 2**63:  # ids become int64 arrays: 2**63 would overflow at encoding
+                raise TokenizerFileError(
+                    f"no id is left for the added token {token.content!r}: the next id, "
+                    f"{i}, is beyond int64, because an added token (added_tokens.json / "
+                    "added_tokens_decoder) has the id 2**63 - 1; give the added tokens ids "
+                    "that follow the vocabulary")
         self._added_ids[token.content] = i
         self._added[token.content] = token
 
@@ -282,14 +300,32 @@ class LukeTokenizer:
         revision: str | None = None,
         local_files_only: bool = False,
         cache_dir: str | os.PathLike | None = None,
+        force_download: bool = False,
+        token: str | bool | None = None,
         **overrides,
     ) -> LukeTokenizer:
         """Load from a folder or a Hub repository: vocab.json, merges.txt, entity_vocab.json
         and, where present, tokenizer_config.json, special_tokens_map.json,
-        added_tokens.json (see ``tokenizer_files.py``). Keyword ``overrides`` win over the
-        files' settings."""
-        return tokenizer_files.load_pretrained(cls, pretrained_model_name_or_path, task,
-                                               revision, local_files_only, cache_dir, overrides)
+        added_tokens.json (see ``tokenizer_files.py``).
+
+        The loading options are the models': ``revision``, ``local_files_only``,
+        ``cache_dir``, ``force_download`` and ``token`` (the last two go to the Hub as in
+        transformers). Other keywords are the tokenizer's settings (``task``,
+        ``max_entity_length``, ``padding_side``, ``model_max_length``, ``mask_token``...,
+        the constructor's arguments) and win over the files'; any other keyword is
+        refused with a ``TypeError`` (transformers keeps it silently).
+        """
+        unknown = sorted(set(overrides) - set(_SETTINGS))
+        if unknown:
+            raise TypeError(
+                f"LukeTokenizer.from_pretrained() got unknown keyword argument(s) "
+                f"{', '.join(map(repr, unknown))}: it takes the loading options revision, "
+                "local_files_only, cache_dir, force_download and token, and the tokenizer's "
+                f"settings: {', '.join(_SETTINGS)}")
+        return tokenizer_files.load_pretrained(
+            cls, pretrained_model_name_or_path, task, overrides,
+            dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                 force_download=force_download, token=token))
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """Write the files ``from_pretrained`` reads (transformers' layout)."""
@@ -599,8 +635,10 @@ class LukeTokenizer:
         example = self._encode_example(text, options=options, **arguments)
         return self._finish_one(example, options, options.max_entity_length)
 
-    def _finish_one(self, example: dict, options: _Options, max_entity_length) -> BatchEncoding:
-        """Pad one example and shape the output (lists, or arrays with a batch axis)."""
+    def _finish_one(self, example: dict, options: _Options, max_entity_length,
+                    batch_axis: bool = True) -> BatchEncoding:
+        """Pad one example and shape the output (lists, or arrays with a batch axis unless
+        ``batch_axis`` is False)."""
         if example["input_ids"]:
             encoded = self._pad([example], options.padding, options.max_length,
                                 max_entity_length, options.padding_side,
@@ -614,7 +652,7 @@ class LukeTokenizer:
             encoded["length"] = [len(encoded["input_ids"][0])]
         if options.return_tensors is None:
             return BatchEncoding({key: value[0] for key, value in encoded.items()})
-        return _to_arrays(encoded, options.max_mention_length)
+        return _to_arrays(encoded, options.max_mention_length, batch_axis)
 
     def _call_batch(self, text: list[str], per_example: dict, options: _Options
                     ) -> BatchEncoding:
@@ -729,8 +767,11 @@ class LukeTokenizer:
                           pair_entity_token_spans: list[tuple[int, int]] | None = None,
                           **kwargs) -> BatchEncoding:
         """Token ids (and entity ids with their token spans) -> one model input: truncated,
-        with special tokens, padded, as a call on the text would give."""
+        with special tokens, padded, as a call on the text would give. As transformers,
+        ``return_tensors="np"`` gives arrays without a batch axis, (words,), unless
+        ``prepend_batch_axis=True``."""
         kwargs.setdefault("task", None)
+        prepend_batch_axis = bool(kwargs.pop("prepend_batch_axis", False))
         options = self._options(**kwargs)
         for name, value in (("ids", ids), ("pair_ids", pair_ids)):
             if value is not None and (not isinstance(value, (list, tuple))
@@ -749,14 +790,16 @@ class LukeTokenizer:
                 second = Segment(list(pair_ids), list(pair_entity_ids),
                                  [tuple(s) for s in pair_entity_token_spans])
         example = self._prepare(first, second, options)
-        return self._finish_one(example, options, options.max_entity_length)
+        return self._finish_one(example, options, options.max_entity_length,
+                                prepend_batch_axis)
 
     def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,
             max_entity_length: int | None = None, pad_to_multiple_of: int | None = None,
             padding_side: str | None = None, return_attention_mask: bool | None = None,
             return_tensors: str | None = None, verbose: bool = True) -> BatchEncoding:
         """Pad encodings made without padding: one (a dict of lists), a batch (a dict of
-        lists of lists) or a list of them (dicts), as transformers' ``pad``."""
+        lists of lists) or a list of them (dicts), as transformers' ``pad``. One encoding
+        gives arrays without a batch axis with ``return_tensors="np"``, as transformers."""
         if isinstance(encoded_inputs, (list, tuple)):
             if not encoded_inputs or not all(isinstance(e, dict) for e in encoded_inputs):
                 raise ValueError("pad() takes encodings: a dict of lists, or a list of them")
@@ -793,7 +836,7 @@ class LukeTokenizer:
                           self.max_mention_length)
         if return_tensors is None:
             return BatchEncoding({k: v[0] for k, v in batch.items()} if single else batch)
-        return _to_arrays(batch, self.max_mention_length)
+        return _to_arrays(batch, self.max_mention_length, batch_axis=not single)
 
     def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
         """Add tokens matched whole in the text (strings or AddedTokens); returns how many
@@ -836,7 +879,7 @@ class LukeTokenizer:
                     self._additional += [c for c in contents if c and c not in self._additional]
                 to_add += list(value)
             elif key in self._special:
-                self._special[key] = AddedToken.parse(value, key)
+                self._special[key] = _as_special(AddedToken.parse(value, key))
                 to_add.append(value)
             else:
                 raise ValueError(f"{key!r} is not a special token name; use one of "
@@ -1025,9 +1068,12 @@ class LukeTokenizer:
              ) -> dict[str, list]:
         """Stack examples into lists per key, padding on ``side`` when asked.
 
-        Left padding moves every word right, so the word positions of the entities
-        (``entity_position_ids``, ``entity_start_positions``...) move with them: they keep
-        pointing at their mention's tokens (transformers 4.57 leaves them unshifted).
+        Left padding moves every word right. The indices that gather word states
+        (``entity_start_positions``/``entity_end_positions``, read by span classification)
+        move with them, so they keep pointing at their mention's tokens (transformers 4.57
+        leaves them unshifted). ``entity_position_ids`` do not move: they index the
+        position embeddings, and the words' own position ids skip padding, so the entity
+        keeps the position vectors of its mention's words.
         """
         has_entities = ["entity_ids" in e for e in examples]
         if any(has_entities) and not all(has_entities):
@@ -1072,10 +1118,7 @@ class LukeTokenizer:
                         if key not in padded:
                             continue
                         value = padded[key]
-                        if key == "entity_position_ids":
-                            if shift:
-                                value = [[p + shift if p >= 0 else p for p in row]
-                                         for row in value]
+                        if key == "entity_position_ids":  # never shifted: see above
                             fill = [-1] * (len(value[0]) if value else mention)
                         elif key == "entity_ids":
                             fill = self.entity_pad_token_id
@@ -1087,6 +1130,15 @@ class LukeTokenizer:
             for key, value in padded.items():
                 batch.setdefault(key, []).append(value)
         return batch
+
+
+# The settings ``from_pretrained`` takes as keywords: the constructor's, less the files it
+# finds itself and the added tokens it reads from them.
+_SETTINGS = tuple(
+    name for name, parameter in inspect.signature(LukeTokenizer.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in (
+        "self", "vocab_file", "merges_file", "entity_vocab_file", "added_tokens",
+        "added_tokens_decoder"))
 
 
 # How each key is padded: word keys (input_ids with the pad token's id), entity keys
@@ -1170,8 +1222,10 @@ def _truncate(first: list, second: list | None, remove: int, strategy: str, what
     return cut(first, cut_first), cut(second, cut_second)
 
 
-def _to_arrays(encoded: dict[str, list], mention: int) -> BatchEncoding:
-    """Lists of equal length -> int64 arrays, with the batch axis first."""
+def _to_arrays(encoded: dict[str, list], mention: int, batch_axis: bool = True
+               ) -> BatchEncoding:
+    """Lists of equal length -> int64 arrays, with the batch axis first (of one example,
+    dropped when ``batch_axis`` is False)."""
     arrays = {}
     for key, value in encoded.items():
         if key == "length":  # one int per example
@@ -1186,6 +1240,8 @@ def _to_arrays(encoded: dict[str, list], mention: int) -> BatchEncoding:
         if key == "entity_position_ids" and array.ndim == 2:  # no entities at all
             array = array.reshape(len(value), 0, mention)
         arrays[key] = array
+    if not batch_axis:
+        arrays = {key: np.asarray(array[0]) for key, array in arrays.items()}
     return BatchEncoding(arrays)
 
 

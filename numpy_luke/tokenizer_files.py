@@ -66,6 +66,9 @@ class AddedToken:
     "a <mask>" reads like "a" + " word"); ``rstrip``: the same on its right.
     ``single_word`` (match only as a whole word) is not implemented, so it is refused.
     ``normalized`` changes nothing: LUKE's tokenizer has no normaliser (no lower-casing).
+    ``special`` (False by default, as transformers'): dropped by
+    ``decode(skip_special_tokens=True)``; the tokenizer makes its special tokens (``<s>``,
+    ``<mask>``, ``<ent>``...) special whatever the value says.
     """
 
     content: str
@@ -73,7 +76,7 @@ class AddedToken:
     rstrip: bool = False
     single_word: bool = False
     normalized: bool = True
-    special: bool = True
+    special: bool = False
 
     def __post_init__(self):
         if self.single_word:
@@ -307,14 +310,14 @@ def _flatten_multilingual(records: list, name: str) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------
 
 
-def load_pretrained(cls, name_or_path, task, revision, local_files_only, cache_dir, overrides):
-    """``LukeTokenizer.from_pretrained``: find the files, read and check the settings, and
-    call ``cls(vocab_file, merges_file, entity_vocab_file, **settings)``."""
+def load_pretrained(cls, name_or_path, task, overrides: dict, loading: dict):
+    """``LukeTokenizer.from_pretrained``: find the files (``loading``: revision,
+    local_files_only, cache_dir, force_download, token, as ``hub.resolve_file`` takes
+    them), read and check the settings, and call ``cls(vocab_file, merges_file,
+    entity_vocab_file, **settings)``."""
 
     def resolve(filename, required=True):
-        return resolve_file(name_or_path, filename, revision=revision,
-                            local_files_only=local_files_only, cache_dir=cache_dir,
-                            required=required)
+        return resolve_file(name_or_path, filename, required=required, **loading)
 
     config = read_json_object(resolve("tokenizer_config.json", required=False))
     check_file_settings(config, "tokenizer_config.json")

@@ -310,6 +310,25 @@ def test_out_of_range_or_malformed_word_inputs(model, name, value, message):
         model(**inputs)
 
 
+@pytest.mark.parametrize("value", [0.5, 2, -1, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("name", ["attention_mask", "entity_attention_mask"])
+def test_masks_other_than_0_and_1_are_refused(model, tokenizer, name, value):
+    """Issue 18: 0.5, 2, -1 moved outputs by up to 4.7 (transformers 4.57 scales the scores
+    by them; 5.x reads any non-zero as 1) and NaN made every output NaN. Refused, naming the
+    mask; float, int and bool masks holding only 0 and 1 answer as the int64 ones."""
+    encoding = dict(tokenizer(TEXT, entity_spans=[MESSI, MIAMI], return_tensors="np"))
+    reference = model(**encoding).logits
+    for convert in (lambda a: a.astype(np.float32), lambda a: a.astype(bool)):
+        np.testing.assert_array_equal(model(**{**encoding, name: convert(encoding[name])})
+                                      .logits, reference)
+    bad = encoding[name].astype(np.float64)
+    bad[0, -1] = value
+    with pytest.raises(ValueError, match=f"{name} must hold only 0 .padding. and 1"):
+        model(**{**encoding, name: bad})
+    with pytest.raises(ValueError, match="attention_mask must hold"):  # a 3-D word mask too
+        model(input_ids=[[0, 5, 2]], attention_mask=np.full((1, 3, 3), value))
+
+
 @pytest.mark.parametrize("name, value, error", [
     ("input_ids", [[True, False]], TypeError),
     ("input_ids", [["0", "5"]], TypeError),

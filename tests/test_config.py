@@ -18,9 +18,22 @@ def test_defaults_are_luke_base():
     assert (c.hidden_act, c.type_vocab_size, c.layer_norm_eps) == ("gelu", 2, 1e-12)
     assert (c.pad_token_id, c.bos_token_id, c.eos_token_id) == (1, 0, 2)
     assert c.use_entity_aware_attention is True and c.tie_word_embeddings is True
-    assert c.max_position_embeddings == 514
+    assert c.max_position_embeddings == 512  # transformers' default (luke-base's file: 514)
     assert c.num_labels == 2 and c.id2label == {0: "LABEL_0", 1: "LABEL_1"}
     assert c.head_size == 64
+
+
+def test_defaults_are_transformers_defaults():
+    """Issue 18: max_position_embeddings defaulted to 514 where transformers' is 512, so a
+    config.json without the key meant two different models. Every field's default must be
+    transformers 4.57's."""
+    transformers = pytest.importorskip("transformers")
+    theirs, ours = transformers.LukeConfig(), LukeConfig()
+    for name, value in ours.to_dict().items():
+        if name in ("extra", "id2label", "label2id") or not hasattr(theirs, name):
+            continue
+        assert getattr(theirs, name) == value, name
+    assert theirs.num_labels == ours.num_labels
 
 
 def test_reads_the_tiny_fixture_config():

@@ -231,9 +231,10 @@ def test_parity_with_transformers(class_name):
     check()
 
 
-def assert_outputs_agree(class_name, expected, expected64, got, got64):
+def assert_outputs_agree(class_name, expected, expected64, got, got64, skip=()):
     """Every output of ours equals transformers': float64 to 1e-8, float32 to 1e-5 (or, where
-    the draw is ill-conditioned, 4x transformers' own float32 error against float64)."""
+    the draw is ill-conditioned, 4x transformers' own float32 error against float64).
+    Outputs named in ``skip`` are only checked for shape and dtype."""
     assert list(got.keys()) == list(expected.keys())
     assert list(got64.keys()) == list(expected.keys())
     want = flatten(expected, lambda t: t.numpy())
@@ -244,6 +245,8 @@ def assert_outputs_agree(class_name, expected, expected64, got, got64):
     for key, value in want.items():
         assert have[key].shape == value.shape, key
         assert have[key].dtype == np.float32 and have64[key].dtype == np.float64, key
+        if key in skip:
+            continue
         if np.isnan(value).any():
             np.testing.assert_array_equal(np.isnan(have[key]), np.isnan(value))
             continue

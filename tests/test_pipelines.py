@@ -263,3 +263,14 @@ def test_a_shared_fill_pipeline_gives_titles_from_several_threads():
         assert all(answer == expected for answer in answers)
         titles = [p["entity"] for a in answers for e in a["entities"] for p in e["predictions"]]
         assert titles and None not in titles
+
+
+def test_a_mask_token_outside_the_vocabulary_is_no_mask():
+    """Issue 18: tokenizer.mask_token = "[NEWMASK]" (not in the vocabulary) made fill-mask
+    answer []; transformers raises that no mask token was found, and so do we."""
+    fill = pipeline("fill-mask", model=helpers.TINY_LUKE)
+    fill.tokenizer.mask_token = "[NEWMASK]"
+    with pytest.raises(InputError, match=r"no mask token \(\[NEWMASK\]\) found"):
+        fill("Paris is the [NEWMASK] of France.")
+    with pytest.raises(InputError, match="nothing to predict"):
+        fill("Paris is the <mask> of France.")

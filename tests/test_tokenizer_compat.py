@@ -223,7 +223,10 @@ def test_left_padding(tok):
     assert tok_copy(["Tokyo is in Japan.", "Paris"], padding=True) == left
 
 
-def test_left_padding_moves_entity_positions_with_the_words(tok):
+def test_left_padding_keeps_entity_positions(tok):
+    """entity_position_ids index the position embeddings, and word positions skip padding:
+    left padding must not shift them (issue 18; tests/test_invariance.py checks the model's
+    answers). The padding entity comes first, as the padding words do."""
     texts, spans = ["Tokyo is in Japan.", "Paris"], [[(0, 5), (12, 17)], [(0, 5)]]
     right = tok(texts, entity_spans=spans, padding=True)
     left = tok(texts, entity_spans=spans, padding=True, padding_side="left")
@@ -231,9 +234,10 @@ def test_left_padding_moves_entity_positions_with_the_words(tok):
     assert left["entity_ids"][1] == [tok.entity_pad_token_id] + right["entity_ids"][1][:1]
     assert left["entity_attention_mask"][1] == [0, 1]
     row = right["entity_position_ids"][1][0]
-    assert left["entity_position_ids"][1][1] == [p + n if p >= 0 else -1 for p in row]
+    assert left["entity_position_ids"][1][1] == row
     assert left["entity_position_ids"][1][0] == [-1] * tok.max_mention_length
-    paris = [left["input_ids"][1][p] for p in left["entity_position_ids"][1][1] if p >= 0]
+    # the mention's tokens sit n places further right in the left-padded row
+    paris = [left["input_ids"][1][p + n] for p in left["entity_position_ids"][1][1] if p >= 0]
     assert paris == [right["input_ids"][1][p] for p in row if p >= 0]
 
 
@@ -443,3 +447,133 @@ def test_added_token_flags_survive_a_save(tmp_path):
     again = LukeTokenizer.from_pretrained(tmp_path)
     assert again(text)["input_ids"] == ids
     assert again.padding_side == "left" and again.all_special_tokens == tok.all_special_tokens
+
+
+def test_added_tokens_are_not_special_unless_asked(tmp_path):
+    """Issue 18: numpy_luke's AddedToken defaulted to special=True (transformers': False), so
+    tokens added with add_tokens vanished from decode(skip_special_tokens=True). The strings
+    expected here are transformers 4.57's for the same calls on tiny-luke."""
+    from numpy_luke.tokenizer_files import AddedToken
+
+    assert AddedToken("zzword").special is False
+    tok = LukeTokenizer.from_pretrained(TINY)
+    assert tok.add_tokens([AddedToken("zzword"), AddedToken("qqword", special=True)]) == 2
+    ids = tok.encode("a zzword qqword b")
+    assert tok.decode(ids, skip_special_tokens=True) == "a  zzword   b"
+    assert tok.decode(ids) == "<s>a  zzword   qqword  b</s>"
+    assert "zzword" not in tok.all_special_tokens and "qqword" in tok.all_special_tokens
+    tok.save_pretrained(tmp_path)
+    again = LukeTokenizer.from_pretrained(tmp_path)
+    assert again.decode(again.encode("a zzword qqword b"), skip_special_tokens=True) == \
+        "a  zzword   b"
+    marked = LukeTokenizer.from_pretrained(TINY)
+    marked.add_tokens([AddedToken("zzword")], special_tokens=True)
+    assert marked.decode(marked.encode("a zzword b"), skip_special_tokens=True) == "a  b"
+    # special tokens given by role stay special whatever the AddedToken says
+    marked.add_special_tokens({"cls_token": AddedToken("<s>")})
+    assert marked.decode(marked.encode("x"), skip_special_tokens=True) == "x"
+
+
+def test_prepare_for_model_and_pad_of_one_example_have_no_batch_axis(tok):
+    """Issue 18: with return_tensors="np", transformers' prepare_for_model (unless
+    prepend_batch_axis=True) and pad of one encoding give (n,) arrays; ours gave (1, n)."""
+    ids = tok.encode("Tokyo is", add_special_tokens=False)
+    one = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
+                                return_tensors="np")
+    assert one["input_ids"].shape == (len(ids) + 2,)
+    assert one["entity_ids"].shape == (1,)
+    assert one["entity_position_ids"].shape == (1, tok.max_mention_length)
+    batched = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
+                                    return_tensors="np", prepend_batch_axis=True)
+    for key, value in one.items():
+        np.testing.assert_array_equal(batched[key], value[None])
+    encoding = tok("Tokyo is", entity_spans=[(0, 5)])
+    padded = tok.pad(encoding, return_tensors="np")
+    assert padded["input_ids"].shape == (len(encoding["input_ids"]),)
+    assert padded["entity_position_ids"].shape == (1, tok.max_mention_length)
+    assert tok.pad([encoding], return_tensors="np")["input_ids"].shape == \
+        (1, len(encoding["input_ids"]))
+
+
+def test_from_pretrained_passes_the_loading_options_to_the_hub(monkeypatch):
+    """Issue 18: token= and force_download= were dropped without a word (a private repository
+    would be fetched without the token). Every file is asked for with every option."""
+    import huggingface_hub
+
+    seen = []
+
+    def fake_download(repo_id, filename, **options):
+        seen.append((filename, options))
+        path = TINY / filename
+        if not path.exists():
+            from huggingface_hub.errors import EntryNotFoundError
+            raise EntryNotFoundError(filename)
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    tok = LukeTokenizer.from_pretrained("someone/tiny-luke", token="hf_x", force_download=True,
+                                        revision="v1", cache_dir="/tmp/somewhere")
+    assert tok.encode("Tokyo") == LukeTokenizer.from_pretrained(TINY).encode("Tokyo")
+    names = {name for name, _ in seen}
+    assert {"vocab.json", "merges.txt", "entity_vocab.json", "tokenizer_config.json"} <= names
+    for _, options in seen:
+        assert options["token"] == "hf_x" and options["force_download"] is True
+        assert options["revision"] == "v1" and options["cache_dir"] == "/tmp/somewhere"
+
+
+def test_from_pretrained_refuses_unknown_keywords_and_keeps_the_settings():
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) 'bogus'"):
+        LukeTokenizer.from_pretrained(TINY, bogus=1)
+    with pytest.raises(TypeError, match="'use_auth_token'"):
+        LukeTokenizer.from_pretrained(TINY, use_auth_token="hf_x")
+    # transformers' tokenizer settings given at loading keep working
+    tok = LukeTokenizer.from_pretrained(TINY, task="entity_span_classification",
+                                        max_entity_length=3, max_mention_length=5,
+                                        padding_side="left", truncation_side="left",
+                                        model_max_length=64, add_prefix_space=True,
+                                        local_files_only=True)
+    assert (tok.task, tok.max_entity_length, tok.max_mention_length) == \
+        ("entity_span_classification", 3, 5)
+    assert (tok.padding_side, tok.truncation_side, tok.model_max_length) == ("left", "left", 64)
+    assert tok.add_prefix_space is True
+
+
+def test_an_added_token_id_that_leaves_no_room_in_int64_is_refused(tmp_path):
+    """Issue 18: an id near 2**63 in added_tokens.json loaded, then the next added token got
+    2**63 and encoding overflowed. Ids outside int64 are refused at load, and so is a token
+    that would need an id beyond it."""
+    from numpy_luke.errors import TokenizerFileError
+
+    folder = tmp_path / "tok"
+    shutil.copytree(TINY, folder)
+    added = json.loads((folder / "added_tokens.json").read_text())
+    (folder / "added_tokens.json").write_text(json.dumps({**added, "<big>": 2**63}))
+    with pytest.raises(TokenizerFileError, match="added_tokens.json: the id of '<big>'"):
+        LukeTokenizer.from_pretrained(folder)
+    (folder / "added_tokens.json").write_text(json.dumps({**added, "<big>": 2**63 - 1}))
+    with pytest.raises(TokenizerFileError, match="no id is left for the added token '<new>'"):
+        LukeTokenizer.from_pretrained(folder, additional_special_tokens=["<new>"])
+    tok = LukeTokenizer.from_pretrained(folder)
+    with pytest.raises(TokenizerFileError, match="no id is left for the added token 'zz'"):
+        tok.add_tokens(["zz"])
+
+
+def test_choices_where_transformers_versions_disagree():
+    """docs/tokenizer.md: task markers stay entity_token_1/2 after add_special_tokens (5.x;
+    4.57 takes the first two additional special tokens), and add_prefix_space=True adds no
+    space before a piece starting with other white space or after an added token (4.57;
+    5.x adds a lone 'Ġ'). Expected tokens as transformers 4.57.6 / 5.25.0 give them."""
+    tok = LukeTokenizer.from_pretrained(TINY, task="entity_pair_classification")
+    tok.add_special_tokens({"additional_special_tokens": ["<a>", "<b>"]})
+    enc = tok("Tokyo is big", entity_spans=[(0, 5), (9, 12)])
+    assert tok.convert_ids_to_tokens(enc["input_ids"]) == [
+        "<s>", "<ent>", "T", "ok", "y", "o", "<ent>", "Ġis", "<ent2>", "Ġb", "i", "g", "<ent2>",
+        "</s>"]
+    spaced = LukeTokenizer.from_pretrained(TINY, add_prefix_space=True)
+    for text, spans, tokens in [
+        ("Tokyo\nis", [(0, 5)], ["ĠT", "ok", "y", "o", "Ċ", "is"]),
+        ("<mask>y", None, ["<mask>", "y"]),
+        ("Tokyo is", [(0, 5)], ["ĠT", "ok", "y", "o", "Ġis"]),
+    ]:
+        ids = spaced(text, entity_spans=spans)["input_ids"]
+        assert spaced.convert_ids_to_tokens(ids)[1:-1] == tokens, text

@@ -197,3 +197,45 @@ def test_random_model_from_config():
     assert np.isfinite(out.logits).all()
     with pytest.raises(TypeError, match="LukeConfig"):
         LukeModel({"hidden_size": 16})
+
+
+def test_dtype_auto_without_a_config_dtype_follows_the_weights(tmp_path, tokenizer):
+    """Issue 18: a float64 checkpoint whose config names no dtype computed in float32 under
+    dtype="auto"; transformers falls back to the weights' dtype (its first float tensor)."""
+    from safetensors.numpy import save_file
+
+    from numpy_luke.weights import load_state_dict
+
+    state = load_state_dict([TINY_LUKE / "model.safetensors"], dtype=np.float64)
+    folder = tmp_path / "f64"
+    folder.mkdir()
+    save_file({k: np.ascontiguousarray(v) for k, v in state.items()},
+              str(folder / "model.safetensors"))
+    config = json.loads((TINY_LUKE / "config.json").read_text())
+    config.pop("dtype", None)
+    config.pop("torch_dtype", None)
+    (folder / "config.json").write_text(json.dumps(config))
+    auto = LukeModel.from_pretrained(folder, dtype="auto")
+    assert auto.dtype == np.float64
+    assert LukeModel.from_pretrained(folder, torch_dtype="auto").dtype == np.float64
+    np.testing.assert_array_equal(
+        auto(**encoding(tokenizer)).last_hidden_state,
+        LukeModel.from_pretrained(folder, dtype=np.float64)(**encoding(tokenizer))
+        .last_hidden_state)
+    # a config that names a dtype wins over the weights, as in transformers
+    (folder / "config.json").write_text(json.dumps({**config, "dtype": "float32"}))
+    assert LukeModel.from_pretrained(folder, dtype="auto").dtype == np.float32
+
+
+def test_positional_arguments_follow_transformers_457(tokenizer):
+    """docs/python-api.md: after the eight input arrays comes head_mask (4.57's forward; 5.x
+    removed it), so model(*inputs, None, None, True) means output_attentions=True."""
+    enc = encoding(tokenizer)
+    names = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "entity_ids",
+             "entity_attention_mask", "entity_token_type_ids", "entity_position_ids")
+    args = [enc.get(name) for name in names]
+    model = LukeModel.from_pretrained(TINY_LUKE)
+    out = model(*args, None, None, True)
+    assert out.attentions is not None and out.hidden_states is None
+    with pytest.raises(ValueError, match="inputs_embeds is not implemented"):
+        model(*args, None, True)  # a 5.x-style output_attentions lands on inputs_embeds

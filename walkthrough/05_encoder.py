@@ -244,7 +244,10 @@ show("max |word outputs with entities - without|", entity_effect)
 # ## The pooler
 #
 # Sentence-level heads (sequence classification, multiple choice) read one vector per text:
-# the final vector of the first token `<s>`, through a dense layer and tanh.
+# the final vector of the first token `<s>`, through a dense layer and tanh. Our batch is
+# padded on the right, so `<s>` is at index 0 in every row; in a left-padded row it comes
+# after the padding, and `core/encoder.py`'s pooler reads it there (the first attended word),
+# so the row answers as its text alone.
 
 # %%
 pooled = np.tanh(out.last_hidden_state[:, 0] @ model.params["pooler.dense.weight"].T

@@ -8,8 +8,8 @@ One forward pass, top to bottom:
    one sequence: entity-aware self-attention (attention.py), then a position-wise
    feed-forward network, each followed by a residual connection and layer norm
    (post-norm, as in BERT and RoBERTa).
-3. The pooler maps the first word's final vector (the ``<s>`` token) through a dense layer
-   and tanh, for sentence-level heads.
+3. The pooler maps the first word's final vector (the ``<s>`` token, the first attended
+   one) through a dense layer and tanh, for sentence-level heads.
 
 ``luke_model`` is that whole pass as a function of arrays. The shell's ``LukeModel``
 (modeling.py) checks its inputs, calls it, and wraps the result in transformers' output
@@ -93,10 +93,22 @@ def encoder_layer(
     return x[:, :words], entity_out, probs
 
 
-def pooler(params: dict[str, np.ndarray], last_hidden_state: np.ndarray) -> np.ndarray:
-    """tanh(dense(first token's vector)). (batch, words, hidden) -> (batch, hidden)"""
-    return np.tanh(linear(last_hidden_state[:, 0], params["pooler.dense.weight"],
-                          params["pooler.dense.bias"]))
+def pooler(params: dict[str, np.ndarray], last_hidden_state: np.ndarray,
+           attention_mask: np.ndarray) -> np.ndarray:
+    """tanh(dense(first token's vector)). (batch, words, hidden) -> (batch, hidden)
+
+    The first token is each row's first attended one: its ``<s>``, which is index 0 unless
+    the row is left-padded. (transformers reads index 0 always, so a left-padded row pools
+    a padding vector: its sentence-level answers then differ from the text's alone.) A 3-D
+    (batch, words, words) mask says which word attends to which, not which is padding:
+    index 0, as transformers.
+    """
+    if attention_mask.ndim == 2:  # (batch, words)
+        first = np.argmax(attention_mask != 0, axis=1)  # (batch,): 0 unless left-padded
+    else:
+        first = np.zeros(len(last_hidden_state), dtype=np.int64)  # (batch,)
+    cls = last_hidden_state[np.arange(len(first)), first]  # (batch, hidden)
+    return np.tanh(linear(cls, params["pooler.dense.weight"], params["pooler.dense.bias"]))
 
 
 def encoder(
@@ -163,7 +175,7 @@ def luke_model(
     return EncoderOutput(
         last_hidden_state=words[-1],
         entity_last_hidden_state=entities[-1],
-        pooler_output=pooler(params, words[-1]) if add_pooling_layer else None,
+        pooler_output=pooler(params, words[-1], attention_mask) if add_pooling_layer else None,
         hidden_states=tuple(words) if output_hidden_states else None,
         entity_hidden_states=tuple(entities) if output_hidden_states else None,
         attentions=tuple(attentions) if output_attentions else None,

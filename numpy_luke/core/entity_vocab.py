@@ -19,8 +19,6 @@ Reading ``entity_vocab.json`` (both layouts) and checking it is the shell's job:
 
 from __future__ import annotations
 
-import threading
-
 PAD, UNK, MASK, MASK2 = "[PAD]", "[UNK]", "[MASK]", "[MASK2]"
 SPECIAL_ENTITIES = (PAD, UNK, MASK, MASK2)
 
@@ -38,10 +36,11 @@ class EntityVocab:
         self.pad_id, self.unk_id = vocab[PAD], vocab[UNK]
         self.mask_id, self.mask2_id = vocab[MASK], vocab[MASK2]
         self.special_ids = [vocab[title] for title in SPECIAL_ENTITIES]
-        # id -> title, built on first use (500,000 titles take ~0.1 s) under a lock, so that
-        # threads sharing a vocabulary never read a half-built table
+        # id -> title, built on first use (500,000 titles take ~0.1 s). No lock: the table is
+        # built in a local and published by one assignment, so threads sharing a vocabulary
+        # never see a half-built table (two may build it at once: wasted work, same result),
+        # and the vocabulary stays picklable and deep-copyable (a lock is neither).
         self._titles: dict[int, str] | None = None
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -66,10 +65,10 @@ class EntityVocab:
             raise KeyError(message) from None
 
     def _id_to_title(self) -> dict[int, str]:
-        with self._lock:
-            if self._titles is None:
-                titles: dict[int, str] = {}
-                for title, i in self.vocab.items():
-                    titles.setdefault(i, title)  # shared ids: keep the first title
-                self._titles = titles  # published only once complete
-            return self._titles
+        titles = self._titles
+        if titles is None:
+            titles = {}
+            for title, i in self.vocab.items():
+                titles.setdefault(i, title)  # shared ids: keep the first title
+            self._titles = titles  # published only once complete
+        return titles

@@ -5,7 +5,7 @@ Each head reads some of the encoder's outputs and maps them to scores:
     head (transformers class)         reads                                  logits
     LukeForMaskedLM                   every word and every entity            (b, words, vocab),
                                                                              (b, entities, entity_vocab)
-    LukeForEntityClassification       the first entity                       (b, labels)
+    LukeForEntityClassification       the first (attended) entity            (b, labels)
     LukeForEntityPairClassification   the first two entities, side by side   (b, labels)
     LukeForEntitySpanClassification   span start word, span end word, entity (b, entities, labels)
     LukeForSequenceClassification     the pooled <s> vector                  (b, labels)
@@ -123,6 +123,19 @@ def entity_prediction_head(
 def classifier(params: dict[str, np.ndarray], features: np.ndarray, name="classifier"):
     """The linear layer every classification head ends with. (..., in) -> (..., labels)"""
     return linear(features, params[f"{name}.weight"], params.get(f"{name}.bias"))
+
+
+def first_entities(entity_last_hidden_state: np.ndarray, entity_attention_mask, count: int
+                   ) -> np.ndarray:
+    """The first ``count`` attended entities of each row, in order: entities 0..count-1
+    unless the row's entities are left-padded (transformers reads 0..count-1 always, so a
+    left-padded row would be classified from [PAD] entities).
+    (batch, entities, hidden), (batch, entities) or None -> (batch, count, hidden)"""
+    if entity_attention_mask is None:
+        return entity_last_hidden_state[:, :count]
+    padding = np.asarray(entity_attention_mask) == 0  # (batch, entities)
+    order = np.argsort(padding, axis=1, kind="stable")[:, :count]  # attended ones first
+    return np.take_along_axis(entity_last_hidden_state, order[:, :, None], axis=1)
 
 
 def entity_pair_features(entity_last_hidden_state: np.ndarray) -> np.ndarray:
