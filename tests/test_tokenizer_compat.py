@@ -116,7 +116,7 @@ def test_layout_written_by_transformers_reads_the_same_tiny(tmp_path, layout):
     layout(folder, TINY_IDS)
     ours = LukeTokenizer.from_pretrained(folder)
     reference = LukeTokenizer.from_pretrained(TINY)
-    assert ours._added["<mask>"].lstrip  # the decoder's flag, not the plain string's
+    assert ours.tokens.tokens["<mask>"].lstrip  # the decoder's flag, not the plain string's
     assert_same_encodings(ours, reference)
 
 
