@@ -15,6 +15,7 @@ added_tokens_decoder, else the next free id. As in transformers, an empty token 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 from .checks import check_id
 from .core.bpe import ByteLevelBPE
@@ -109,6 +110,7 @@ class TokenRegistry:
             self.bpe, self.ids, lstrip={t for t, token in self.tokens.items() if token.lstrip},
             rstrip={t for t, token in self.tokens.items() if token.rstrip})
         self.cls_sep = (self.role_id("cls_token"), self.role_id("sep_token"))
+        self.pad_id = self.role_id("pad_token")
 
     # ----------------------------------------------------------------------------------
     # Lookups
@@ -140,11 +142,26 @@ class TokenRegistry:
         tokens = [self.special[role].content for role in ROLES]
         return list(dict.fromkeys(tokens + self.additional))
 
-    def standalone(self) -> set[str]:
-        """The added tokens ``decode`` writes on their own, as transformers: the non-special
-        ones, and additional special tokens beyond vocab.json."""
-        return {t for t, i in self.ids.items() if not self.tokens[t].special
-                or (t in self.additional and i >= len(self.bpe.vocab))}
+    def join(self, tokens: list[str], errors: str, spaces_between_added: bool) -> str:
+        """Tokens -> text, as transformers' ``decode``: the non-special added tokens, and
+        additional special tokens beyond vocab.json (``<ent>``, ``<ent2>``), stand on their
+        own, joined to the text around them with single spaces (or none)."""
+        standalone = {t for t, i in self.ids.items() if not self.tokens[t].special
+                      or (t in self.additional and i >= len(self.bpe.vocab))}
+        texts, run = [], []
+        for token in tokens:
+            if token in standalone:
+                if run:
+                    text = self.bpe.convert_tokens_to_string(run, errors)
+                    if text:
+                        texts.append(text)
+                    run = []
+                texts.append(token)
+            else:
+                run.append(token)
+        if run:
+            texts.append(self.bpe.convert_tokens_to_string(run, errors))
+        return (" " if spaces_between_added else "").join(texts)
 
     # ----------------------------------------------------------------------------------
     # Changes
@@ -221,3 +238,95 @@ class TokenRegistry:
         beyond_vocab = {c: i for c, i in self.ids.items() if c not in self.bpe.vocab}
         return special, entity, decoder, beyond_vocab
 
+
+def _special_token(role: str) -> property:
+    """A special token attribute (``bos_token``, ...): its content, settable."""
+
+    def get(self) -> str:
+        return self.tokens.special[role].content
+
+    def set(self, value) -> None:
+        self.tokens.set_special(role, value)
+
+    return property(get, set)
+
+
+def _special_id(role: str) -> property:
+    return property(lambda self: self.tokens.role_id(role))
+
+
+class SpecialTokensMixin:
+    """The registry under transformers' names (as its ``SpecialTokensMixin``): the special
+    tokens and their ids, settable, the vocabulary with the added tokens, conversions
+    between tokens and ids, ``add_tokens``. A tokenizer using it holds ``tokens`` (a
+    ``TokenRegistry``) and ``bpe``."""
+
+    tokens: TokenRegistry
+    bpe: ByteLevelBPE
+
+    def __len__(self) -> int:
+        return len(self.get_vocab())
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of vocab.json alone (as transformers), without tokens added after it."""
+        return len(self.bpe.vocab)
+
+    def get_vocab(self) -> dict[str, int]:
+        return {**self.bpe.vocab, **self.tokens.ids}
+
+    @property
+    def words(self):
+        """The core's word tokenizer (``core/words.py``): added tokens, then BPE."""
+        return self.tokens.words
+
+    # transformers' settable special tokens: ``tokenizer.bos_token = "<s>"`` (a string or an
+    # AddedToken). As in transformers, setting one does not add it to the vocabulary.
+    bos_token, bos_token_id = _special_token("bos_token"), _special_id("bos_token")
+    eos_token, eos_token_id = _special_token("eos_token"), _special_id("eos_token")
+    unk_token, unk_token_id = _special_token("unk_token"), _special_id("unk_token")
+    sep_token, sep_token_id = _special_token("sep_token"), _special_id("sep_token")
+    pad_token, pad_token_id = _special_token("pad_token"), _special_id("pad_token")
+    cls_token, cls_token_id = _special_token("cls_token"), _special_id("cls_token")
+    mask_token, mask_token_id = _special_token("mask_token"), _special_id("mask_token")
+
+    @property
+    def additional_special_tokens(self) -> list[str]:
+        return list(self.tokens.additional)
+
+    @property
+    def additional_special_tokens_ids(self) -> list[int]:
+        return [self.tokens.token_to_id(t) for t in self.tokens.additional]
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        return self.tokens.all_special_tokens()
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return [self.tokens.token_to_id(t) for t in self.all_special_tokens]
+
+    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
+        """Token string(s) -> id(s); a token in neither vocabulary gives the <unk> id."""
+        if isinstance(tokens, str):
+            return self.tokens.token_to_id(tokens)
+        return [self.tokens.token_to_id(token) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
+        """Id(s) -> token string(s) ("Ġworld" style); special ones dropped if asked."""
+        if isinstance(ids, numbers.Integral):
+            return self.tokens.id_to_token(int(ids))
+        skip = set(self.all_special_ids) if skip_special_tokens else ()
+        return [self.tokens.id_to_token(int(i)) for i in ids if int(i) not in skip]
+
+    def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
+        """Add tokens matched whole in the text (strings or AddedTokens); returns how many
+        are new to the vocabulary. They are saved by ``save_pretrained``."""
+        return self.tokens.add_tokens(new_tokens, special_tokens)
+
+    def add_special_tokens(self, special_tokens_dict: dict,
+                           replace_additional_special_tokens: bool = True) -> int:
+        """Set special tokens (``{"cls_token": "<s>", "additional_special_tokens": [...]}``)
+        and add them to the vocabulary; returns how many are new to it."""
+        return self.tokens.add_special_tokens(special_tokens_dict,
+                                              replace_additional_special_tokens)

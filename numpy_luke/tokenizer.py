@@ -30,22 +30,22 @@ from __future__ import annotations
 
 import inspect
 import logging
-import numbers
 import os
 
 import numpy as np
 
 from . import tokenizer_files
-from .checks import check_text, is_int, max_entities, positive_int, short
+from .checks import check_text, max_entities, positive_int, short
 from .core import model_inputs
 from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
-from .token_registry import TokenRegistry
+from .token_registry import SpecialTokensMixin, TokenRegistry
 from .tokenizer_files import AddedToken, read_bpe, read_entity_vocab
 from .tokenizer_inputs import (
     ENTITY_ARGUMENTS,
     BatchEncoding,
     check_texts,
+    id_segments,
     segments,
     split_batch,
     to_arrays,
@@ -67,23 +67,7 @@ logger = logging.getLogger(__name__)
 MASK_TOKEN = AddedToken("<mask>", lstrip=True)
 
 
-def _special_token(role: str) -> property:
-    """A special token attribute (``bos_token``, ...): its content, settable."""
-
-    def get(self) -> str:
-        return self.tokens.special[role].content
-
-    def set(self, value) -> None:
-        self.tokens.set_special(role, value)
-
-    return property(get, set)
-
-
-def _special_id(role: str) -> property:
-    return property(lambda self: self.tokens.role_id(role))
-
-
-class LukeTokenizer:
+class LukeTokenizer(SpecialTokensMixin):
     """LUKE's tokenizer: byte-level BPE for words plus an entity vocabulary.
 
     Load one with ``LukeTokenizer.from_pretrained(folder_or_repo_id)``; call it like
@@ -221,22 +205,6 @@ class LukeTokenizer:
     # ----------------------------------------------------------------------------------
     # Vocabulary, special tokens and their transformers names
 
-    def __len__(self) -> int:
-        return len(self.get_vocab())
-
-    @property
-    def vocab_size(self) -> int:
-        """Size of vocab.json alone (as transformers), without tokens added after it."""
-        return len(self.bpe.vocab)
-
-    def get_vocab(self) -> dict[str, int]:
-        return {**self.bpe.vocab, **self.tokens.ids}
-
-    @property
-    def words(self):
-        """The core's word tokenizer (``core/words.py``): added tokens, then BPE."""
-        return self.tokens.words
-
     @property
     def entity_vocab(self) -> dict[str, int]:
         """Entity title -> id (the dict transformers exposes under this name)."""
@@ -256,15 +224,6 @@ class LukeTokenizer:
         tokenizer's ``max_entity_length`` setting)."""
         return max_entities(task, self._max_entity_length)
 
-    # transformers' settable special tokens: ``tokenizer.bos_token = "<s>"`` (a string or an
-    # AddedToken). As in transformers, setting one does not add it to the vocabulary.
-    bos_token, bos_token_id = _special_token("bos_token"), _special_id("bos_token")
-    eos_token, eos_token_id = _special_token("eos_token"), _special_id("eos_token")
-    unk_token, unk_token_id = _special_token("unk_token"), _special_id("unk_token")
-    sep_token, sep_token_id = _special_token("sep_token"), _special_id("sep_token")
-    pad_token, pad_token_id = _special_token("pad_token"), _special_id("pad_token")
-    cls_token, cls_token_id = _special_token("cls_token"), _special_id("cls_token")
-    mask_token, mask_token_id = _special_token("mask_token"), _special_id("mask_token")
     entity_token_1 = property(lambda self: self.tokens.entity_tokens[0])
     entity_token_2 = property(lambda self: self.tokens.entity_tokens[1])
     pad_token_type_id = 0
@@ -276,47 +235,6 @@ class LukeTokenizer:
     entity_unk_token_id = property(lambda self: self._entity_vocab.unk_id)
     entity_mask_token_id = property(lambda self: self._entity_vocab.mask_id)
     entity_mask2_token_id = property(lambda self: self._entity_vocab.mask2_id)
-
-    @property
-    def additional_special_tokens(self) -> list[str]:
-        return list(self.tokens.additional)
-
-    @property
-    def additional_special_tokens_ids(self) -> list[int]:
-        return [self.tokens.token_to_id(t) for t in self.tokens.additional]
-
-    @property
-    def all_special_tokens(self) -> list[str]:
-        return self.tokens.all_special_tokens()
-
-    @property
-    def all_special_ids(self) -> list[int]:
-        return [self.tokens.token_to_id(t) for t in self.all_special_tokens]
-
-    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
-        """Token string(s) -> id(s); a token in neither vocabulary gives the <unk> id."""
-        if isinstance(tokens, str):
-            return self.tokens.token_to_id(tokens)
-        return [self.tokens.token_to_id(token) for token in tokens]
-
-    def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
-        """Id(s) -> token string(s) ("Ġworld" style); special ones dropped if asked."""
-        if isinstance(ids, numbers.Integral):
-            return self.tokens.id_to_token(int(ids))
-        skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.tokens.id_to_token(int(i)) for i in ids if int(i) not in skip]
-
-    def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
-        """Add tokens matched whole in the text (strings or AddedTokens); returns how many
-        are new to the vocabulary. They are saved by ``save_pretrained``."""
-        return self.tokens.add_tokens(new_tokens, special_tokens)
-
-    def add_special_tokens(self, special_tokens_dict: dict,
-                           replace_additional_special_tokens: bool = True) -> int:
-        """Set special tokens (``{"cls_token": "<s>", "additional_special_tokens": [...]}``)
-        and add them to the vocabulary; returns how many are new to it."""
-        return self.tokens.add_special_tokens(special_tokens_dict,
-                                              replace_additional_special_tokens)
 
     # ----------------------------------------------------------------------------------
     # Text -> tokens, ids -> text
@@ -349,21 +267,7 @@ class LukeTokenizer:
         tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens)
         if isinstance(tokens, str):
             tokens = [tokens]
-        standalone = self.tokens.standalone()
-        texts, run = [], []
-        for token in tokens:
-            if token in standalone:
-                if run:
-                    text = self.convert_tokens_to_string(run)
-                    if text:
-                        texts.append(text)
-                    run = []
-                texts.append(token)
-            else:
-                run.append(token)
-        if run:
-            texts.append(self.convert_tokens_to_string(run))
-        text = (" " if spaces_between_special_tokens else "").join(texts)
+        text = self.tokens.join(tokens, self.errors, spaces_between_special_tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
@@ -389,8 +293,9 @@ class LukeTokenizer:
         check_texts(text, "text")
         if text_pair is not None:
             check_texts(text_pair, "text_pair")
-        arguments = dict(zip(ENTITY_ARGUMENTS, (text_pair, entity_spans, entity_spans_pair,
-                                                entities, entities_pair), strict=True))
+        arguments = {"text_pair": text_pair, "entity_spans": entity_spans,
+                     "entity_spans_pair": entity_spans_pair, "entities": entities,
+                     "entities_pair": entities_pair}
         if isinstance(text, str):
             if text_pair is not None and not isinstance(text_pair, str):
                 raise ValueError("text is a single string, so text_pair must be one too")
@@ -432,10 +337,11 @@ class LukeTokenizer:
         return example
 
     def _pad(self, examples: list[dict], options: CallOptions, entity_length) -> dict:
-        if len({"entity_ids" in e for e in examples}) > 1:
+        has_entities = bool(examples) and "entity_ids" in examples[0]
+        if len(examples) > 1 and any(("entity_ids" in e) != has_entities for e in examples):
             raise ValueError("either every text of a batch has entity_spans or none has")
         return model_inputs.pad(examples, options, entity_length,
-                                (self.pad_token_id, self.entity_pad_token_id))
+                                (self.tokens.pad_id, self._entity_vocab.pad_id))
 
     def _finish_one(self, example: dict, options: CallOptions, batch_axis: bool = True
                     ) -> BatchEncoding:
@@ -459,7 +365,8 @@ class LukeTokenizer:
     def build_inputs_with_special_tokens(self, token_ids_0: list[int],
                                          token_ids_1: list[int] | None = None) -> list[int]:
         """``<s> A </s>`` or ``<s> A </s></s> B </s>``."""
-        return self._with_special_tokens(token_ids_0, token_ids_1)[0]
+        pair = None if token_ids_1 is None else list(token_ids_1)
+        return model_inputs.with_special_tokens(list(token_ids_0), pair, *self.tokens.cls_sep)
 
     def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
                                 already_has_special_tokens: bool = False) -> list[int]:
@@ -471,11 +378,9 @@ class LukeTokenizer:
                                  "special tokens")
             special = set(self.all_special_ids)
             return [1 if i in special else 0 for i in token_ids_0]
-        return self._with_special_tokens(token_ids_0, token_ids_1)[1]
+        return model_inputs.special_tokens_mask(
+            len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
 
-    def _with_special_tokens(self, ids, pair_ids):
-        pair = None if pair_ids is None else list(pair_ids)
-        return model_inputs.with_special_tokens(list(ids), pair, *self.tokens.cls_sep)
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return 4 if pair else 2
@@ -500,16 +405,12 @@ class LukeTokenizer:
                           batch_entities_or_entities_pairs=None, **kwargs) -> BatchEncoding:
         """A batch given as transformers does: texts or (text, text_pair) tuples, with entity
         spans and titles given the same way."""
-        texts = list(batch_text_or_text_pairs) if isinstance(
-            batch_text_or_text_pairs, (list, tuple)) else batch_text_or_text_pairs
-        pairs = None
-        if isinstance(texts, list) and texts and all(isinstance(x, (tuple, list)) for x in texts):
-            texts, pairs = [x[0] for x in texts], [x[1] for x in texts]
-        for name in ("entity_spans", "entity_spans_pair", "entities", "entities_pair"):
+        for name in ENTITY_ARGUMENTS[1:]:
             if name in kwargs:
                 raise TypeError(f"batch_encode_plus takes entity spans and titles as "
                                 "batch_entity_spans_or_entity_spans_pairs and "
                                 f"batch_entities_or_entities_pairs (as transformers), not {name}=")
+        texts, pairs = _split_pairs(batch_text_or_text_pairs, None, (tuple, list))
         spans, spans_pair = _split_pairs(batch_entity_spans_or_entity_spans_pairs,
                                          "batch_entity_spans_or_entity_spans_pairs")
         titles, titles_pair = _split_pairs(batch_entities_or_entities_pairs,
@@ -529,16 +430,8 @@ class LukeTokenizer:
         kwargs.setdefault("task", None)
         prepend_batch_axis = bool(kwargs.pop("prepend_batch_axis", False))
         options = resolve_options(self, **kwargs)
-        for name, value in (("ids", ids), ("pair_ids", pair_ids)):
-            if value is not None and (not isinstance(value, (list, tuple))
-                                      or not all(is_int(i) for i in value)):
-                raise TypeError(f"{name} must be a list of token ids, got {short(value)}")
-        if (entity_ids is None) != (entity_token_spans is None) or \
-                (pair_entity_ids is None) != (pair_entity_token_spans is None):
-            raise ValueError("give entity ids together with their token spans")
-        first = _segment(ids, entity_ids, entity_token_spans)
-        second = None if pair_ids is None else _segment(pair_ids, pair_entity_ids,
-                                                        pair_entity_token_spans)
+        first, second = id_segments(ids, pair_ids, entity_ids, pair_entity_ids,
+                                    entity_token_spans, pair_entity_token_spans)
         example = self._model_input(first, second, options)
         return self._finish_one(example, options, prepend_batch_axis)
 
@@ -570,20 +463,18 @@ _SETTINGS = tuple(
         "added_tokens_decoder"))
 
 
-def _segment(ids, entity_ids, token_spans) -> Segment:
-    """``prepare_for_model``'s ids of one text as a core segment."""
-    if entity_ids is None:
-        return Segment(list(ids))
-    return Segment(list(ids), list(entity_ids), [tuple(s) for s in token_spans])
-
-
-def _split_pairs(items, name):
-    """``batch_encode_plus``'s per-text items, or (item, pair item) tuples -> two lists."""
-    if items is None:
+def _split_pairs(items, name: str | None, pair_types=(tuple,)):
+    """``batch_encode_plus``'s per-text items, or (item, pair item) tuples -> two lists.
+    The texts (``name`` None) are taken as they are when not a list (the call checks
+    them); (text, text_pair) may also be lists."""
+    if name is None:
+        if not isinstance(items, (list, tuple)):
+            return items, None
+    elif items is None:
         return None, None
-    if not isinstance(items, (list, tuple)):
+    elif not isinstance(items, (list, tuple)):
         raise TypeError(f"{name} must be a list, got {short(items)}")
-    if all(isinstance(x, tuple) for x in items) and items:
+    if all(isinstance(x, pair_types) for x in items) and items:
         return [x[0] for x in items], [x[1] for x in items]
     return list(items), None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_spans, check_text, short, spans_fit_task
+from .checks import check_spans, check_text, is_int, short, spans_fit_task
 from .core import entity_inputs
 from .core.entity_inputs import Segment
 from .tasks import TASK_SPANS
@@ -71,7 +71,7 @@ def segments(tokenizer, text, text_pair, entity_spans, entity_spans_pair, entiti
     # the word path: added tokens, then the core BPE
     prefix = tokenizer.add_prefix_space if options.add_prefix_space is None \
         else options.add_prefix_space
-    words = tokenizer.words.encode
+    words = tokenizer.tokens.words.encode
     to_ids = words if not prefix else \
         lambda piece: words(" " + piece if piece and not piece[0].isspace() else piece)
     if task is None:
@@ -123,6 +123,28 @@ def _plain_segment(tokenizer, text, entity_spans, entities, spans_name, entities
         title_to_id = tokenizer.entity_vocabulary.title_to_id
         entity_ids = [title_to_id(title) for title in entities]
     return entity_inputs.entity_segment(text, spans, entity_ids, to_ids)
+
+
+def id_segments(ids, pair_ids, entity_ids, pair_entity_ids, token_spans, pair_token_spans
+                ) -> tuple[Segment, Segment | None]:
+    """``prepare_for_model``'s token ids (and entity ids with their token spans), checked,
+    as the core's segments."""
+    for name, value in (("ids", ids), ("pair_ids", pair_ids)):
+        if value is not None and (not isinstance(value, (list, tuple))
+                                  or not all(is_int(i) for i in value)):
+            raise TypeError(f"{name} must be a list of token ids, got {short(value)}")
+    if (entity_ids is None) != (token_spans is None) or \
+            (pair_entity_ids is None) != (pair_token_spans is None):
+        raise ValueError("give entity ids together with their token spans")
+
+    def segment(ids, entity_ids, spans) -> Segment:
+        if entity_ids is None:
+            return Segment(list(ids))
+        return Segment(list(ids), list(entity_ids), [tuple(s) for s in spans])
+
+    first = segment(ids, entity_ids, token_spans)
+    return first, None if pair_ids is None else segment(pair_ids, pair_entity_ids,
+                                                        pair_token_spans)
 
 
 def to_arrays(encoded: dict[str, list], mention: int, batch_axis: bool = True

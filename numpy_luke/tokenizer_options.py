@@ -119,8 +119,7 @@ def resolve_options(
         max_mention_length=max_mention_length or tokenizer.max_mention_length,
         truncation=truncation, truncation_side=truncation_side, padding=padding,
         padding_side=padding_side, pad_to_multiple_of=pad_to_multiple_of,
-        # "attention_mask" is in model_input_names
-        return_attention_mask=True if return_attention_mask is None
+        return_attention_mask=True if return_attention_mask is None  # model_input_names
         else bool(return_attention_mask),
         return_token_type_ids=bool(return_token_type_ids),
         return_special_tokens_mask=bool(return_special_tokens_mask),

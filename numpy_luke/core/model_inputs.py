@@ -55,11 +55,14 @@ def truncate(first: list, second: list | None, remove: int, strategy: str, side:
 
 
 def with_special_tokens(words: list[int], pair: list[int] | None, cls: int, sep: int):
-    """``<s> A </s>`` or ``<s> A </s></s> B </s>``, and its special tokens mask (1 = added)."""
-    ids, mask = [cls, *words, sep], [1] + [0] * len(words) + [1]
-    if pair is None:
-        return ids, mask
-    return ids + [sep, *pair, sep], mask + [1] + [0] * len(pair) + [1]
+    """``<s> A </s>`` or ``<s> A </s></s> B </s>``."""
+    return [cls, *words, sep] if pair is None else [cls, *words, sep, sep, *pair, sep]
+
+
+def special_tokens_mask(n_words: int, n_pair: int | None) -> list[int]:
+    """1 where ``with_special_tokens`` put a special token, 0 on the words."""
+    mask = [1] + [0] * n_words + [1]
+    return mask if n_pair is None else mask + [1] + [0] * n_pair + [1]
 
 
 def model_input(first: Segment, second: Segment | None, special: tuple[int, int],
@@ -75,24 +78,18 @@ def model_input(first: Segment, second: Segment | None, special: tuple[int, int]
         if s.truncation_side == "left":
             cut = (len(first.word_ids) - len(words),
                    0 if pair is None else len(second.word_ids) - len(pair))
-    input_ids, mask = with_special_tokens(words, pair, *special) if s.add_special_tokens \
-        else (words + (pair or []), [0] * (len(words) + len(pair or ())))
+    input_ids = with_special_tokens(words, pair, *special) if s.add_special_tokens \
+        else words + (pair or [])
     out = {"input_ids": input_ids}
     if s.return_token_type_ids:
         out["token_type_ids"] = [0] * len(input_ids)
     if s.return_special_tokens_mask:
-        out["special_tokens_mask"] = mask
+        out["special_tokens_mask"] = [0] * len(input_ids) if not s.add_special_tokens else \
+            special_tokens_mask(len(words), None if pair is None else len(pair))
     if first.entity_ids is not None:  # <s> A </s></s> B </s>: B starts at len(A) + 3
         offsets = (1, len(words) + 3) if s.add_special_tokens else (0, len(words))
-        kept = kept_entities(first, cut[0], len(words))
-        kept_pair = None if second is None or second.entity_ids is None else kept_entities(
-            second, cut[1], len(pair))
-        dropped = len(first.entity_ids) - len(kept) + len(second.entity_ids) - len(
-            kept_pair) if kept_pair is not None else len(first.entity_ids) - len(kept)
-        if dropped:
-            notes.append(("warning", f"{dropped} entities are ignored because truncation "
-                                     "removed their mentions"))
-        out.update(_entity_rows(kept, kept_pair, offsets, s, notes))
+        lengths = (len(words), None if pair is None else len(pair))
+        out.update(_entity_rows(first, second, lengths, cut, offsets, s, notes))
     return out, notes
 
 
@@ -109,18 +106,28 @@ def _truncate(first, second, remove, s, what, notes):
 def kept_entities(segment: Segment, cut: int, n_words: int) -> list[tuple[int, tuple]]:
     """(id, token span) of the entities whose mention survived truncation: ``cut`` tokens
     went from the start of the text (the spans move left), ``n_words`` are left."""
+    if not cut:
+        return [(i, span) for i, span in zip(segment.entity_ids, segment.token_spans,
+                                             strict=True) if span[1] <= n_words]
     return [(i, (span[0] - cut, span[1] - cut))
             for i, span in zip(segment.entity_ids, segment.token_spans, strict=True)
-            if span[1] - cut <= n_words and (span[0] >= cut or not cut)]
+            if span[0] >= cut and span[1] - cut <= n_words]
 
 
-def _entity_rows(kept, kept_pair, offsets, s, notes) -> dict[str, list]:
-    """Entities beyond ``max_entity_length`` truncated, then ids and position rows."""
-    remove = len(kept) + len(kept_pair or ()) - (s.max_entity_length or 0)
+def _entity_rows(first, second, lengths, cut, offsets, s, notes) -> dict[str, list]:
+    """The entities whose mention survived, cut to ``max_entity_length``: ids, rows."""
+    kept = kept_entities(first, cut[0], lengths[0])
+    pair = None if second is None or second.entity_ids is None else kept_entities(
+        second, cut[1], lengths[1])
+    given = len(first.entity_ids) + (0 if pair is None else len(second.entity_ids))
+    if given > len(kept) + len(pair or ()):
+        notes.append(("warning", f"{given - len(kept) - len(pair or ())} entities are "
+                                 "ignored because truncation removed their mentions"))
+    remove = len(kept) + len(pair or ()) - (s.max_entity_length or 0)
     if s.truncation != "do_not_truncate" and remove > 0:
-        kept, kept_pair = _truncate(kept, kept_pair, remove, s, "entities", notes)
+        kept, pair = _truncate(kept, pair, remove, s, "entities", notes)
     rows = [(i, span, offsets[0]) for i, span in kept]
-    rows += [(i, span, offsets[1]) for i, span in kept_pair or ()]
+    rows += [(i, span, offsets[1]) for i, span in pair or ()]
     out = {"entity_ids": [i for i, _, _ in rows], "entity_position_ids": [
         position_row(span, offset, s.max_mention_length) for _, span, offset in rows]}
     if s.task == "entity_span_classification":
