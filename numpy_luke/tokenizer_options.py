@@ -97,15 +97,15 @@ def resolve_options(
         warnings.warn(f"LukeTokenizer ignores the keyword arguments {sorted(unknown)}: "
                       "numpy_luke does not implement them", UserWarning, stacklevel=3)
     task = tokenizer.task if task == "default" else task
-    check_task(task)
+    if task not in TASKS:
+        check_task(task)
     padding_side = tokenizer.padding_side if padding_side is None else padding_side
     truncation_side = tokenizer.truncation_side if truncation_side is None else truncation_side
     if padding_side not in SIDES or truncation_side not in SIDES:
         check_side(padding_side, "padding_side")
         check_side(truncation_side, "truncation_side")
     _check_values(return_tensors, return_token_type_ids, add_special_tokens,
-                  max_length=max_length, max_entity_length=max_entity_length,
-                  max_mention_length=max_mention_length, pad_to_multiple_of=pad_to_multiple_of)
+                  (max_length, max_entity_length, max_mention_length, pad_to_multiple_of))
     padding, truncation, max_length = strategies(padding, truncation, max_length,
                                                  tokenizer.model_max_length)
     if padding != "do_not_pad" and truncation != "do_not_truncate" and pad_to_multiple_of \
@@ -138,7 +138,10 @@ def _refuse_unimplemented(options: dict) -> None:
     options.pop("stride", None)
 
 
-def _check_values(return_tensors, return_token_type_ids, add_special_tokens, **lengths):
+_LENGTHS = ("max_length", "max_entity_length", "max_mention_length", "pad_to_multiple_of")
+
+
+def _check_values(return_tensors, return_token_type_ids, add_special_tokens, lengths):
     if return_tensors not in (None, "np"):
         raise ValueError(
             f"return_tensors={return_tensors!r} is not supported: numpy_luke returns NumPy "
@@ -146,7 +149,7 @@ def _check_values(return_tensors, return_token_type_ids, add_special_tokens, **l
     if return_token_type_ids and not add_special_tokens:
         raise ValueError("return_token_type_ids=True needs add_special_tokens=True "
                          "(as in transformers, the token types are undefined without them)")
-    for name, value in lengths.items():  # 0 or -1 would silently mean "the default"
+    for name, value in zip(_LENGTHS, lengths, strict=True):  # 0 or -1: not "the default"
         if value is not None:
             positive_int(value, name)
 

@@ -124,7 +124,7 @@ def _entity_rows(first, second, lengths, cut, offsets, s, notes) -> dict[str, li
         notes.append(("warning", f"{given - len(kept) - len(pair or ())} entities are "
                                  "ignored because truncation removed their mentions"))
     remove = len(kept) + len(pair or ()) - (s.max_entity_length or 0)
-    if s.truncation != "do_not_truncate" and remove > 0:
+    if s.truncation != "do_not_truncate" and s.max_entity_length and remove > 0:
         kept, pair = _truncate(kept, pair, remove, s, "entities", notes)
     rows = [(i, span, offsets[0]) for i, span in kept]
     rows += [(i, span, offsets[1]) for i, span in pair or ()]
