@@ -7,7 +7,8 @@
 2. Special tokens and entity rows: steps 3-4 of ``entity_inputs.py``.
 3. Padding a batch (``<pad>`` words, [PAD] entities with rows of -1), right or left. Left
    padding moves the words, and ``entity_start/end_positions`` with them; not
-   ``entity_position_ids``: they index position embeddings, which skip padding.
+   ``entity_position_ids``: they index position embeddings, and the words' position ids
+   skip padding, so an entity keeps the position vectors of its mention's words.
 """
 
 from __future__ import annotations
