@@ -37,7 +37,6 @@ import numpy as np
 from . import tokenizer_files
 from .checks import check_text, max_entities, positive_int, short
 from .core import model_inputs
-from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
 from .token_registry import SpecialTokensMixin, TokenRegistry
 from .tokenizer_files import AddedToken, read_bpe, read_entity_vocab
@@ -313,8 +312,10 @@ class LukeTokenizer(SpecialTokensMixin):
 
     def _encode(self, text: str, arguments: dict, options: CallOptions) -> dict:
         """One example: words (and entities) with special tokens, truncated, not padded."""
-        example = self._model_input(*segments(self, text, options=options, **arguments),
-                                    options)
+        first, second = segments(self, text, options=options, **arguments)
+        example, notes = model_inputs.model_input(first, second, self.tokens.cls_sep, options)
+        if notes:
+            _log(notes)
         input_ids = example["input_ids"]
         # Once per tokenizer, as transformers: an untruncated text longer than the model
         # reads is encoded, with a warning; the model will refuse it.
@@ -325,15 +326,6 @@ class LukeTokenizer(SpecialTokensMixin):
                 "model will refuse it: pass truncation=True to cut it", len(input_ids),
                 self.model_max_length)
             self._warned_too_long = True
-        return example
-
-    def _model_input(self, first: Segment, second: Segment | None, options: CallOptions
-                     ) -> dict:
-        """The core's inputs of one example; what it notes (entities dropped by truncation,
-        a text too short to truncate) is logged, as transformers logs it."""
-        example, notes = model_inputs.model_input(first, second, self.tokens.cls_sep, options)
-        for level, message in notes:
-            getattr(logger, level)("%s", message)
         return example
 
     def _pad(self, examples: list[dict], options: CallOptions, entity_length) -> dict:
@@ -432,7 +424,8 @@ class LukeTokenizer(SpecialTokensMixin):
         options = resolve_options(self, **kwargs)
         first, second = id_segments(ids, pair_ids, entity_ids, pair_entity_ids,
                                     entity_token_spans, pair_entity_token_spans)
-        example = self._model_input(first, second, options)
+        example, notes = model_inputs.model_input(first, second, self.tokens.cls_sep, options)
+        _log(notes)
         return self._finish_one(example, options, prepend_batch_axis)
 
     def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,
@@ -461,6 +454,13 @@ _SETTINGS = tuple(
     if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in (
         "self", "vocab_file", "merges_file", "entity_vocab_file", "added_tokens",
         "added_tokens_decoder"))
+
+
+def _log(notes: list[tuple[str, str]]) -> None:
+    """What the core noted while building an input (entities dropped by truncation, a text
+    too short to truncate), logged as transformers logs it."""
+    for level, message in notes:
+        getattr(logger, level)("%s", message)
 
 
 def _split_pairs(items, name: str | None, pair_types=(tuple,)):

@@ -89,13 +89,13 @@ def resolve_options(
 ) -> CallOptions:
     """A call's keyword options, checked and resolved against ``tokenizer``'s settings
     (``task``, the sides, ``model_max_length``, ``max_entity_length_for(task)``,
-    ``max_mention_length``). transformers' options that numpy_luke does not implement are
-    refused when they would change the result; keyword arguments numpy_luke does not know
-    are ignored with a warning (transformers logs one)."""
-    _refuse_unimplemented(unknown)
-    if unknown:
-        warnings.warn(f"LukeTokenizer ignores the keyword arguments {sorted(unknown)}: "
-                      "numpy_luke does not implement them", UserWarning, stacklevel=3)
+    ``max_mention_length``). Options numpy_luke does not implement are refused when they
+    would change the result, other unknown ones ignored with a warning (as transformers)."""
+    if unknown:  # refused when switched on (_refuse_unimplemented), else ignored, warned
+        _refuse_unimplemented(unknown)
+        if unknown:
+            warnings.warn(f"LukeTokenizer ignores the keyword arguments {sorted(unknown)}: "
+                          "numpy_luke does not implement them", UserWarning, stacklevel=3)
     task = tokenizer.task if task == "default" else task
     if task not in TASKS:
         check_task(task)

@@ -171,18 +171,18 @@ def pad(examples: list[dict[str, list]], s: InputSettings, max_entity_length: in
     return batch
 
 
+def _extend(values: list, fill, n: int, left: bool) -> list:
+    return values if not n else [fill] * n + values if left else values + [fill] * n
+
+
 def _pad_one(example, length, entity_length, s, pad_ids) -> dict[str, list]:
     left, words, padded = s.padding_side == "left", len(example["input_ids"]), dict(example)
-
-    def extend(values: list, fill, n: int) -> list:
-        return values if not n else [fill] * n + values if left else values + [fill] * n
-
     n_pad = 0 if length is None else max(0, length - words)
     for key, fill in WORD_FILL.items() if n_pad else ():
         if key in padded:
-            padded[key] = extend(padded[key], pad_ids[0] if fill is None else fill, n_pad)
+            padded[key] = _extend(padded[key], pad_ids[0] if fill is None else fill, n_pad, left)
     if s.return_attention_mask and "attention_mask" not in example:
-        padded["attention_mask"] = extend([1] * words, 0, n_pad)
+        padded["attention_mask"] = _extend([1] * words, 0, n_pad, left)
     if "entity_ids" not in example:
         return padded
     n, shift = len(example["entity_ids"]), n_pad if left else 0
@@ -196,7 +196,7 @@ def _pad_one(example, length, entity_length, s, pad_ids) -> dict[str, list]:
         elif shift and key in ("entity_start_positions", "entity_end_positions"):
             value = None if value is None else [p + shift for p in value]
         if value is not None:
-            padded[key] = extend(value, fill, e_pad)
+            padded[key] = _extend(value, fill, e_pad, left)
     if s.return_attention_mask and "entity_attention_mask" not in example:
-        padded["entity_attention_mask"] = extend([1] * n, 0, e_pad)
+        padded["entity_attention_mask"] = _extend([1] * n, 0, e_pad, left)
     return padded
