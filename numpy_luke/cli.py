@@ -28,6 +28,7 @@ import json
 import os
 import sys
 
+from . import scale_out
 from .errors import InputError, NumpyLukeError
 
 PROG = "numpy_luke"
@@ -224,6 +225,8 @@ def spans_for(texts: list[str], specs: list[str | None] | None):
 def make_pipeline(task: str, args, **options):
     from .pipelines import pipeline
 
+    if scale_out.wanted(args):  # several files or --scheduler: each worker loads the model
+        return scale_out.Recipe.make(task, args.model, args.revision, args.batch_size, **options)
     return pipeline(task, model=args.model, revision=args.revision,
                     batch_size=args.batch_size, **options)
 
@@ -251,6 +254,7 @@ def corpus_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
     sub.add_argument("--threads", type=positive_int, help="CPU threads for the matrix "
                      "products (default: all cores)")
+    scale_out.add_options(sub)  # --scheduler, --part-size (docs/scale-out.md)
 
 
 def use_threads(threads: int) -> None:
@@ -275,6 +279,7 @@ def is_corpus(args) -> bool:
         raise InputError("give either TEXT arguments or --input, not both")
     if args.input is None and "-" in args.texts and args.texts != ["-"]:
         raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
+    scale_out.check_arguments(args)
     return args.input is not None or args.texts == ["-"]
 
 
@@ -286,6 +291,8 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
     is 1 if any line failed."""
     from .streaming import read_items, stream
 
+    if scale_out.wanted(args):  # a folder, a glob, or --scheduler: docs/scale-out.md
+        return scale_out.run_from_cli(args, runner, spans, PROG)
     items = read_items(_input_lines(args.input or "-"), args.format)
     if spans:
         items = (_with_spans(item, spans) for item in items)
