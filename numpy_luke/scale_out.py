@@ -417,6 +417,8 @@ def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done) 
     try:
         completed = as_completed(futures)
         for future in completed:
+            if future not in futures:  # cancelled: after a part that stopped the run
+                continue
             k, j = futures.pop(future)
             result = _result(future, files[k][j])
             bar.update(result.texts)

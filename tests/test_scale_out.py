@@ -277,19 +277,22 @@ def test_a_cluster_gives_the_single_process_bytes(inputs, expected, tmp_path, cl
 
 
 def test_stop_on_error_on_a_cluster(tmp_path, cluster):
-    path = corpus(tmp_path, "in.txt", 120, 2)
-    lines = path.read_text().splitlines()
-    lines = [TEXTS[0] if line.startswith("no mask here") else line for line in lines]
-    lines[70] = "no mask here either"  # the only bad line: 71, in the second part
-    path.write_text("\n".join(lines) + "\n")
+    """The first bad line stops the run: the answers before it are written, the parts after
+    it are cancelled (and skipped when Dask reports them). Line 66 is the second text of the
+    second part, which stops there and is done before the first part."""
+    lines = [TEXTS[k % 5] + " and more" * (k % 9) for k in range(1300)]
+    lines[65] = "no mask here either"
+    path = tmp_path / "in.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     single_run = tmp_path / "single.jsonl"
     assert cli.main(["fill", "--model", FILL, "--input", str(path), "--output",
                      str(single_run), "--stop-on-error"]) == 1
-    with pytest.raises(InputError, match="^line 71: nothing to predict"):
+    with pytest.raises(InputError, match="^line 66: nothing to predict"):
         scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "out.jsonl"), model=FILL,
                              scheduler=cluster, part_size=300, stop_on_error=True,
                              entities=True)
     assert (tmp_path / "out.jsonl").read_bytes() == single_run.read_bytes()
+    assert len(single_run.read_bytes().splitlines()) == 65
 
 
 def test_tokenize_on_a_running_scheduler_by_address(inputs, tmp_path, cluster):
