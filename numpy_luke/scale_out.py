@@ -368,8 +368,10 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
     with _progress(progress, sum(p.texts for parts in plans for p in parts), label) as bar:
         if scheduler is None:
             return _run_here(runner, plans, outputs, where, settings, bar, on_part_done)
-        with _client(scheduler, threads) as client:
-            return _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done)
+        # (the cluster stops before the part files' folders go: no part is written after)
+        with _scratch(outputs) as scratch, _client(scheduler, threads) as client:
+            return _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done,
+                           scratch)
 
 
 def _run_here(runner, plans, outputs, where, settings, bar, on_part_done) -> Summary:
@@ -394,20 +396,30 @@ def _run_here(runner, plans, outputs, where, settings, bar, on_part_done) -> Sum
     return Summary([o or "-" for o in outputs], texts, failed)
 
 
-def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done) -> Summary:
+@contextlib.contextmanager
+def _scratch(outputs):
+    """A temporary folder for the part files beside each output (standard output: here)."""
+    beside = [os.path.dirname(os.path.abspath(o)) if o else os.getcwd() for o in outputs]
+    folders = {}
+    try:
+        for folder in beside:
+            if folder not in folders:
+                folders[folder] = tempfile.mkdtemp(prefix=".numpy_luke-parts-", dir=folder)
+        yield [folders[folder] for folder in beside]
+    finally:
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done,
+            scratch) -> Summary:
     """Every part as a Dask task (earlier parts first); the parts of each file assembled in
     order as they come in. A task whose worker dies is run again by the scheduler."""
     from distributed import as_completed  # (Dask is imported only where a cluster is used)
 
-    # the part files: in a temporary folder beside the output (standard output: here)
-    beside = [os.path.dirname(os.path.abspath(o)) if o else os.getcwd() for o in outputs]
-    scratch = {f: tempfile.mkdtemp(prefix=".numpy_luke-parts-", dir=f) for f in set(beside)}
-    files = []
+    files = [[dataclasses.replace(p, part_file=os.path.join(scratch[k], f"{k}-{j}.jsonl"))
+              for j, p in enumerate(parts)] for k, parts in enumerate(plans)]
     run = uuid.uuid4().hex[:8]
-    for k, parts in enumerate(plans):
-        folder = scratch[beside[k]]
-        files.append([dataclasses.replace(p, part_file=os.path.join(folder, f"{k}-{j}.jsonl"))
-                      for j, p in enumerate(parts)])
     order = [(k, j) for k, parts in enumerate(files) for j in range(len(parts))]
     futures = {client.submit(run_part, runner, files[k][j], settings, pure=False,
                              key=f"numpy_luke-part-{run}-{k}-{j}",
@@ -436,8 +448,6 @@ def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done) 
     finally:
         client.cancel(list(futures))
         assembly.close()
-        for folder in scratch.values():
-            shutil.rmtree(folder, ignore_errors=True)
     return Summary([o or "-" for o in outputs], assembly.texts, assembly.failed)
 
 
