@@ -344,6 +344,12 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
         outputs = output_paths(files, os.fspath(output))
     else:
         outputs = [None if output in (None, "-") else os.fspath(output)]
+        if outputs[0] is not None and os.path.isdir(outputs[0]):
+            raise InputError(f"--output {output} is a folder; one input file is answered in "
+                             "a file (a folder is for a folder or a glob of inputs)")
+        if outputs[0] is not None and os.path.exists(outputs[0]) and \
+                os.path.samefile(outputs[0], files[0]):
+            raise InputError(f"--output {output} is the input file; give another file")
     if scheduler is not None:
         scheduler = parse_scheduler(scheduler)
     if part_size is not None and scheduler is None:
