@@ -587,20 +587,20 @@ def _client(scheduler, threads: int | None):
     try:
         # Dask is an optional dependency (the ``dask`` extra): imported here, where a cluster
         # is used, so numpy_luke imports and runs everything else without it.
-        import dask
         import distributed
     except ImportError as error:
         raise MissingExtraError(f"--scheduler needs Dask's distributed scheduler, which is not "
                                 f"installed ({error}); install it with `{INSTALL}`") from None
     if scheduler.startswith("local:"):
-        # Dask's workers start with one BLAS thread each (one worker per core is the rule);
-        # --threads gives each worker that many instead.
-        environ = "distributed.nanny.pre-spawn-environ"
-        blas = {f"{environ}.{name}": str(threads)
-                for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-        with dask.config.set(blas if threads else {}), \
-                distributed.LocalCluster(n_workers=int(scheduler[6:]), threads_per_worker=1,
-                                         processes=True, dashboard_address=None) as cluster, \
+        # Dask starts its workers with the BLAS thread counts of this process's environment,
+        # one thread each where it sets none (one worker per core is the rule); --threads
+        # sets them here, so each worker gets that many (as the command line's --threads
+        # does for this process).
+        if threads:
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[name] = str(threads)
+        with distributed.LocalCluster(n_workers=int(scheduler[6:]), threads_per_worker=1,
+                                      processes=True, dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return

@@ -384,3 +384,18 @@ def test_parts_cut_inside_a_window_would_change_the_answers(tmp_path):
     assert [json.loads(a)["line"] for a in shifted.splitlines()] == \
            [json.loads(b)["line"] for b in reference.splitlines()]
     shutil.rmtree(tmp_path)
+
+
+def test_threads_reach_the_workers_of_a_local_cluster(monkeypatch):
+    """``--threads N`` with ``local:N``: each worker starts with N BLAS threads (Dask's
+    default, where the environment sets none, is one)."""
+    pytest.importorskip("distributed", reason="needs the dask extra")
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    for name in names:  # (restored after the test, with what Dask sets in this process)
+        monkeypatch.delenv(name, raising=False)
+    with scale_out._client("local:1", None) as client:
+        (seen,) = client.run(lambda: [os.environ.get(n) for n in names]).values()
+    assert seen == ["1", "1", "1"]
+    with scale_out._client("local:1", 3) as client:
+        (seen,) = client.run(lambda: [os.environ.get(n) for n in names]).values()
+    assert seen == ["3", "3", "3"]
