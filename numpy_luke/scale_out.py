@@ -331,7 +331,7 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
               on_part_done: Callable[[PartResult], Any] | None = None,
               label: str = "numpy_luke") -> Summary:
     """Answer ``inputs`` (a file, a folder, a glob, or a list of files) with ``runner`` (a
-    Recipe, or a runner every worker gets a copy of) into ``output``: a file (None or "-":
+    Recipe; without a scheduler, a ready runner too) into ``output``: a file (None or "-":
     standard output) for one input file, a folder for several. ``scheduler``: None (this
     process, one file after another), "local:N", "tcp://HOST:PORT" or a
     ``distributed.Client``. See ``run_corpus`` for the rest."""
@@ -355,10 +355,10 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
     if part_size is not None and scheduler is None:
         raise InputError("--part-size cuts files for the workers of --scheduler; give "
                          "--scheduler too, or leave --part-size out")
-    if threads is not None and isinstance(scheduler, str) and not scheduler.startswith("local:"):
-        raise InputError("--threads sets the threads of this machine's processes; the workers "
-                         f"of {scheduler} keep theirs (start them with OMP_NUM_THREADS and "
-                         "OPENBLAS_NUM_THREADS set)")
+    if threads is not None and not str(scheduler).startswith("local:"):
+        where = "this process" if scheduler is None else f"the workers of {scheduler}"
+        raise InputError(f"--threads sets the threads of the workers of local:N; {where} keep "
+                         "theirs (set OMP_NUM_THREADS and OPENBLAS_NUM_THREADS where they start)")
     if scheduler is not None and not isinstance(runner, Recipe):
         raise InputError("a cluster's workers need a Recipe of the runner, not the runner")
     batch_size = runner.batch_size
@@ -679,7 +679,8 @@ def run_from_cli(args, runner, entity_spans=None, prog: str = "numpy_luke") -> i
     summary = run_files(
         runner, args.input, args.output, scheduler=args.scheduler, input_format=args.format,
         entity_spans=entity_spans, stop_on_error=args.stop_on_error, part_size=args.part_size,
-        progress=args.progress or sys.stderr.isatty(), threads=args.threads,
+        progress=args.progress or sys.stderr.isatty(),
+        threads=args.threads if args.scheduler else None,  # (main() set this process's)
         label=f"{prog} {args.command}",
     )
     if summary.failed:
@@ -709,8 +710,9 @@ def run_corpus(task: str, inputs, output=None, *, model=None, scheduler=None,
     (a running one) or a ``distributed.Client``; each worker loads the model once. A bad line
     is answered with its error (counted in ``Summary.failed``); with ``stop_on_error`` the
     first one raises InputError, after the answers before it are written. ``part_size``: the
-    bytes of a part (default 1 MiB); ``on_part_done(PartResult)`` is called here as each part
-    is done."""
+    bytes of a part (default 1 MiB); ``threads``: the BLAS threads of each worker of
+    ``"local:N"`` (refused elsewhere); ``on_part_done(PartResult)`` is called here as each
+    part is done."""
     from .pipelines import TASKS
 
     if task not in TASKS:

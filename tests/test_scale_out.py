@@ -240,6 +240,18 @@ def test_mistakes_are_refused_before_any_work(tmp_path, capsys, case, message):
     assert not (tmp_path / "o").exists()
 
 
+def test_python_refuses_what_it_would_ignore(tmp_path):
+    path = corpus(tmp_path, "a.txt", 5, 0)
+    with pytest.raises(InputError, match="this process keep theirs"):
+        scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "o"), model=FILL, threads=2)
+    with pytest.raises(InputError, match="unknown task"):
+        scale_out.run_corpus("fill", str(path), str(tmp_path / "o"), model=FILL)
+    with pytest.raises(InputError, match="give 'local:N', 'tcp://HOST:PORT' or a"):
+        scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "o"), model=FILL,
+                             scheduler=4)
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_dask_extra_is_declared_and_dask_is_imported_only_where_used():
     tomllib = pytest.importorskip("tomllib", reason="Python 3.11 reads pyproject.toml")
     project = tomllib.loads((helpers.ROOT / "pyproject.toml").read_text())["project"]
