@@ -374,6 +374,13 @@ def test_a_worker_killed_mid_run(inputs, expected, tmp_path):
         scale_out.run_corpus("fill-mask", str(inputs), str(out), model=FILL, scheduler=client,
                              part_size=200, entities=True, on_part_done=kill_one)
         assert killed and killed[0] not in client.run(os.getpid).values()
+        # the scheduler's log: parts sent to a worker for processing more than once (those the
+        # killed worker was running, or had finished but not yet handed over)
+        log = client.run_on_scheduler(lambda dask_scheduler: [
+            (str(t[0]), t[2]) for t in dask_scheduler.transition_log])
+        runs = [key for key, state in log if key.startswith("numpy_luke-part-")
+                and state == "processing"]
+        assert len(runs) > len(set(runs)), "no part was run again"
     assert outputs(out) == expected
     for name, data in outputs(out).items():
         numbers = [json.loads(line)["line"] for line in data.splitlines()]
