@@ -94,14 +94,19 @@ LINE = st.one_of(st.just(""), st.just("  "), st.just("\u3000"), st.text(
 
 @settings(max_examples=60, deadline=None)
 @given(lines=st.lists(st.tuples(LINE, st.sampled_from(["\n", "\r\n", "\r"])), max_size=40),
-       window=st.integers(1, 4), part_size=st.integers(1, 40), bad=st.booleans())
-def test_parts_read_as_the_whole_file_does(tmp_path_factory, lines, window, part_size, bad):
-    """Whatever the line breaks, blank lines and sizes: the parts' items, in order, are the
-    whole file's items (numbers and texts), and every part but the last holds a whole number
-    of windows of texts (so it runs the batches a single-file run runs)."""
+       window=st.integers(1, 4), part_size=st.integers(1, 40), bad=st.booleans(),
+       bom=st.booleans())
+def test_parts_read_as_the_whole_file_does(tmp_path_factory, lines, window, part_size, bad,
+                                           bom):
+    """Whatever the line breaks, blank lines, byte-order mark and sizes: the parts' items, in
+    order, are the items of the whole file as the command line reads it (numbers and texts),
+    and every part but the last holds a whole number of windows of texts (so it runs the
+    batches a single-file run runs)."""
     data = "".join(text + end for text, end in lines).encode("utf-8", "surrogateescape")
     if bad:
         data = b"\xff\xfe" + data  # undecodable bytes stay as they are read
+    if bom:
+        data = b"\xef\xbb\xbf" + data
     path = tmp_path_factory.mktemp("plan") / "in.txt"
     path.write_bytes(data)
     parts = scale_out.plan_file(str(path), window, part_size)
