@@ -31,6 +31,7 @@ import stat
 import sys
 import tempfile
 
+from . import scale_out
 from .errors import InputError, NumpyLukeError
 
 PROG = "numpy_luke"
@@ -232,6 +233,8 @@ def spans_for(texts: list[str], specs: list[str | None] | None):
 def make_pipeline(task: str, args, **options):
     from .pipelines import pipeline
 
+    if scale_out.wanted(args):  # several files or --scheduler: each worker loads the model
+        return scale_out.Recipe.make(task, args.model, args.revision, args.batch_size, **options)
     return pipeline(task, model=args.model, revision=args.revision,
                     batch_size=args.batch_size, **options)
 
@@ -259,6 +262,7 @@ def corpus_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
     sub.add_argument("--threads", type=positive_int, help="CPU threads for the matrix "
                      "products (default: all cores)")
+    scale_out.add_options(sub)  # --scheduler, --part-size (docs/scale-out.md)
 
 
 def use_threads(threads: int) -> None:
@@ -283,6 +287,7 @@ def is_corpus(args) -> bool:
         raise InputError("give either TEXT arguments or --input, not both")
     if args.input is None and "-" in args.texts and args.texts != ["-"]:
         raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
+    scale_out.check_arguments(args)
     corpus = args.input is not None or args.texts == ["-"]
     if not corpus:
         _refuse_corpus_options(args)
@@ -312,6 +317,8 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
     no mistake on the command line can destroy the input or empty an existing output."""
     from .streaming import lines_of, read_items, stream
 
+    if scale_out.wanted(args):  # a folder, a glob, or --scheduler: docs/scale-out.md
+        return scale_out.run_from_cli(args, runner, spans, PROG)
     path = args.input or "-"
     where = "standard input" if path == "-" else _printable(path)
     output = None if args.output in (None, "-") else args.output  # '-': standard output
