@@ -22,8 +22,12 @@ import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from .core.functional import ACTIVATIONS
 from .errors import ConfigError
+from .hub import LoadOptions, resolve_file
+from .tokenizer_files import write_files
 
 # Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows
 # (the functions are in core.functional.ACTIVATIONS; checked here, when the config is read).
@@ -168,16 +172,16 @@ class LukeConfig:
         cache_dir: str | os.PathLike | None = None,
         force_download: bool = False,
         token: str | bool | None = None,
+        *,
+        load: LoadOptions | None = None,
         **overrides: Any,
     ) -> LukeConfig:
         """The ``config.json`` of a local folder or a Hub repository (see ``numpy_luke.hub``),
-        with ``overrides`` replacing its values."""
-        from .hub import resolve_file
-
-        path = resolve_file(
-            name_or_path, "config.json", revision=revision, local_files_only=local_files_only,
-            cache_dir=cache_dir, force_download=force_download, token=token,
-        )
+        with ``overrides`` replacing its values. The loading options come as transformers'
+        keywords or as one ``load=LoadOptions(...)``."""
+        load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                              cache_dir=cache_dir, force_download=force_download, token=token)
+        path = resolve_file(name_or_path, "config.json", load)
         config = cls.from_json_file(path)
         return config.updated(**overrides) if overrides else config
 
@@ -209,8 +213,6 @@ class LukeConfig:
         JSON cannot hold raises ``TypeError`` naming its key and leaves the old file whole.
         dtypes (``torch_dtype=torch.float16``, ``np.float32``) are written as transformers
         writes them, by name: ``"float16"``."""
-        from .tokenizer_files import write_files
-
         try:
             text = self.to_json_string()  # before the folder is touched
         except TypeError as error:
@@ -385,8 +387,6 @@ def _dtype_name(value):
     text = str(value)
     if text.startswith("torch."):  # a torch.dtype, without importing torch
         return text[len("torch."):]
-    import numpy as np
-
     try:
         return np.dtype(value).name
     except (TypeError, ValueError):

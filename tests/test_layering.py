@@ -59,7 +59,7 @@ def test_the_core_does_not_validate():
                     if isinstance(node, ast.Raise) and \
                             (path.name, function.name) not in ALLOWED_RAISES:
                         found.append(f"{path.name}:{node.lineno} in {function.name}")
-    assert not found, f"validation belongs in the shell (checks.py): {found}"
+    assert not found, f"validation belongs in the shell: {found}"
 
 
 def _function_names(path: Path) -> set[str]:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import numpy_luke
 from numpy_luke import CheckpointError, LukeConfig, LukeForMaskedLM, LukeModel
-from numpy_luke.checks import check_class_labels
+from numpy_luke.model_inputs import check_class_labels
 from numpy_luke.core.attention import entity_aware_self_attention, extended_attention_mask
 from numpy_luke.core.embeddings import create_position_ids_from_input_ids
 from numpy_luke.core.heads import binary_cross_entropy_with_logits, cross_entropy
