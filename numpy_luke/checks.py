@@ -38,9 +38,18 @@ def quoted(value) -> str:
     return short(value).encode("ascii", "backslashreplace").decode("ascii")
 
 
-def is_int(value) -> bool:
-    """An integer (Python or NumPy) that is not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+def clipped(text) -> str:
+    """A name from a file (a storage key, a record name) as it is, without quotes, its
+    middle cut out past 80 characters."""
+    text = str(text)
+    return text if len(text) <= 80 else text[:40] + "..." + text[-20:]
+
+
+def is_int(value, *, python_only: bool = False) -> bool:
+    """An integer that is not a bool: Python's or NumPy's (``python_only``: a Python int, for
+    a value written back to JSON, such as a config's)."""
+    kind = int if python_only else numbers.Integral
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def positive_int(value, name: str) -> int:

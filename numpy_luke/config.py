@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import is_int
 from .core.functional import ACTIVATIONS
 from .errors import ConfigError
 from .hub import LoadOptions, resolve_file
@@ -249,13 +250,13 @@ class LukeConfig:
         else:
             if self.num_labels is None:
                 self.num_labels = 2
-            if _is_int(self.num_labels) and self.num_labels > MAX_UNNAMED_LABELS:
+            if is_int(self.num_labels, python_only=True) and self.num_labels > MAX_UNNAMED_LABELS:
                 raise ConfigError(
                     f"config key 'num_labels' is {self.num_labels} and there is no 'id2label'; "
                     f"more than {MAX_UNNAMED_LABELS:,} unnamed labels is taken for a broken "
                     "config (give 'id2label' to name that many)"
                 )
-            if _is_int(self.num_labels) and self.num_labels >= 0:
+            if is_int(self.num_labels, python_only=True) and self.num_labels >= 0:
                 self.id2label = {i: f"LABEL_{i}" for i in range(self.num_labels)}
         if self.label2id is None and self.id2label is not None:
             self.label2id = {label: i for i, label in self.id2label.items()}
@@ -276,7 +277,7 @@ class LukeConfig:
         )
         for key in positive:
             value = getattr(self, key)
-            if not _is_int(value):
+            if not is_int(value, python_only=True):
                 raise ConfigError(f"config key {key!r} must be an integer, got {value!r}")
             if value <= 0:
                 raise ConfigError(f"config key {key!r} must be positive, got {value}")
@@ -285,12 +286,12 @@ class LukeConfig:
                 f"config key 'hidden_size' ({self.hidden_size}) must be divisible by "
                 f"'num_attention_heads' ({self.num_attention_heads})"
             )
-        if not _is_int(self.num_labels) or self.num_labels < 0:
+        if not is_int(self.num_labels, python_only=True) or self.num_labels < 0:
             raise ConfigError(f"config key 'num_labels' must be an integer >= 0, "
                               f"got {self.num_labels!r}")
         for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
             value = getattr(self, key)
-            if value is not None and not _is_int(value):
+            if value is not None and not is_int(value, python_only=True):
                 raise ConfigError(f"config key {key!r} must be an integer or null, got {value!r}")
         self._check_pad_token_id()
         if not isinstance(self.layer_norm_eps, (int, float)) or isinstance(
@@ -372,10 +373,6 @@ def _check_ids_fit(ids: dict[str, int], size: int, key: str, kind: str, source: 
                 f"{kind} table holds ids 0..{size - 1} (config key {key!r} is {size}); the "
                 "tokenizer and the model do not belong together"
             )
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _dtype_name(value):

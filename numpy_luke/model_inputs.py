@@ -48,14 +48,6 @@ def prepare_inputs(config, **inputs) -> dict[str, np.ndarray | None]:
     if arrays["position_ids"] is None:
         _check_text_fits(input_ids, config)
 
-    def check_range(name, high, low=0):
-        array = arrays[name]
-        if array is not None and array.size and (array.min() < low or array.max() >= high):
-            raise ValueError(
-                f"{name} holds values in [{array.min()}, {array.max()}] but must lie in "
-                f"[{low}, {high - 1}] for this model; was the input made for another checkpoint?"
-            )
-
     for name in ("attention_mask", "token_type_ids", "position_ids"):
         array = arrays[name]
         if array is not None and array.shape != (batch, words) and not (
@@ -66,36 +58,50 @@ def prepare_inputs(config, **inputs) -> dict[str, np.ndarray | None]:
             arrays["entity_ids"] is not None:
         raise ValueError("a 3-D (batch, words, words) attention_mask works without entities "
                          "only (as in transformers); give a (batch, words) mask")
-    check_range("input_ids", config.vocab_size)
-    check_range("token_type_ids", config.type_vocab_size)
-    check_range("position_ids", config.max_position_embeddings)
-
-    entity_ids = arrays["entity_ids"]
-    if entity_ids is not None:
-        if entity_ids.ndim != 2 or entity_ids.shape[0] != batch:
-            raise ValueError(f"entity_ids has shape {entity_ids.shape}; expected "
-                             f"({batch}, entities)")
-        positions = arrays["entity_position_ids"]
-        if positions is None:
-            raise ValueError("entity_position_ids is required with entity_ids: it says where "
-                             "each entity's mention is (the tokenizer makes it)")
-        if positions.size == 0 and positions.ndim == 2:  # no entities, as empty lists
-            positions = arrays["entity_position_ids"] = positions.reshape(*positions.shape, 1)
-        if positions.ndim != 3 or positions.shape[:2] != entity_ids.shape:
-            raise ValueError(f"entity_position_ids has shape {positions.shape}; expected "
-                             f"{entity_ids.shape + ('max_mention_length',)}")
-        check_range("entity_ids", config.entity_vocab_size)
-        check_range("entity_token_type_ids", config.type_vocab_size)
-        check_range("entity_position_ids", config.max_position_embeddings, low=-1)
-        for name in ("entity_attention_mask", "entity_token_type_ids"):
-            if arrays[name] is not None and arrays[name].shape != entity_ids.shape:
-                raise ValueError(f"{name} has shape {arrays[name].shape}; expected "
-                                 f"{entity_ids.shape}")
+    _check_range(arrays, "input_ids", config.vocab_size)
+    _check_range(arrays, "token_type_ids", config.type_vocab_size)
+    _check_range(arrays, "position_ids", config.max_position_embeddings)
+    if arrays["entity_ids"] is not None:
+        _check_entity_inputs(arrays, batch, config)
     else:
         arrays["entity_attention_mask"] = None
         arrays["entity_token_type_ids"] = None
         arrays["entity_position_ids"] = None
     return arrays
+
+
+def _check_range(arrays: dict, name: str, high: int, low: int = 0) -> None:
+    array = arrays[name]
+    if array is not None and array.size and (array.min() < low or array.max() >= high):
+        raise ValueError(
+            f"{name} holds values in [{array.min()}, {array.max()}] but must lie in "
+            f"[{low}, {high - 1}] for this model; was the input made for another checkpoint?"
+        )
+
+
+def _check_entity_inputs(arrays: dict, batch: int, config) -> None:
+    """The entity inputs: shapes that fit ``entity_ids`` (batch, entities), ids and
+    positions in range; empty position lists get their mention axis."""
+    entity_ids = arrays["entity_ids"]
+    if entity_ids.ndim != 2 or entity_ids.shape[0] != batch:
+        raise ValueError(f"entity_ids has shape {entity_ids.shape}; expected "
+                         f"({batch}, entities)")
+    positions = arrays["entity_position_ids"]
+    if positions is None:
+        raise ValueError("entity_position_ids is required with entity_ids: it says where "
+                         "each entity's mention is (the tokenizer makes it)")
+    if positions.size == 0 and positions.ndim == 2:  # no entities, as empty lists
+        positions = arrays["entity_position_ids"] = positions.reshape(*positions.shape, 1)
+    if positions.ndim != 3 or positions.shape[:2] != entity_ids.shape:
+        raise ValueError(f"entity_position_ids has shape {positions.shape}; expected "
+                         f"{entity_ids.shape + ('max_mention_length',)}")
+    _check_range(arrays, "entity_ids", config.entity_vocab_size)
+    _check_range(arrays, "entity_token_type_ids", config.type_vocab_size)
+    _check_range(arrays, "entity_position_ids", config.max_position_embeddings, low=-1)
+    for name in ("entity_attention_mask", "entity_token_type_ids"):
+        if arrays[name] is not None and arrays[name].shape != entity_ids.shape:
+            raise ValueError(f"{name} has shape {arrays[name].shape}; expected "
+                             f"{entity_ids.shape}")
 
 
 def _number_array(name: str, value) -> np.ndarray:

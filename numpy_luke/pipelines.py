@@ -826,7 +826,8 @@ class TokenClassificationPipeline(Pipeline):
 
 PIPELINES = {
     cls.task: cls
-    for cls in (FillMaskPipeline, FillMaskAndEntitiesPipeline, EntityPredictionPipeline, EntityTypingPipeline,
+    for cls in (FillMaskPipeline, FillMaskAndEntitiesPipeline, EntityPredictionPipeline,
+                EntityTypingPipeline,
                 RelationClassificationPipeline, NerPipeline, TokenClassificationPipeline)
 }
 

@@ -171,11 +171,11 @@ def from_record(number: int, record: Any) -> Item:
 def stream(pipeline: Runner, items: Iterable[Item], *, stop_on_error: bool = False,
            window: int | None = None, options: dict | None = None, what: str | None = "line",
            answers_before_error: bool = True) -> Iterator[tuple[Item, Any]]:
-    """Run ``pipeline`` (a ``Runner``) over ``items``: yields (item, result) in input order, where result is
-    the pipeline's answer or ``{"error": message}``. With ``stop_on_error`` the first bad
-    item in input order raises its InputError, naming its ``what`` and number ("line 4: ";
-    None: no name), after every result before it. ``options`` go to every call of the
-    pipeline (``top_k``, ...). ``answers_before_error=False`` (a caller that keeps no
+    """Run ``pipeline`` (a ``Runner``) over ``items``: yields (item, result) in input order,
+    where result is the pipeline's answer or ``{"error": message}``. With ``stop_on_error``
+    the first bad item in input order raises its InputError, naming its ``what`` and number
+    ("line 4: "; None: no name), after every result before it. ``options`` go to every call
+    of the pipeline (``top_k``, ...). ``answers_before_error=False`` (a caller that keeps no
     answer when one fails): an item refused when read is raised before any batch runs.
 
     A source that raises midway (a file on a disk that goes away, a generator with a bug)

@@ -60,7 +60,8 @@ def test_one_text_gives_one_answer_and_a_list_gives_a_list(fill):
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 16])
 def test_batching_does_not_change_answers(fill, batch_size):
     alone = [fill(text) for text in TEXTS]
-    batched = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE, batch_size=batch_size)(TEXTS)
+    batched = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE,
+                       batch_size=batch_size)(TEXTS)
     for a, b in zip(alone, batched, strict=True):
         assert a["text"] == b["text"] and ids_of(a) == ids_of(b)
         np.testing.assert_allclose(scores_of(a), scores_of(b), atol=1e-6)

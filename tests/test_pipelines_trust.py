@@ -22,8 +22,8 @@ from numpy_luke import (
     LukeForMaskedLM,
     LukeTokenizer,
 )
-from numpy_luke.mentions import fewest_tokens
 from numpy_luke.errors import CheckpointError, ConfigError, InputError, InputTypeError
+from numpy_luke.mentions import fewest_tokens
 from numpy_luke.pipelines import (
     EntityPredictionPipeline,
     EntityTypingPipeline,
