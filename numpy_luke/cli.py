@@ -9,7 +9,7 @@
 
 Each prediction command runs the pipeline of ``numpy_luke.pipelines`` for its task, so the
 command line and the Python API share one code path; ``--json`` prints exactly what the
-pipeline returns (``fill``: ``pipeline("fill-mask", entities=True)``, words and entities),
+pipeline returns (``fill``: ``pipeline("fill-mask-and-entities")``, words and entities),
 one strict JSON object per input text and line. Tables show every text that comes from the
 input or the checkpoint (texts, mentions, tokens, labels, entity titles) with control
 characters escaped, so a checkpoint cannot send escape sequences to the terminal.

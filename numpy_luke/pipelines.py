@@ -7,8 +7,8 @@ A pipeline wraps a tokenizer and a model with the three chores around them:
 
 1. Reading the input. Mentions (the entities LUKE reads) are marked inline,
    ``[[Lionel Messi]] plays for ...``, or given as character spans ``(start, end)`` of the
-   text. ``parse_mentions`` strips the markers and returns the plain text and the spans.
-   Everything a user can get wrong (no mask, an empty text, a bad span, a text longer than
+   text. ``mentions.read_mentions`` strips the markers and returns the plain text and the
+   spans (the one reader every caller uses). Everything a user can get wrong (no mask, an empty text, a bad span, a text longer than
    the model reads) is checked here and raised as an ``InputError`` that says what to do.
 2. Running the model on batches: texts of similar length are encoded and run together.
 3. Turning scores into answers: probabilities (softmax, or sigmoid for multi-label typing),
@@ -32,7 +32,7 @@ token-classification checkpoint given to ``ner`` is refused with a message sayin
 Outputs are plain dicts, lists, strings, ints and floats. ``fill-mask`` answers exactly as
 transformers' ``fill-mask`` pipeline does (a list of ``{score, token, token_str,
 sequence}``, a list per mask for several masks); ``entity-prediction`` is LUKE's second
-pretraining task, masked entity prediction; ``pipeline("fill-mask", entities=True)`` gives
+pretraining task, masked entity prediction; ``pipeline("fill-mask-and-entities")`` gives
 both in one object, which is what ``python -m numpy_luke fill --json`` prints (the other
 commands print their pipeline's answer; docs/cli.md has the schema).
 
@@ -204,7 +204,7 @@ class Pipeline:
     model_class: str  # name of the numpy_luke head class
     tokenizer_task: str | None  # the tokenizer's ``task=`` for this pipeline
     # The task's options with their defaults (given to ``pipeline(...)``), and those a call
-    # may override; both checked by checks.check_pipeline_option.
+    # may override; both checked by tasks.check_pipeline_option.
     defaults: dict = {}
     call_options: tuple[str, ...] = ()
 
