@@ -8,8 +8,9 @@ A pipeline wraps a tokenizer and a model with the three chores around them:
 1. Reading the input. Mentions (the entities LUKE reads) are marked inline,
    ``[[Lionel Messi]] plays for ...``, or given as character spans ``(start, end)`` of the
    text. ``mentions.read_mentions`` strips the markers and returns the plain text and the
-   spans (the one reader every caller uses). Everything a user can get wrong (no mask, an empty text, a bad span, a text longer than
-   the model reads) is checked here and raised as an ``InputError`` that says what to do.
+   spans (the one reader every caller uses). Everything a user can get wrong (no mask, an
+   empty text, a bad span, a text longer than the model reads) is checked there or in the
+   task's ``_check`` and raised as an ``InputError`` that says what to do.
 2. Running the model on batches: texts of similar length are encoded and run together.
 3. Turning scores into answers: probabilities (softmax, or sigmoid for multi-label typing),
    the top k, and label names from the checkpoint's ``id2label``.
@@ -722,9 +723,6 @@ class NerPipeline(Pipeline):
         return results
 
 
-AGGREGATION_STRATEGIES = ("none", "simple")  # of transformers' five, those implemented
-
-
 class TokenClassificationPipeline(Pipeline):
     """A label for every word token with LukeForTokenClassification, answered as
     transformers' ``token-classification`` pipeline answers with LUKE's tokenizer.
@@ -748,34 +746,12 @@ class TokenClassificationPipeline(Pipeline):
     defaults = PIPELINE_DEFAULTS[task]
     call_options = ("aggregation_strategy", "ignore_labels")
 
-    def __init__(self, model, tokenizer, **options):
-        for name in ("aggregation_strategy", "ignore_labels"):
-            if name in options:
-                options[name] = self._checked(name, options[name])
-        super().__init__(model, tokenizer, **options)
-
-    @staticmethod
-    def _checked(name, value):
-        if name == "aggregation_strategy":
-            strategy = getattr(value, "value", value)  # transformers' AggregationStrategy
-            if not isinstance(strategy, str) or strategy.lower() not in AGGREGATION_STRATEGIES:
-                raise InputError(
-                    f"aggregation_strategy={short(value)}: numpy_luke implements "
-                    f"{' and '.join(map(repr, AGGREGATION_STRATEGIES))} (transformers' "
-                    "'first', 'average' and 'max' are not implemented)")
-            return strategy.lower()
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"ignore_labels must be a list of label names, not {short(value)}")
-        return tuple(value)
-
     def _check(self, text, spans):
         if spans:
             raise InputError("token-classification labels the words and reads no mentions "
                              "(as transformers' pipeline); do not mark any")
 
     def run(self, items, **options):
-        options = {name: self._checked(name, value) if value is not None else None
-                   for name, value in options.items()}
         chosen = self._options(options)
         strategy, ignore = chosen["aggregation_strategy"], set(chosen["ignore_labels"])
         results: list = [None] * len(items)

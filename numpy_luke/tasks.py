@@ -50,6 +50,9 @@ PIPELINE_DEFAULTS = {
     "token-classification": {"aggregation_strategy": "none", "ignore_labels": ("O",)},
 }
 
+# token-classification's aggregation strategies: of transformers' five, those implemented
+AGGREGATION_STRATEGIES = ("none", "simple")
+
 # What ``ner`` means here, for a token-classification checkpoint given to it.
 NER_MEANING = (
     "the ner task here is LUKE's span NER: every span of words is a candidate entity, "
@@ -109,6 +112,8 @@ def check_pipeline_option(name: str, value, task: str, allowed) -> object:
             raise InputError(f"threshold must be a probability, a number from 0 to 1, not "
                              f"{short(value)}")
         return float(value)
+    if name in ("aggregation_strategy", "ignore_labels"):
+        return _token_classification_option(name, value)
     if name == "targets":
         targets = [value] if isinstance(value, str) else value
         if not isinstance(targets, (list, tuple)) or not targets or \
@@ -118,3 +123,18 @@ def check_pipeline_option(name: str, value, task: str, allowed) -> object:
         return list(targets)
     return value
 
+
+def _token_classification_option(name: str, value) -> object:
+    """``aggregation_strategy`` ("none" or "simple", any case, or transformers'
+    AggregationStrategy of those) and ``ignore_labels`` (a list of label names)."""
+    if name == "aggregation_strategy":
+        strategy = getattr(value, "value", value)  # transformers' AggregationStrategy
+        if not isinstance(strategy, str) or strategy.lower() not in AGGREGATION_STRATEGIES:
+            raise InputError(
+                f"aggregation_strategy={short(value)}: numpy_luke implements "
+                f"{' and '.join(map(repr, AGGREGATION_STRATEGIES))} (transformers' "
+                "'first', 'average' and 'max' are not implemented)")
+        return strategy.lower()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"ignore_labels must be a list of label names, not {short(value)}")
+    return tuple(value)
