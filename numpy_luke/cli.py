@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from . import __version__, attention_map, pipelines
+from . import __version__, attention_map, pipelines, scale_out
 from .errors import InputError, NumpyLukeError, missing_dependency
 from .hub import LoadOptions
 from .mentions import check_text_length, longest_token, parse_spans, read_mentions, read_texts
@@ -192,13 +192,18 @@ def given_spans(args, command: Command) -> list | None:
 
 def make_runner(args, command: Command):
     """The pipeline of the command's task with its options from the command line, or,
-    for ``tokenize``, the tokenizer as a streaming.Runner."""
+    for ``tokenize``, the tokenizer as a streaming.Runner. Several input files or
+    --scheduler (scale_out.wanted): the pipeline's recipe instead, which each Dask worker
+    builds once (docs/scale-out.md)."""
     load = LoadOptions(revision=args.revision)
     if command.task is None:
         tokenizer = LukeTokenizer.from_pretrained(args.model, load=load)
         return TokenizeRunner(tokenizer, args.task, args.batch_size)
     options = {option.pipeline: getattr(args, option.pipeline)
                for option in command.options if option.pipeline}
+    if scale_out.wanted(args):  # several files or --scheduler: each worker loads the model
+        return scale_out.Recipe.make(command.task, args.model, args.revision,
+                                     args.batch_size, **options)
     return pipelines.pipeline(command.task, model=args.model, load=load,
                               batch_size=args.batch_size, **options)
 
@@ -224,6 +229,7 @@ def corpus_options(sub: argparse.ArgumentParser) -> None:
                      help="texts per batch")
     sub.add_argument("--threads", type=positive_int, help="CPU threads for the matrix "
                      "products (default: all cores)")
+    scale_out.add_options(sub)  # --scheduler, --part-size (docs/scale-out.md)
 
 
 def use_threads(threads: int) -> None:
@@ -240,6 +246,7 @@ def is_corpus(args) -> bool:
         raise InputError("give either TEXT arguments or --input, not both")
     if args.input is None and "-" in args.texts and args.texts != ["-"]:
         raise InputError("'-' (standard input) cannot be mixed with TEXT arguments")
+    scale_out.check_arguments(args)
     corpus = args.input is not None or args.texts == ["-"]
     if not corpus:
         _refuse_corpus_options(args)
@@ -267,6 +274,8 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
 
     The input is opened before the output, and an output that is the input is refused, so
     no mistake on the command line can destroy the input or empty an existing output."""
+    if scale_out.wanted(args):  # a folder, a glob, or --scheduler: docs/scale-out.md
+        return scale_out.run_from_cli(args, runner, spans, PROG)
     path = args.input or "-"
     where = "standard input" if path == "-" else _printable(path)
     output = None if args.output in (None, "-") else args.output  # '-': standard output

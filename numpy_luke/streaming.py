@@ -74,23 +74,28 @@ class Runner(Protocol):
 BOM = "\ufeff"  # the UTF-8 byte order mark Notepad and PowerShell put first
 
 
-def lines_of(binary) -> Iterator[str]:
+def lines_of(binary, at_start: bool = True) -> Iterator[str]:
     """The lines of a file opened in binary mode (or standard input's buffer), read lazily.
 
     A line ends only at a line feed (a lone carriage return is an ordinary character, so
     line numbers are those of ``wc -l`` and ``sed -n``) and loses it and one carriage return
-    before it; a UTF-8 byte order mark at the start of the file is dropped. Undecodable
+    before it; a UTF-8 byte order mark at the start of the file is dropped (``at_start``:
+    the bytes begin at the file's start, not at a part of it that scale_out cut). Undecodable
     bytes become lone surrogates, which the text check then reports for that line alone."""
-    first = True
     for raw in binary:  # binary files split at b"\n" only
-        line = raw.decode("utf-8", errors="surrogateescape")
-        if line.endswith("\n"):
-            line = line[:-1]
-        if line.endswith("\r"):
-            line = line[:-1]
-        if first:
-            line, first = line.removeprefix(BOM), False
-        yield line
+        yield decode_line(raw, at_start)
+        at_start = False
+
+
+def decode_line(raw: bytes, first: bool) -> str:
+    """One line as ``lines_of`` reads it: ``raw`` as split at b"\n", ``first`` when it is
+    the file's first line."""
+    line = raw.decode("utf-8", errors="surrogateescape")
+    if line.endswith("\n"):
+        line = line[:-1]
+    if line.endswith("\r"):
+        line = line[:-1]
+    return line.removeprefix(BOM) if first else line
 
 
 def read_items(lines: Iterable[str], input_format: str = "auto",
