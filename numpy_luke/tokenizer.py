@@ -13,11 +13,12 @@ The LUKE part lives in the core, and this class calls it:
 Around it, by responsibility: ``token_registry.py`` holds the added and special tokens;
 ``tokenizer_options.py`` checks and resolves a call's options once (``CallOptions``, for
 ``__call__``, ``prepare_for_model`` and ``pad`` alike); ``tokenizer_inputs.py`` checks the
-texts, spans and titles and shapes the output; ``tokenizer_files.py`` reads and writes the
-files. This module is the facade: transformers 4.57's pure-Python ``LukeTokenizer``
-interface, argument for argument and quirks included (noted where they occur), so the
-published models see exactly the inputs transformers gives them (they were trained with
-studio-ousia/luke's own preprocessing, which it reproduces closely, not exactly).
+texts, spans and titles (with ``mentions.py``'s text and span rules, ``tasks.py``'s task
+rules) and shapes the output; ``tokenizer_files.py`` reads and writes the files. This
+module is the facade: transformers 4.57's pure-Python ``LukeTokenizer`` interface, argument
+for argument and quirks included (noted where they occur), so the published models see
+exactly the inputs transformers gives them (they were trained with studio-ousia/luke's own
+preprocessing, which it reproduces closely, not exactly).
 Deliberate differences (docs/tokenizer.md lists them all): with left padding the span
 classification's word indices (``entity_start_positions``/``entity_end_positions``) move
 with their words, while ``entity_position_ids`` stay as without padding (they index
@@ -35,9 +36,12 @@ import os
 import numpy as np
 
 from . import tokenizer_files
-from .checks import check_text, max_entities, positive_int, short
+from .checks import positive_int, short
 from .core import model_inputs
 from .core.entity_vocab import EntityVocab
+from .hub import LoadOptions
+from .mentions import check_text
+from .tasks import max_entities
 from .token_registry import SpecialTokensMixin, TokenRegistry
 from .tokenizer_files import AddedToken, read_bpe, read_entity_vocab
 from .tokenizer_inputs import (
@@ -149,6 +153,8 @@ class LukeTokenizer(SpecialTokensMixin):
         cache_dir: str | os.PathLike | None = None,
         force_download: bool = False,
         token: str | bool | None = None,
+        *,
+        load: LoadOptions | None = None,
         **overrides,
     ) -> LukeTokenizer:
         """Load from a folder or a Hub repository: vocab.json, merges.txt, entity_vocab.json
@@ -157,10 +163,11 @@ class LukeTokenizer(SpecialTokensMixin):
 
         The loading options are the models': ``revision``, ``local_files_only``,
         ``cache_dir``, ``force_download`` and ``token`` (the last two go to the Hub as in
-        transformers). Other keywords are the tokenizer's settings (``task``,
-        ``max_entity_length``, ``padding_side``, ``model_max_length``, ``mask_token``...,
-        the constructor's arguments) and win over the files'; any other keyword is
-        refused with a ``TypeError`` (transformers keeps it silently).
+        transformers), or all of them as one ``load=LoadOptions(...)`` (``hub.py``). Other
+        keywords are the tokenizer's settings (``task``, ``max_entity_length``,
+        ``padding_side``, ``model_max_length``, ``mask_token``..., the constructor's
+        arguments) and win over the files'; any other keyword is refused with a
+        ``TypeError`` (transformers keeps it silently).
         """
         unknown = sorted(set(overrides) - set(_SETTINGS))
         if unknown:
@@ -169,10 +176,10 @@ class LukeTokenizer(SpecialTokensMixin):
                 f"{', '.join(map(repr, unknown))}: it takes the loading options revision, "
                 "local_files_only, cache_dir, force_download and token, and the tokenizer's "
                 f"settings: {', '.join(_SETTINGS)}")
-        return tokenizer_files.load_pretrained(
-            cls, pretrained_model_name_or_path, task, overrides,
-            dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
-                 force_download=force_download, token=token))
+        load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                              cache_dir=cache_dir, force_download=force_download, token=token)
+        return tokenizer_files.load_pretrained(cls, pretrained_model_name_or_path, task,
+                                               overrides, load)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """Write the files ``from_pretrained`` reads (transformers' layout)."""

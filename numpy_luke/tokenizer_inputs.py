@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_spans, check_text, is_int, short, spans_fit_task
+from .checks import is_int, short
 from .core import entity_inputs
 from .core.entity_inputs import Segment
-from .tasks import TASK_SPANS
+from .mentions import check_spans, check_text
+from .tasks import TASK_SPANS, spans_fit_task
 
 ENTITY_ARGUMENTS = ("text_pair", "entity_spans", "entity_spans_pair", "entities",
                     "entities_pair")
