@@ -28,8 +28,9 @@ from .functional import get_activation
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``functional.linear``, y = x W^T + b: the same products, so the same numbers up to
-    the order of BLAS's sums (within 2 k eps (|x| |W|^T) for k inputs, the bound for any
-    order of summation). (..., in) -> (..., out)
+    the order of BLAS's sums, within 2 k eps (|x| |W|^T + |b|) for k inputs (the bound for
+    any order of summation; on the layers' shapes measured the same bits).
+    (..., in) -> (..., out)
     """
     # One 2-D product over all leading axes: a 3-D x @ W.T would run one BLAS call per
     # batch row instead.
@@ -48,8 +49,10 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
 def layer_norm(
     x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-12
 ) -> np.ndarray:
-    """``functional.layer_norm``, within d eps relative in the variance (d = x.shape[-1]):
-    its mean of squares is summed in another order. x is left unchanged. (..., d) -> (..., d)
+    """``functional.layer_norm``, within (d + 2) eps |y - bias| + 2 eps |bias| for
+    d = x.shape[-1]: the variance is summed in another order (within d eps relative), which
+    moves the normalised value by half of that; scale and shift round once each. x is left
+    unchanged. (..., d) -> (..., d)
     """
     mean = x.mean(axis=-1, keepdims=True)
     y = x - mean  # a new array; then in place: no more temporaries of x's size
