@@ -6,6 +6,10 @@
   activation table and the entity vocabulary name what they hold when asked for more).
 - The shell never re-implements a core function: no shell module defines a function
   under the name of a core function (it calls the core one instead).
+- The layers name which form of a primitive they run (``fast.gelu_``, ``functional.gelu``):
+  they import ``fast`` and ``functional`` as modules, never names from them; and every
+  function of ``fast.py`` names the reference it equals (tests/test_fast_primitives.py
+  asserts the equality).
 - Stepping through ``fill`` enters the core's BPE, entity-input, embedding, four-block
   attention and head functions (the executed path is the taught path).
 """
@@ -83,9 +87,8 @@ def test_the_shell_never_reimplements_a_core_function():
 
 
 # Issue 19: the core (text -> model input -> prediction, reference primitives) within 1,500
-# lines, its speed devices (fast.py, issue 19 section 1) not counted. 1,600 until the speed
-# devices leave erf.py and functional.py for fast.py; then 1,500.
-CORE_LINES = 1600
+# lines; its speed devices (fast.py, each checked against its reference) are not counted.
+CORE_LINES = 1500
 
 
 def test_the_core_is_small_and_its_functions_short():
@@ -100,6 +103,40 @@ def test_the_core_is_small_and_its_functions_short():
                 if length > 45:
                     long.append(f"{path.name}:{node.name} ({length} lines)")
     assert not long, long
+
+
+LAYERS = ("embeddings.py", "attention.py", "encoder.py", "heads.py")
+
+
+def test_the_layers_name_the_form_of_each_primitive_they_run():
+    named = []
+    for name in LAYERS:
+        for node in ast.walk(_tree(CORE / name)):
+            if isinstance(node, ast.ImportFrom) and node.module in ("fast", "functional"):
+                named += [f"{name}: from .{node.module} import {a.name}" for a in node.names]
+    assert not named, f"call fast.x or functional.x, so the reader sees which: {named}"
+
+
+def test_every_fast_function_names_its_reference():
+    import numpy_luke.core.erf as erf
+    import numpy_luke.core.functional as functional
+
+    tree = _tree(CORE / "fast.py")
+    unnamed = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            doc = ast.get_docstring(node) or ""
+            references = [r for r in ("functional", "erf") for word in doc.split("``")
+                          if word.startswith(r + ".")
+                          and hasattr({"functional": functional, "erf": erf}[r],
+                                      word.split(".")[1].split("(")[0])]
+            if not references and "the same bits as" not in doc:
+                unnamed.append(node.name)
+    assert not unnamed, f"say which reference each fast function equals: {unnamed}"
+    tests = (ROOT / "tests" / "test_fast_primitives.py").read_text(encoding="utf-8")
+    untested = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+                and not node.name.startswith("_") and f"fast.{node.name}(" not in tests]
+    assert not untested, f"tests/test_fast_primitives.py asserts no equality for {untested}"
 
 
 def test_fill_runs_through_the_core_functions_the_docs_teach():
@@ -128,7 +165,7 @@ def test_fill_runs_through_the_core_functions_the_docs_teach():
         "attention.entity_aware_self_attention",  # the four blocks
         "encoder.encoder_layer",
         "encoder.luke_model",
-        "functional.gelu",
+        "fast.gelu_",  # the model's GELU (tests/test_fast_primitives.py: = functional.gelu)
         "heads.lm_head",
         "heads.entity_prediction_head",
     }
