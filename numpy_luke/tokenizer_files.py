@@ -23,7 +23,7 @@ here). ``load_pretrained`` reads either layout. 5.x also lists the four special 
 ([UNK], [PAD], [MASK], [MASK2]) among tokenizer.json's added *word* tokens, with ids past
 the word vocabulary (beyond every LUKE model's word embedding table); 4.x never did, and
 they are not read as word tokens here, so a 5.x folder encodes exactly as the 4.x folder
-it was saved from (tests/test_tokenizer_tf5.py).
+it was saved from (tests/shell/test_tokenizer_tf5.py).
 
 Files come from anywhere, so every value is checked before it is used: a malformed or
 hostile file raises ``TokenizerFileError`` naming the file and what is wrong, never a

@@ -66,8 +66,8 @@ W = words_in.shape[1]
 #
 # **What is checked, and where.** This chapter measures the largest gap to `math.erf` on
 # 2,001 points of [-6, 6] (printed below: 9.2e-12) and asserts it is under 1e-10.
-# `tests/test_functional.py` asserts the same 1e-10 on 100,001 points of [-10, 10] and 1e-7
-# for any float64 in [-1e6, 1e6] (hypothesis); `tests/test_fast_primitives.py` asserts
+# `tests/core/test_functional.py` asserts the same 1e-10 on 100,001 points of [-10, 10] and 1e-7
+# for any float64 in [-1e6, 1e6] (hypothesis); `tests/core/test_fast_primitives.py` asserts
 # float32 GELU within 5 units in the last place (next section).
 
 # %%
@@ -98,7 +98,7 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # one polynomial serves every x, and erfc of a large z keeps its relative precision (no
 # 1 - erf cancellation). The 17 coefficients `ERFC_CHEBYSHEV` are the Chebyshev series of
 # that function in u = 2t - 1, fitted by Chebyshev interpolation to values of
-# Python's `math.erfc` (`tests/test_functional.py` refits them and compares to 1e-13);
+# Python's `math.erfc` (`tests/core/test_functional.py` refits them and compares to 1e-13);
 # Chebyshev because its truncation error is spread evenly over the interval. The code runs
 # the same polynomial in plain powers of u (`ERFC_POWERS`, converted once with
 # `np.polynomial.chebyshev.cheb2poly`) by Horner's rule: two NumPy passes per coefficient
@@ -124,7 +124,7 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # [-1, 2/3] as m runs over [0, 15], and m is clamped at 15 (beyond it the result is below
 # float32's smallest number). Q is within 3.4e-8 of the exact function (0.6 units in
 # float32's last place); float32 GELU is within 5 units in the last place of GELU at a
-# point within one unit of x, on the whole line (`tests/test_fast_primitives.py`). It is there
+# point within one unit of x, on the whole line (`tests/core/test_fast_primitives.py`). It is there
 # for speed as well: 32 NumPy passes instead of 37 (docs/performance.md).
 #
 # Below, both run from their coefficients by hand, in their Chebyshev form, and agree with
@@ -265,7 +265,7 @@ show("max |by hand - pooler_output|", float(np.abs(pooled - out.pooler_output).m
 # This chapter computed with the formulas of `core/functional.py`. The layers call the
 # forms of `core/fast.py` instead, as llm.c keeps `matmul_forward_naive` beside
 # `matmul_forward`: the same functions, rearranged for speed, each saying which reference it
-# equals and how closely (`tests/test_fast_primitives.py` asserts each one). `encoder_layer`
+# equals and how closely (`tests/core/test_fast_primitives.py` asserts each one). `encoder_layer`
 # names them: `fast.linear` (one 2-D product; the weight as BLAS's left operand for a few
 # rows), `fast.layer_norm` (the variance as each row's dot product with itself), `fast.gelu_`
 # (in cache-sized blocks, written over its input; in float32 with its own erfc) and, in
@@ -332,7 +332,7 @@ def check_exercise_2(answer):
 
 # %%
 tolerance = 1e-5 if model.dtype == np.float32 else 1e-12
-# Our erf is math.erf within 1e-10 on [-6, 6] (as tests/test_functional.py asserts on
+# Our erf is math.erf within 1e-10 on [-6, 6] (as tests/core/test_functional.py asserts on
 # [-10, 10]); exact GELU is not the tanh approximation.
 assert erf_error < 1e-10
 # erf(0) is not exactly 0: the fit's float64 error, under 1e-11 (see the GELU section).

@@ -6,7 +6,7 @@
 Needs matplotlib, the optional ``viz`` extra (``pip install -e '.[viz]'``); numpy_luke itself
 never imports it. The pictures are computed from the tiny fixture checkpoint
 (tests/fixtures/tiny-luke), so they are deterministic, and they are saved with fixed size,
-dpi and metadata, so running this again gives the same pixels (tests/test_figures.py checks
+dpi and metadata, so running this again gives the same pixels (tests/teaching/test_figures.py checks
 that the committed files are what this script draws).
 """
 
@@ -24,7 +24,7 @@ FIGURES = ROOT / "docs" / "figures"
 FIXTURE = ROOT / "tests" / "fixtures" / "tiny-luke"
 DPI = 100
 # The matplotlib release that drew the committed files. Text rendering may change between
-# releases, so tests/test_figures.py compares pixels only under this version.
+# releases, so tests/teaching/test_figures.py compares pixels only under this version.
 MATPLOTLIB_VERSION = "3.11.2"
 # No software version or date in the files: regenerating must not change them.
 METADATA = {"Software": None, "Title": None, "Author": None, "Description": None}

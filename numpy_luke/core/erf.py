@@ -11,9 +11,9 @@ approximation. This module computes erfc in the form of Numerical Recipes (3rd e
 ``exp(-z**2)`` carries the fast decay of erfc, so what is left for P,
 ``log(erfc(z) / t) + z**2``, is smooth and bounded on the whole line. Its coefficients
 ``ERFC_CHEBYSHEV`` were fitted by Chebyshev interpolation of that function, computed from
-Python's ``math.erfc`` (tests/test_functional.py refits them). The result is within
+Python's ``math.erfc`` (tests/core/test_functional.py refits them). The result is within
 9.2e-12 of ``math.erf`` on the grids measured (walkthrough chapter 5);
-tests/test_functional.py asserts 1e-10 on 100,001 points of [-10, 10] and 1e-7 anywhere.
+tests/core/test_functional.py asserts 1e-10 on 100,001 points of [-10, 10] and 1e-7 anywhere.
 
 This is the one erf, in float64: ``functional.gelu`` is built on it. The model's GELU,
 ``fast.gelu_``, runs ``erfc_nonnegative`` in cache-sized blocks (float64), or an erfc of
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 # P(t) = sum_k c_k T_k(2t - 1), the Chebyshev coefficients of log(erfc(z) / t) + z**2 with
-# z = 2/t - 2 on t in [0, 1]; refitted by tests/test_functional.py.
+# z = 2/t - 2 on t in [0, 1]; refitted by tests/core/test_functional.py.
 ERFC_CHEBYSHEV = (
     -0.6513268598908537,
     0.6419697923564888,

@@ -1,7 +1,7 @@
 """The primitives the layers run: ``functional.py``'s formulas, rearranged for speed.
 
 Each function here opens with the reference it equals (in ``functional.py``) and how
-closely: the same bits, or within a stated tolerance; tests/test_fast_primitives.py
+closely: the same bits, or within a stated tolerance; tests/core/test_fast_primitives.py
 asserts each one. The devices, and why they help (measured figures: docs/performance.md):
 
 - products on one 2-D view, and for a few rows the weight as BLAS's left operand (``linear``);
@@ -156,7 +156,7 @@ def in_blocks(function, x: np.ndarray) -> np.ndarray:
 # As in erf.py, exp(-m**2 / 2) carries the decay and Q is smooth: a polynomial in v, which
 # runs over [-1, 2/3] as m runs over [0, GELU_FLOAT32_MAX] (beyond, m is clamped: the
 # result is below float32's smallest number anyway). Q (GELU_FLOAT32_CHEBYSHEV, reproduced
-# by tests/test_fast_primitives.py) has degree 9 where a float32 cut of erf.py's series
+# by tests/core/test_fast_primitives.py) has degree 9 where a float32 cut of erf.py's series
 # needs 11 (fewer passes), and is within 3.4e-8 (0.6 units in float32's last place) of the
 # exact function. Against the exact GELU on the whole line, float32 gelu_ is within 5
 # units in the last place (measured: 4) of GELU(x') for some x' within one unit of x, and

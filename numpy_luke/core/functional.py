@@ -7,7 +7,7 @@ x * Phi(x), built on the error function of ``erf.py``.
 These are the reference forms, the ones the walkthrough teaches. The layers run the forms
 of ``fast.py`` where one exists (``fast.linear``, ``fast.layer_norm``, ``fast.softmax_``,
 ``fast.gelu_``): the same functions, rearranged for speed, each saying which function here
-it equals and how closely, and tests/test_fast_primitives.py asserts it.
+it equals and how closely, and tests/core/test_fast_primitives.py asserts it.
 """
 
 from __future__ import annotations

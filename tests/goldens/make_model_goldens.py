@@ -11,7 +11,7 @@ oracle), saves it in one of the two file formats, runs transformers on fixed inp
     goldens.npz                          run<k>.in.<input>, run<k>.out.<output>[.<layer>]
     case.json                            class name and, per run, the flags it used
 
-``tests/test_model_goldens.py`` then compares numpy_luke against these files without torch.
+``tests/oracle/test_model_goldens.py`` then compares numpy_luke against these files without torch.
 
 The cases cover: every class; entity-aware attention on and off; entity_emb_size equal to
 and different from hidden_size; padded words and padded entities; one and two token

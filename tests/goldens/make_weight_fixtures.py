@@ -1,4 +1,4 @@
-"""Write the small weight-file fixtures of tests/test_weights.py (needs torch + safetensors).
+"""Write the small weight-file fixtures of tests/oracle/test_weights.py (needs torch + safetensors).
 
     python tests/goldens/make_weight_fixtures.py
 

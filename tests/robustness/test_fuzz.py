@@ -15,7 +15,7 @@ encoding whose invariants hold, or a ValueError / TypeError.
 The example budget per test is ``NUMPY_LUKE_FUZZ_EXAMPLES`` (default 40: the whole file
 runs in well under 30 s). The long run recorded in docs/testing.md ("Fuzzing"):
 
-    NUMPY_LUKE_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py -p no:randomly \
+    NUMPY_LUKE_FUZZ_EXAMPLES=5000 pytest tests/robustness/test_fuzz.py -p no:randomly \
         --hypothesis-show-statistics
 """
 

@@ -1,6 +1,6 @@
 """The reference primitives (core/functional.py, core/erf.py): erf against math.erf, exact
 GELU, softmax stability, layer norm, linear. The forms the layers run (core/fast.py) are
-tested against these in tests/test_fast_primitives.py."""
+tested against these in tests/core/test_fast_primitives.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ sizes and configuration, the copied queries, [MASK2] and <ent>/<ent2> embeddings
 decoders, the real RoBERTa BPE files and a 500,000-entity vocabulary.
 
 Slow (the file is 1.1 GB; built once into benchmarks/_work/, about 10 s):
-``pytest -m slow tests/test_lukebase_standin.py``. Needs NUMPY_LUKE_TEST_DATA; no torch.
+``pytest -m slow tests/oracle/test_lukebase_standin.py``. Needs NUMPY_LUKE_TEST_DATA; no torch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """numpy_luke.pipeline in Python: calling conventions, batching, options and errors, on the
 tiny fixture checkpoints (the outputs themselves are checked against transformers in
-tests/test_parity_fill.py and tests/test_parity_pipelines.py)."""
+tests/oracle/test_parity_fill.py and tests/oracle/test_parity_pipelines.py)."""
 
 import helpers
 import numpy as np

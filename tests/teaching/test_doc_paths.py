@@ -1,7 +1,7 @@
 """Every project file that a chapter or a doc names exists (issue 21).
 
 A reader follows the paths the teaching material gives: `numpy_luke/core/attention.py`,
-`tests/test_weights.py`, `walkthrough/answers.py`.
+`tests/oracle/test_weights.py`, `walkthrough/answers.py`.
 Chapters 1-8 once sent the reader to an `answers_01_08.py` that never existed; this test
 keeps that from happening again. It scans README.md, benchmarks/README.md, docs/*.md,
 walkthrough/*.py and walkthrough/README.md for
@@ -13,7 +13,7 @@ walkthrough/*.py and walkthrough/README.md for
 * bare `.py` and `.md` file names (`answers.py`), which must name a file somewhere in the
   project, except the files of other projects listed in ``OTHER_PROJECTS``.
 
-Relative Markdown links are checked by tests/test_docs_examples.py.
+Relative Markdown links are checked by tests/teaching/test_docs_examples.py.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def test_the_scan_finds_a_missing_file(tmp_path):
     """The scan itself can fail: a made-up chapter naming files that are not there."""
     chapter = tmp_path / "99_made_up.py"
     chapter.write_text("# see `answers_01_08.py` and `numpy_luke/core/nothing.py`;\n"
-                       "# `walkthrough/answers.py` and `tests/test_*.py` exist\n",
+                       "# `walkthrough/answers.py` and `tests/*/test_*.py` exist\n",
                        encoding="utf-8")
     missing = missing_references(chapter, project_names(), ignored_folders())
     assert missing == ["line 1: numpy_luke/core/nothing.py", "line 1: answers_01_08.py"]

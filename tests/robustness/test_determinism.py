@@ -26,7 +26,7 @@ SPANS = [[(0, 12), (23, 36)], [(0, 7)]]
 # Runs in a fresh interpreter: this module's compute_digests(), printed as JSON.
 SCRIPT = f"""
 import json, sys
-sys.path.insert(0, {str(TESTS)!r})
+sys.path[:0] = [{str(TESTS)!r}, {str(TESTS / 'robustness')!r}]
 import test_determinism
 json.dump(test_determinism.compute_digests(), sys.stdout)
 """

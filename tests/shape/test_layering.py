@@ -8,7 +8,7 @@
   under the name of a core function (it calls the core one instead).
 - The layers name which form of a primitive they run (``fast.gelu_``, ``functional.gelu``):
   they import ``fast`` and ``functional`` as modules, never names from them; and every
-  function of ``fast.py`` names the reference it equals (tests/test_fast_primitives.py
+  function of ``fast.py`` names the reference it equals (tests/core/test_fast_primitives.py
   asserts the equality).
 - Stepping through ``fill`` enters the core's BPE, entity-input, embedding, four-block
   attention and head functions (the executed path is the taught path).
@@ -133,10 +133,10 @@ def test_every_fast_function_names_its_reference():
             if not references and "the same bits as" not in doc:
                 unnamed.append(node.name)
     assert not unnamed, f"say which reference each fast function equals: {unnamed}"
-    tests = (ROOT / "tests" / "test_fast_primitives.py").read_text(encoding="utf-8")
+    tests = (ROOT / "tests" / "core" / "test_fast_primitives.py").read_text(encoding="utf-8")
     untested = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
                 and not node.name.startswith("_") and f"fast.{node.name}(" not in tests]
-    assert not untested, f"tests/test_fast_primitives.py asserts no equality for {untested}"
+    assert not untested, f"tests/core/test_fast_primitives.py asserts no equality for {untested}"
 
 
 def test_fill_runs_through_the_core_functions_the_docs_teach():
@@ -165,7 +165,7 @@ def test_fill_runs_through_the_core_functions_the_docs_teach():
         "attention.entity_aware_self_attention",  # the four blocks
         "encoder.encoder_layer",
         "encoder.luke_model",
-        "fast.gelu_",  # the model's GELU (tests/test_fast_primitives.py: = functional.gelu)
+        "fast.gelu_",  # the model's GELU (tests/core/test_fast_primitives.py: = functional.gelu)
         "heads.lm_head",
         "heads.entity_prediction_head",
     }

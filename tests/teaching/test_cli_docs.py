@@ -34,7 +34,7 @@ def sessions() -> list[tuple[str, list[str]]]:
             if command is not None:
                 found.append((command, expected))
             # only plain invocations; sessions with pipes or environment variables are
-            # described in the text and covered by tests/test_cli.py
+            # described in the text and covered by tests/shell/test_cli.py
             command = line[len(PROMPT):] if line.startswith(PROMPT) and "|" not in line else None
             expected = []
         elif command is not None:

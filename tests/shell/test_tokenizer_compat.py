@@ -225,7 +225,7 @@ def test_left_padding(tok):
 
 def test_left_padding_keeps_entity_positions(tok):
     """entity_position_ids index the position embeddings, and word positions skip padding:
-    left padding must not shift them (issue 18; tests/test_invariance.py checks the model's
+    left padding must not shift them (issue 18; tests/shell/test_invariance.py checks the model's
     answers). The padding entity comes first, as the padding words do."""
     texts, spans = ["Tokyo is in Japan.", "Paris"], [[(0, 5), (12, 17)], [(0, 5)]]
     right = tok(texts, entity_spans=spans, padding=True)

@@ -1,6 +1,6 @@
 """The chapters' exercises: every numbered chapter has two or three, each a stub that the
 chapter checks at its end; the reference answers pass those checks (the chapters run them
-in tests/test_walkthrough.py), a reader's answer is used once written, and a wrong answer
+in tests/teaching/test_walkthrough.py), a reader's answer is used once written, and a wrong answer
 fails."""
 
 import ast
