@@ -15,12 +15,11 @@ Two parts:
   float64 (1e-8).
 * **Tokenizers.** An option grid (``GRID``) over fixed example calls (``EXAMPLES``): padding x
   truncation x max_length x pairs x entity spans x tasks, on the tiny fixture tokenizer and on
-  the real RoBERTa vocabulary when available. Options numpy_luke does not have yet are
-  ``xfail(strict=True)``: they start passing when implemented, and strict mode then fails
-  them until the mark is removed.
+  the real RoBERTa vocabulary when available, and transformers' other options (sides,
+  ``pad_to_multiple_of``, the extra returns, the generic methods) over parts of the grid.
 
-To extend: add an axis value to ``GRID``, an example to ``EXAMPLES``, or a feature to
-``PENDING``; the model part takes new classes from ``CLASSES``.
+To extend: add an axis value to ``GRID``, an example to ``EXAMPLES``, or a check over part of
+the grid; the model part takes new classes from ``CLASSES``.
 """
 
 from __future__ import annotations
@@ -386,9 +385,8 @@ def test_documented_differences(tokenizers):
     assert "entity_ids" not in theirs[None](text, entities=["Paris"])  # silently ignored
 
 
-# Features of transformers' tokenizer that numpy_luke does not have yet (issue 14 B and A3).
-# Each check compares over part of the grid; it fails today and passes once implemented.
-PENDING = pytest.mark.xfail(strict=True, reason="issue 14 B: not implemented yet")
+# Features of transformers' tokenizer beyond the grid's axes (issue 14 B and A3, all
+# implemented): each check compares over part of the grid.
 PADDED = grid(padding=[True, "max_length"], truncation=[False], max_length=[12])
 TRUNCATED = grid(padding=[False, True], truncation=[True, "only_first", "only_second"],
                  max_length=[7])

@@ -832,7 +832,8 @@ def test_a_header_of_many_names_with_one_duplicate_is_refused_quickly(tmp_path):
 # ---------------------------------------------------------------------------------------
 # Fuzzing: random and mutated files give a CheckpointError or a valid result, nothing else.
 
-# A longer run: NUMPY_LUKE_FUZZ_EXAMPLES=20000 pytest tests/robustness/test_hostile_checkpoints.py -k fuzz
+# A longer run:
+#   NUMPY_LUKE_FUZZ_EXAMPLES=20000 pytest tests/robustness/test_hostile_checkpoints.py -k fuzz
 FUZZ = settings(
     max_examples=int(os.environ.get("NUMPY_LUKE_FUZZ_EXAMPLES", 150)),
     deadline=2000,

@@ -4,10 +4,10 @@ Hugging Face cache as "studio-ousia/luke-base" loads through
 1.2x the weight bytes of resident memory (issue 3, acceptance 5). Three layouts: the
 published ``pytorch_model.bin`` (torch's zip archive), the legacy .bin, and safetensors.
 
-Slow (about 10 s once the files exist): ``pytest -m slow tests/robustness/test_lukebase_size.py``. It
-uses the files of ``benchmarks/make_lukebase_checkpoint.py`` in benchmarks/_work when they
-are there, and otherwise makes them (which needs torch + transformers) in a temporary
-folder.
+Slow (about 10 s once the files exist):
+``pytest -m slow tests/robustness/test_lukebase_size.py``. It uses the files of
+``benchmarks/make_lukebase_checkpoint.py`` in benchmarks/_work when they are there, and
+otherwise makes them (which needs torch + transformers) in a temporary folder.
 """
 
 from __future__ import annotations
