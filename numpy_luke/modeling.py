@@ -116,7 +116,7 @@ class LukePreTrainedModel:
         return cls(config, params)
 
     @classmethod
-    def from_pretrained(
+    def from_pretrained(  # noqa: PLR0913  transformers' signature
         cls,
         pretrained_model_name_or_path: str | os.PathLike,
         *,

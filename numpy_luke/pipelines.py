@@ -812,7 +812,7 @@ PIPELINE_ARGUMENTS = ("task", "model", "tokenizer", "revision", "local_files_onl
                       "token", "load", "dtype", "torch_dtype", "device")
 
 
-def pipeline(
+def pipeline(  # noqa: PLR0913  transformers' signature
     task: str | None = None,
     model: str | os.PathLike | None = None,
     revision: str | None = None,

@@ -324,7 +324,7 @@ def _numbered(items, part: Part, settings: Settings):
 # ---------------------------------------------------------------------------------------
 
 
-def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str = "auto",
+def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str = "auto",  # noqa: PLR0913  the corpus commands' flags, keyword-only
               entity_spans=None, stop_on_error: bool = False, part_size: int | None = None,
               progress: bool = False, threads: int | None = None,
               on_part_done: Callable[[PartResult], Any] | None = None,
@@ -414,7 +414,7 @@ def _scratch(outputs):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done,
+def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done,  # noqa: PLR0913  _run_here's, plus client and scratch
             scratch) -> Summary:
     """Every part as a Dask task (earlier parts first); the parts of each file assembled in
     order as they come in. A task whose worker dies is run again by the scheduler."""
@@ -693,7 +693,7 @@ def run_from_cli(args, runner, entity_spans=None, prog: str = "numpy_luke") -> i
     return 0
 
 
-def run_corpus(task: str, inputs, output=None, *, model=None, scheduler=None,
+def run_corpus(task: str, inputs, output=None, *, model=None, scheduler=None,  # noqa: PLR0913  pipeline()'s and the corpus commands' flags
                revision: str | None = None, batch_size: int = 8, input_format: str = "auto",
                entity_spans=None, stop_on_error: bool = False, part_size: int | None = None,
                progress: bool = False, threads: int | None = None,

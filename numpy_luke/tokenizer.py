@@ -85,7 +85,7 @@ class LukeTokenizer(SpecialTokensMixin):
     padding_side = "right"
     truncation_side = "right"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  transformers' signature
         self,
         vocab_file: str | os.PathLike,
         merges_file: str | os.PathLike,
@@ -144,7 +144,7 @@ class LukeTokenizer(SpecialTokensMixin):
     # Loading and saving
 
     @classmethod
-    def from_pretrained(
+    def from_pretrained(  # noqa: PLR0913  transformers' signature
         cls,
         pretrained_model_name_or_path: str | os.PathLike,
         task: str | None = None,
@@ -435,7 +435,7 @@ class LukeTokenizer(SpecialTokensMixin):
         _log(notes)
         return self._finish_one(example, options, prepend_batch_axis)
 
-    def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,
+    def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,  # noqa: PLR0913  transformers' signature
             max_entity_length: int | None = None, pad_to_multiple_of: int | None = None,
             padding_side: str | None = None, return_attention_mask: bool | None = None,
             return_tensors: str | None = None, verbose: bool = True) -> BatchEncoding:

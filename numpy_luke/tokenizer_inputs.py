@@ -65,7 +65,7 @@ def split_batch(text: list[str], per_example: dict) -> list[dict]:
     return examples
 
 
-def segments(tokenizer, text, text_pair, entity_spans, entity_spans_pair, entities,
+def segments(tokenizer, text, text_pair, entity_spans, entity_spans_pair, entities,  # noqa: PLR0913  transformers' __call__ arguments
              entities_pair, options) -> tuple[Segment, Segment | None]:
     """Check one example's entity arguments, then run the core: one ``Segment`` per text."""
     task = options.task

@@ -65,7 +65,7 @@ def check_task(task) -> None:
         raise ValueError(f"task {task!r} is not supported; choose one of {TASKS[1:]} or None")
 
 
-def resolve_options(
+def resolve_options(  # noqa: PLR0913  transformers' __call__ keywords
     tokenizer,
     *,
     task: str | None = "default",

@@ -136,7 +136,7 @@ def encoder(
     return all_word_states, all_entity_states, all_attentions
 
 
-def luke_model(
+def luke_model(  # noqa: PLR0913  transformers' signature (LukeModel.forward's inputs)
     params: dict[str, np.ndarray],
     config,
     input_ids: np.ndarray,
