@@ -1,0 +1,93 @@
+"""The hand-derived gradients (numpy_luke.training) against torch autograd on transformers'
+own LukeFor... classes (issue 22's acceptance), in float64, dropout off (eval mode).
+
+For every head class, on the tiny random configs of tests/test_backward.py (entity-aware
+attention on, entity_emb_size < hidden, padding in words and entities, repeated ids, an
+empty mention): the loss equals transformers' within 1e-9 and every parameter's gradient
+equals autograd's within 1e-7 of that tensor's largest entry (or of 1e-8, for a gradient
+that is 0 in exact arithmetic and round-off in both); the parameters with a
+gradient are exactly those torch gives a gradient (a tied tensor once, under its owner's
+name; a tensor the loss does not read, like the pooler of an entity head, has none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_backward import (
+    batch_inputs,
+    float64_model,
+    head_cases,
+    tiny_config,
+)
+
+from numpy_luke import LukeForMultipleChoice, LukeForQuestionAnswering
+
+pytestmark = pytest.mark.parity
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+LOSS_TOLERANCE = 1e-9
+GRADIENT_TOLERANCE = 1e-7  # of each tensor's largest entry
+
+
+def autograd(model, folder, inputs, labels):
+    """transformers' loss and {parameter name: gradient} for the same weights and batch."""
+    model.save_pretrained(folder)
+    theirs = getattr(transformers, type(model).__name__).from_pretrained(
+        folder, dtype=torch.float64).eval()
+    tensors = {k: torch.tensor(np.asarray(v)) for k, v in {**inputs, **labels}.items()}
+    loss = theirs(**tensors).loss
+    loss.backward()
+    grads = {name: p.grad.numpy() for name, p in theirs.named_parameters()
+             if p.grad is not None}
+    return loss.item(), grads
+
+
+def compare(model, folder, inputs, labels):
+    loss, grads = model.loss_and_gradients(**inputs, **labels)
+    their_loss, their_grads = autograd(model, folder, inputs, labels)
+    assert abs(float(loss) - their_loss) <= LOSS_TOLERANCE, (float(loss), their_loss)
+    assert set(grads) == set(their_grads), set(grads) ^ set(their_grads)
+    worst = 0.0
+    for name, theirs in their_grads.items():
+        # a gradient that is 0 in exact arithmetic (the last layer norm's bias under a
+        # softmax loss whose rows sum to 0) is round-off in both: floor the scale at 1e-8
+        scale = max(np.abs(theirs).max(), 1e-8)
+        error = np.abs(grads[name] - theirs).max() / scale
+        assert error <= GRADIENT_TOLERANCE, (name, error)
+        worst = max(worst, error)
+    print(f"{type(model).__name__}: loss error {abs(float(loss) - their_loss):.1e}, "
+          f"largest gradient error {worst:.1e} of the tensor's largest entry")
+
+
+@pytest.mark.parametrize("case", range(9))
+@pytest.mark.parametrize("entity_aware", [True, False])
+def test_gradients_equal_torch_autograd(tmp_path, case, entity_aware):
+    rng = np.random.default_rng(30 + case)
+    config = tiny_config(use_entity_aware_attention=entity_aware)
+    cls, labels = head_cases(rng, config)[case]
+    if cls is LukeForQuestionAnswering:
+        config = tiny_config(num_labels=2, use_entity_aware_attention=entity_aware)
+    multi_label = {"LukeForEntityClassification": 2, "LukeForEntitySpanClassification": 3}
+    if np.ndim(labels.get("labels")) == multi_label.get(cls.__name__):
+        labels = {**labels, "labels": labels["labels"].astype(np.float64)}  # BCE targets
+    model = float64_model(cls, config, seed=case)
+    compare(model, tmp_path, batch_inputs(rng, config), labels)
+
+
+def test_multiple_choice_gradients_equal_torch_autograd(tmp_path):
+    rng = np.random.default_rng(40)
+    config = tiny_config()
+    model = float64_model(LukeForMultipleChoice, config)
+    one = batch_inputs(rng, config, batch=4)
+    inputs = {k: v.reshape(2, 2, *v.shape[1:]) for k, v in one.items()}
+    compare(model, tmp_path, inputs, {"labels": np.array([1, 0])})
+
+
+def test_untied_word_decoder_gets_its_own_gradient(tmp_path):
+    rng = np.random.default_rng(41)
+    config = tiny_config(tie_word_embeddings=False)
+    cls, labels = head_cases(rng, config)[8]
+    model = float64_model(cls, config)
+    compare(model, tmp_path, batch_inputs(rng, config), labels)
