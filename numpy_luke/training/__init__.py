@@ -12,8 +12,14 @@ mirrors them:
   ``*_backward(d_output, cache)``; the recording forward calls the core's primitives, and a
   test checks that it gives the core's numbers;
 - ``heads.py``: each head's forward with cache, its loss and their backward, and
-  ``loss_and_gradients``, which ``LukePreTrainedModel.loss_and_gradients`` calls.
+  ``loss_and_gradients``, which ``LukePreTrainedModel.loss_and_gradients`` calls;
+- ``optim.py``: ``AdamW`` (as ``torch.optim.AdamW``), ``linear_warmup_decay`` and
+  ``clip_by_global_norm``.
 
 Gradient arrays are keyed by the core's parameter names (no ``luke.`` prefix) inside this
 package; ``loss_and_gradients`` renames them to ``model.state_dict()``'s names.
 """
+
+from .optim import AdamW, clip_by_global_norm, linear_warmup_decay
+
+__all__ = ["AdamW", "clip_by_global_norm", "linear_warmup_decay"]
