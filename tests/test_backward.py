@@ -381,3 +381,58 @@ def test_loss_and_gradients_refuses_what_it_cannot_differentiate():
     relu_model = float64_model(LukeForEntityClassification, tiny_config(hidden_act="relu"))
     with pytest.raises(NotImplementedError, match="gelu"):
         relu_model.loss_and_gradients(**inputs, labels=np.array([0, 1]))
+
+
+# ----------------------------------------------------------------------------- dropout
+
+
+class RecordingGenerator:
+    """A numpy Generator that keeps every uniform array it hands out (for the parity test,
+    which gives transformers the same dropout masks)."""
+
+    def __init__(self, seed):
+        self.rng, self.draws = np.random.default_rng(seed), []
+
+    def random(self, shape):
+        self.draws.append(self.rng.random(shape))
+        return self.draws[-1]
+
+
+def dropout_config(**overrides):
+    return tiny_config(hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.2, **overrides)
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_gradients_with_dropout_match_finite_differences(case):
+    """Dropout on (fixed masks: the same seed for every evaluation), every head."""
+    rng = np.random.default_rng(70 + case)
+    cls, labels = head_cases(rng, tiny_config())[case]
+    config = dropout_config(num_labels=2 if cls is LukeForQuestionAnswering else 3)
+    model = float64_model(cls, config)
+    inputs = batch_inputs(rng, config)
+
+    def loss():
+        return float(model.loss_and_gradients(**inputs, **labels,
+                                              dropout_rng=np.random.default_rng(5))[0])
+
+    value, grads = model.loss_and_gradients(**inputs, **labels,
+                                            dropout_rng=np.random.default_rng(5))
+    assert abs(value - model(**inputs, **labels).loss) > 1e-6  # the masks changed the loss
+    state = model.state_dict()
+    for name, grad in grads.items():
+        check(loss, state[name], grad, rng, samples=3, skip_row=padding_row(name, config))
+
+
+def test_dropout_draws_masks_only_when_asked():
+    config = dropout_config()
+    model = float64_model(LukeForEntityClassification, config)
+    inputs = batch_inputs(np.random.default_rng(0), config)
+    labels = np.array([0, 2])
+    off = model.loss_and_gradients(**inputs, labels=labels)[0]
+    assert abs(off - model(**inputs, labels=labels).loss) <= 1e-12
+    recorder = RecordingGenerator(0)
+    model.loss_and_gradients(**inputs, labels=labels, dropout_rng=recorder)  # duck-typed
+    # word and entity embeddings, 3 per layer, the classifier's input
+    assert len(recorder.draws) == 2 + 3 * config.num_hidden_layers + 1
+    with pytest.raises(TypeError, match="Generator"):
+        model.loss_and_gradients(**inputs, labels=labels, dropout_rng=5)

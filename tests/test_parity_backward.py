@@ -167,3 +167,40 @@ def test_five_adamw_steps_equal_torch_adamw(tmp_path, case):
         assert error <= 1e-7, (name, error)
         worst = max(worst, error)
     print(f"{cls.__name__}: five AdamW steps, largest parameter difference {worst:.1e}")
+
+
+@pytest.mark.parametrize("case", [0, 2, 3, 5, 6, 7, 8])
+def test_gradients_with_dropout_equal_torch_autograd_given_the_same_masks(tmp_path, case):
+    """Dropout on: transformers in training mode, each nn.Dropout handed the mask
+    numpy_luke drew (in call order): same loss and gradients, float64. This checks where
+    the dropouts sit and in which order they are drawn."""
+    from test_backward import RecordingGenerator, dropout_config
+
+    rng = np.random.default_rng(80 + case)
+    cls, labels = head_cases(rng, tiny_config())[case]
+    config = dropout_config(num_labels=2 if cls is LukeForQuestionAnswering else 3)
+    model = float64_model(cls, config, seed=case)
+    inputs = batch_inputs(rng, config)
+    recorder = RecordingGenerator(case)
+    loss, grads = model.loss_and_gradients(**inputs, **labels, dropout_rng=recorder)
+    p = config.hidden_dropout_prob  # = attention_probs_dropout_prob here
+    masks = iter([torch.tensor((u >= p) / (1 - p)) for u in recorder.draws])
+
+    model.save_pretrained(tmp_path)
+    theirs = getattr(transformers, cls.__name__).from_pretrained(
+        tmp_path, dtype=torch.float64).train()
+    for module in theirs.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.forward = lambda x: x * next(masks)
+    tensors = {k: torch.tensor(np.asarray(v)) for k, v in {**inputs, **labels}.items()}
+    their_loss = theirs(**tensors).loss
+    their_loss.backward()
+    assert next(masks, None) is None  # every mask used
+    assert abs(float(loss) - their_loss.item()) <= LOSS_TOLERANCE
+    for name, param in theirs.named_parameters():
+        if param.grad is None:
+            assert name not in grads
+            continue
+        expected = param.grad.numpy()
+        scale = max(np.abs(expected).max(), 1e-8)
+        assert np.abs(grads[name] - expected).max() / scale <= GRADIENT_TOLERANCE, name

@@ -91,3 +91,18 @@ def lookup_backward(dy: np.ndarray, ids: np.ndarray, rows: int,
     if padding_idx is not None:
         dtable[padding_idx] = 0
     return dtable
+
+
+def dropout_mask(rng, shape: tuple, p: float, dtype) -> np.ndarray | None:
+    """Inverted dropout's mask, as PyTorch's ``nn.Dropout`` in training: each entry kept
+    with probability 1 - p and then scaled by 1 / (1 - p), so the expected output equals the
+    input; None (no dropout) without a generator or with p = 0. The forward is
+    y = x * mask, so the backward is dx = dy * mask. -> shape, or None"""
+    if rng is None or not p:
+        return None
+    return (rng.random(shape) >= p).astype(dtype) / (1 - p)
+
+
+def dropped(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """x * mask, or x itself when dropout is off (mask None); also the backward of both."""
+    return x if mask is None else x * mask

@@ -23,6 +23,8 @@ from ..core.embeddings import create_position_ids_from_input_ids
 from ..core.encoder import scope
 from ..core.functional import gelu, layer_norm, linear, softmax
 from .backward import (
+    dropout_mask,
+    dropped,
     gelu_backward,
     layer_norm_backward,
     linear_backward,
@@ -135,9 +137,10 @@ def query_blocks(words: int, n: int, entity_aware: bool) -> tuple:
     return (("query", slice(0, n), slice(0, n)),)
 
 
-def attention_forward(params, x, words, mask, num_heads, entity_aware):
+def attention_forward(params, x, words, mask, num_heads, entity_aware, rng=None, p=0.0):
     """``core.attention.entity_aware_self_attention`` on x = [words; entities], keeping
-    the queries, keys, values and probabilities. x (batch, n, hidden) -> context
+    the queries, keys, values and probabilities; with a generator ``rng``, dropout of rate
+    ``p`` on the probabilities (training only). x (batch, n, hidden) -> context
     (batch, n, hidden), cache"""
     keys = project(params, x, "key", num_heads)  # (batch, heads, n, head_size)
     values = project(params, x, "value", num_heads)  # (batch, heads, n, head_size)
@@ -153,24 +156,26 @@ def attention_forward(params, x, words, mask, num_heads, entity_aware):
     if mask is not None:
         scores += mask  # (batch, 1, 1 or n, n): 0 or finfo.min
     probs = softmax(scores, axis=-1)  # (batch, heads, n, n)
-    context = merge_heads(probs @ values)  # (batch, n, hidden)
-    return context, (x, keys, values, queries, probs, blocks, scale, num_heads)
+    drop = dropout_mask(rng, probs.shape, p, probs.dtype)  # (batch, heads, n, n) or None
+    context = merge_heads(dropped(probs, drop) @ values)  # (batch, n, hidden)
+    return context, (x, keys, values, queries, probs, drop, blocks, scale, num_heads)
 
 
 def attention_backward(params, dcontext, cache):
     """Backward of entity-aware attention, context = merge(P V), P = softmax(S + mask).
 
-    dP = dC V^T and dV = P^T dC (per head); dS = softmax_backward(dP, P). Block (q, k) of
+    dP = dC V^T and dV = P^T dC (per head; P after dropout, whose mask multiplies dP
+    again); dS = softmax_backward(dP, P). Block (q, k) of
     S is (Q_blk / sqrt(d) scaled already) K_cols^T, so dQ_blk = dS_blk K_cols and
     dK_cols += dS_blk^T Q_blk: keys and values are shared, so word keys collect from w2w
     and e2w, entity keys from w2e and e2e. Each projection then backpropagates through its
     linear layer to the rows it read. dcontext (batch, n, hidden) -> dx (batch, n, hidden),
     {name: gradient}
     """
-    x, keys, values, queries, probs, blocks, scale, num_heads = cache
+    x, keys, values, queries, probs, drop, blocks, scale, num_heads = cache
     dc = split_heads(dcontext, num_heads)  # (batch, heads, n, head_size)
-    dprobs = dc @ values.swapaxes(-1, -2)  # (batch, heads, n, n)
-    dvalues = probs.swapaxes(-1, -2) @ dc  # (batch, heads, n, head_size)
+    dprobs = dropped(dc @ values.swapaxes(-1, -2), drop)  # (batch, heads, n, n)
+    dvalues = dropped(probs, drop).swapaxes(-1, -2) @ dc  # (batch, heads, n, head_size)
     dscores = softmax_backward(dprobs, probs)  # (batch, heads, n, n)
     dkeys = np.zeros_like(keys)  # (batch, heads, n, head_size)
     dx = np.zeros_like(x)  # (batch, n, hidden)
@@ -192,13 +197,16 @@ def attention_backward(params, dcontext, cache):
 # ----------------------------------------------------------------------------- the layer
 
 
-def layer_forward(params, x, words, mask, config):
+def layer_forward(params, x, words, mask, config, rng=None):
     """``core.encoder.encoder_layer`` on x = [words; entities] (batch, n, hidden):
-    y1 = LN1(dense(attention(x)) + x), y2 = LN2(dense(gelu(dense(y1))) + y1). -> y2, cache"""
+    y1 = LN1(dense(attention(x)) + x), y2 = LN2(dense(gelu(dense(y1))) + y1); with a
+    generator ``rng``, dropout on the attention probabilities and on both dense outputs
+    before their residual, as transformers in training. -> y2, cache"""
     eps = config.layer_norm_eps
     context, attention = attention_forward(
         scope(params, "attention.self."), x, words, mask, config.num_attention_heads,
-        config.use_entity_aware_attention)  # (batch, n, hidden)
+        config.use_entity_aware_attention, rng,
+        config.attention_probs_dropout_prob)  # (batch, n, hidden)
 
     def dense(name, inputs):
         return linear(inputs, params[f"{name}.dense.weight"], params[f"{name}.dense.bias"])
@@ -207,20 +215,23 @@ def layer_forward(params, x, words, mask, config):
         return layer_norm(inputs, params[f"{name}.LayerNorm.weight"],
                           params[f"{name}.LayerNorm.bias"], eps)
 
-    first = dense("attention.output", context) + x  # (batch, n, hidden)
+    p = config.hidden_dropout_prob
+    drop1 = dropout_mask(rng, x.shape, p, x.dtype)  # (batch, n, hidden) or None
+    first = dropped(dense("attention.output", context), drop1) + x  # (batch, n, hidden)
     y1 = norm("attention.output", first)
     inner = dense("intermediate", y1)  # (batch, n, intermediate)
     activated = gelu(inner)  # (batch, n, intermediate)
-    second = dense("output", activated) + y1  # (batch, n, hidden)
+    drop2 = dropout_mask(rng, x.shape, p, x.dtype)  # (batch, n, hidden) or None
+    second = dropped(dense("output", activated), drop2) + y1  # (batch, n, hidden)
     y2 = norm("output", second)
-    return y2, (attention, context, first, y1, inner, activated, second, eps)
+    return y2, (attention, context, first, y1, inner, activated, second, drop1, drop2, eps)
 
 
 def layer_backward(params, dy2, cache):
     """Backward of one layer. A residual y = f(x) + x passes dy to x unchanged and adds
     f's input gradient: dx = dy + df/dx^T dy. dy2 (batch, n, hidden) -> dx, {name: gradient}
     """
-    attention, context, first, y1, inner, activated, second, eps = cache
+    attention, context, first, y1, inner, activated, second, drop1, drop2, eps = cache
     grads = {}
 
     def norm_backward(name, dy, x):
@@ -234,10 +245,11 @@ def layer_backward(params, dy2, cache):
         return dx
 
     dsecond = norm_backward("output", dy2, second)  # (batch, n, hidden)
-    dinner = gelu_backward(dense_backward("output", dsecond, activated), inner)  # (b, n, inter)
+    dactivated = dense_backward("output", dropped(dsecond, drop2), activated)  # (b, n, inter)
+    dinner = gelu_backward(dactivated, inner)  # (batch, n, intermediate)
     dy1 = dsecond + dense_backward("intermediate", dinner, y1)  # residual + branch
     dfirst = norm_backward("attention.output", dy1, first)  # (batch, n, hidden)
-    dcontext = dense_backward("attention.output", dfirst, context)  # (batch, n, hidden)
+    dcontext = dense_backward("attention.output", dropped(dfirst, drop1), context)
     dx_attention, attention_grads = attention_backward(
         scope(params, "attention.self."), dcontext, attention)
     grads.update(_prefixed("attention.self.", attention_grads))
@@ -272,20 +284,25 @@ def pooler_backward(params, dpooled, cache, words_shape):
 def model_forward(params, config, input_ids, attention_mask=None, token_type_ids=None,
                   position_ids=None, entity_ids=None, entity_attention_mask=None,
                   entity_token_type_ids=None, entity_position_ids=None,
-                  add_pooling_layer=True):
-    """``core.encoder.luke_model``, recording. -> (last word states (b, words, h), last
-    entity states (b, entities, h) or None, pooled (b, h) or None), cache"""
+                  add_pooling_layer=True, rng=None):
+    """``core.encoder.luke_model``, recording; with a NumPy Generator ``rng``, dropout as
+    transformers in training (embeddings, attention probabilities, both residual branches;
+    masks drawn in transformers' order of modules). -> (last word states (b, words, h),
+    last entity states (b, entities, h) or None, pooled (b, h) or None), cache"""
     dtype = params["embeddings.word_embeddings.weight"].dtype
     eps = config.layer_norm_eps
     words, embed_words = word_embeddings_forward(
         scope(params, "embeddings."), input_ids, token_type_ids, position_ids,
         config.pad_token_id, eps)  # (batch, words, hidden)
-    x, embed_entities = words, None
+    p = config.hidden_dropout_prob
+    drops = [dropout_mask(rng, words.shape, p, dtype), None]  # after each embedding
+    x, embed_entities = dropped(words, drops[0]), None
     if entity_ids is not None:
         entities, embed_entities = entity_embeddings_forward(
             scope(params, "entity_embeddings."), entity_ids, entity_position_ids,
             entity_token_type_ids, eps)  # (batch, entities, hidden)
-        x = np.concatenate([words, entities], axis=1)  # (batch, n, hidden)
+        drops[1] = dropout_mask(rng, entities.shape, p, dtype)
+        x = np.concatenate([x, dropped(entities, drops[1])], axis=1)  # (batch, n, hidden)
     if attention_mask is None:
         attention_mask = np.ones(input_ids.shape, dtype=dtype)
     if entity_ids is not None and entity_attention_mask is None:
@@ -296,13 +313,13 @@ def model_forward(params, config, input_ids, attention_mask=None, token_type_ids
     layers = []
     for layer in range(config.num_hidden_layers):  # a loop over layers only
         x, cache = layer_forward(scope(params, f"encoder.layer.{layer}."), x, n_words, mask,
-                                 config)
+                                 config, rng)
         layers.append(cache)
     pooled = pool = None
     if add_pooling_layer:
         pooled, pool = pooler_forward(params, x[:, :n_words], attention_mask)
     entities_out = x[:, n_words:] if entity_ids is not None else None
-    cache = (embed_words, embed_entities, layers, pool, x.shape, n_words)
+    cache = (embed_words, embed_entities, drops, layers, pool, x.shape, n_words)
     return (x[:, :n_words], entities_out, pooled), cache
 
 
@@ -310,7 +327,7 @@ def model_backward(params, d_words, d_entities, d_pooled, cache) -> dict:
     """Backward of ``model_forward``: gradients of the last word and entity states and the
     pooled vector (each may be None: not read by the head) -> {core parameter name: gradient}.
     """
-    embed_words, embed_entities, layers, pool, x_shape, n_words = cache
+    embed_words, embed_entities, drops, layers, pool, x_shape, n_words = cache
     dx = np.zeros(x_shape, dtype=params["embeddings.word_embeddings.weight"].dtype)  # (b, n, h)
     if d_words is not None:
         dx[:, :n_words] += d_words
@@ -326,8 +343,9 @@ def model_backward(params, d_words, d_entities, d_pooled, cache) -> dict:
                                          layers[layer])
         grads.update(_prefixed(f"encoder.layer.{layer}.", layer_grads))
     grads.update(_prefixed("embeddings.", word_embeddings_backward(
-        scope(params, "embeddings."), dx[:, :n_words], embed_words)))
+        scope(params, "embeddings."), dropped(dx[:, :n_words], drops[0]), embed_words)))
     if embed_entities is not None:
         grads.update(_prefixed("entity_embeddings.", entity_embeddings_backward(
-            scope(params, "entity_embeddings."), dx[:, n_words:], embed_entities)))
+            scope(params, "entity_embeddings."), dropped(dx[:, n_words:], drops[1]),
+            embed_entities)))
     return grads

@@ -23,7 +23,7 @@ from .. import checks
 from ..core import heads
 from ..core.functional import gelu, layer_norm, linear, sigmoid, softmax
 from ..state_dict import tied_keys
-from .backward import gelu_backward, layer_norm_backward, linear_backward
+from .backward import dropout_mask, dropped, gelu_backward, layer_norm_backward, linear_backward
 from .encoder import model_backward, model_forward
 
 # ----------------------------------------------------------------------------- losses
@@ -63,14 +63,29 @@ def classification_gradient(logits, labels, one_label_ndim):
     return bce_gradient(logits, checks.check_label_count(labels, logits))
 
 
-def classifier_backward(params, dlogits, features, name="classifier"):
-    """The closing linear layer. -> d features, {name: gradient}"""
-    dfeatures, dw, db = linear_backward(dlogits, features, params[f"{name}.weight"],
+def classify(params, features, drop, name="classifier"):
+    """The closing linear layer on the features after dropout (``drop``: a mask or None)."""
+    return heads.classifier(params, dropped(features, drop), name)
+
+
+def classifier_backward(params, dlogits, features, drop=None, name="classifier"):
+    """Backward of ``classify``. -> d features, {name: gradient}"""
+    dfeatures, dw, db = linear_backward(dlogits, dropped(features, drop),
+                                        params[f"{name}.weight"],
                                         has_bias=f"{name}.bias" in params)
     grads = {f"{name}.weight": dw}
     if db is not None:
         grads[f"{name}.bias"] = db
-    return dfeatures, grads
+    return dropped(dfeatures, drop), grads
+
+
+def head_dropout(config, rng, shape, dtype, classifier_rate=False):
+    """The mask of a head's dropout before its classifier: ``hidden_dropout_prob`` (the
+    entity heads), or ``classifier_dropout`` when set (sequence, token, multiple choice)."""
+    p = config.hidden_dropout_prob
+    if classifier_rate and config.classifier_dropout is not None:
+        p = config.classifier_dropout
+    return dropout_mask(rng, shape, p, dtype)
 
 
 # ----------------------------------------------------------------------------- heads
@@ -85,7 +100,7 @@ def first_entity_order(entity_states, entity_attention_mask, count):
     return np.argsort(padding, axis=1, kind="stable")[:, :count]  # (batch, count)
 
 
-def entity_features_gradient(params, config, states, arrays, labels, count):
+def entity_features_gradient(params, config, states, arrays, labels, count, rng):
     """Entity (count 1) and entity-pair (count 2) classification: a linear layer on the
     first ``count`` attended entities side by side. The indices are distinct, so the
     backward puts each feature gradient back in its entity's row."""
@@ -93,24 +108,25 @@ def entity_features_gradient(params, config, states, arrays, labels, count):
     order = first_entity_order(entities, arrays["entity_attention_mask"], count)  # (b, count)
     picked = np.take_along_axis(entities, order[:, :, None], axis=1)  # (batch, count, hidden)
     features = picked.reshape(len(picked), -1)  # (batch, count * hidden)
-    logits = heads.classifier(params, features)  # (batch, labels)
+    drop = head_dropout(config, rng, features.shape, features.dtype)
+    logits = classify(params, features, drop)  # (batch, labels)
     loss, dlogits = classification_gradient(logits, labels, 1)
-    dfeatures, grads = classifier_backward(params, dlogits, features)
+    dfeatures, grads = classifier_backward(params, dlogits, features, drop)
     dentities = np.zeros_like(entities)  # (batch, entities, hidden)
     np.put_along_axis(dentities, order[:, :, None], dfeatures.reshape(picked.shape), axis=1)
     return loss, grads, (None, dentities, None)
 
 
-def entity_classification(params, config, states, arrays, labels):
-    return entity_features_gradient(params, config, states, arrays, labels, 1)
+def entity_classification(params, config, states, arrays, labels, rng=None):
+    return entity_features_gradient(params, config, states, arrays, labels, 1, rng)
 
 
-def entity_pair_classification(params, config, states, arrays, labels):
-    return entity_features_gradient(params, config, states, arrays, labels, 2)
+def entity_pair_classification(params, config, states, arrays, labels, rng=None):
+    return entity_features_gradient(params, config, states, arrays, labels, 2, rng)
 
 
 def entity_span_classification(params, config, states, arrays, labels,
-                               entity_start_positions, entity_end_positions):
+                               entity_start_positions, entity_end_positions, rng=None):
     """A linear layer on [start word; end word; entity] per span; start and end words may
     repeat across spans, so their gradients are added up with ``np.add.at``."""
     words, entities, _ = states
@@ -118,9 +134,10 @@ def entity_span_classification(params, config, states, arrays, labels,
                     for p, name in ((entity_start_positions, "entity_start_positions"),
                                     (entity_end_positions, "entity_end_positions")))
     features = heads.span_features(words, entities, starts, ends)  # (batch, entities, 3h)
-    logits = heads.classifier(params, features)  # (batch, entities, labels)
+    drop = head_dropout(config, rng, features.shape, features.dtype)
+    logits = classify(params, features, drop)  # (batch, entities, labels)
     loss, dlogits = classification_gradient(logits, labels, 2)
-    dfeatures, grads = classifier_backward(params, dlogits, features)
+    dfeatures, grads = classifier_backward(params, dlogits, features, drop)
     hidden = words.shape[-1]
     dwords = np.zeros_like(words)  # (batch, words, hidden)
     rows = np.broadcast_to(np.arange(len(words))[:, None], starts.shape)  # (batch, entities)
@@ -129,10 +146,11 @@ def entity_span_classification(params, config, states, arrays, labels,
     return loss, grads, (dwords, dfeatures[..., 2 * hidden:], None)
 
 
-def sequence_classification(params, config, states, arrays, labels, problem_type):
+def sequence_classification(params, config, states, arrays, labels, problem_type, rng=None):
     """A linear layer on the pooled vector; the loss of ``problem_type``."""
     pooled = states[2]
-    logits = heads.classifier(params, pooled)  # (batch, labels)
+    drop = head_dropout(config, rng, pooled.shape, pooled.dtype, classifier_rate=True)
+    logits = classify(params, pooled, drop)  # (batch, labels)
     if problem_type == "regression":
         if logits.shape[-1] == 1:  # transformers squeezes both
             loss, d = mse_gradient(np.squeeze(logits), np.squeeze(labels))
@@ -144,22 +162,24 @@ def sequence_classification(params, config, states, arrays, labels, problem_type
             logits, checks.check_class_labels(labels, logits.shape[-1]))
     else:
         loss, dlogits = bce_gradient(logits, checks.check_label_count(labels, logits))
-    dpooled, grads = classifier_backward(params, dlogits, pooled)
+    dpooled, grads = classifier_backward(params, dlogits, pooled, drop)
     return loss, grads, (None, None, dpooled)
 
 
-def token_classification(params, config, states, arrays, labels):
+def token_classification(params, config, states, arrays, labels, rng=None):
     words = states[0]
-    logits = heads.classifier(params, words)  # (batch, words, labels)
+    drop = head_dropout(config, rng, words.shape, words.dtype, classifier_rate=True)
+    logits = classify(params, words, drop)  # (batch, words, labels)
     loss, dlogits = cross_entropy_gradient(
         logits, checks.check_class_labels(labels, logits.shape[-1]))
-    dwords, grads = classifier_backward(params, dlogits, words)
+    dwords, grads = classifier_backward(params, dlogits, words, drop)
     return loss, grads, (dwords, None, None)
 
 
-def question_answering(params, config, states, arrays, start_positions, end_positions):
+def question_answering(params, config, states, arrays, start_positions, end_positions,
+                       rng=None):
     """(start loss + end loss) / 2, positions clamped to [0, words] and ``words`` ignored
-    (``core.heads.span_loss``)."""
+    (``core.heads.span_loss``). No dropout in this head (as transformers)."""
     words = states[0]
     logits = heads.classifier(params, words, "qa_outputs")  # (batch, words, 2)
     n = words.shape[1]
@@ -168,22 +188,24 @@ def question_answering(params, config, states, arrays, start_positions, end_posi
         clamped = np.clip(np.asarray(positions).reshape(-1), 0, n)  # (batch,)
         part, d = cross_entropy_gradient(logits[..., column], clamped, ignore_index=n)
         loss, dlogits[..., column] = loss + part / 2, d / 2
-    dwords, grads = classifier_backward(params, dlogits, words, "qa_outputs")
+    dwords, grads = classifier_backward(params, dlogits, words, name="qa_outputs")
     return np.asarray(loss, dtype=logits.dtype), grads, (dwords, None, None)
 
 
-def multiple_choice(params, config, states, arrays, labels, choices):
+def multiple_choice(params, config, states, arrays, labels, choices, rng=None):
     """One score per (example, choice) row's pooled vector, softmax over the choices."""
     pooled = states[2]  # (batch * choices, hidden)
-    logits = heads.classifier(params, pooled).reshape(-1, choices)  # (batch, choices)
+    drop = head_dropout(config, rng, pooled.shape, pooled.dtype, classifier_rate=True)
+    logits = classify(params, pooled, drop).reshape(-1, choices)  # (batch, choices)
     loss, dlogits = cross_entropy_gradient(logits, checks.check_class_labels(labels, choices))
-    dpooled, grads = classifier_backward(params, dlogits.reshape(-1, 1), pooled)
+    dpooled, grads = classifier_backward(params, dlogits.reshape(-1, 1), pooled, drop)
     return loss, grads, (None, None, dpooled)
 
 
-def masked_lm(params, config, states, arrays, labels=None, entity_labels=None):
+def masked_lm(params, config, states, arrays, labels=None, entity_labels=None, rng=None):
     """mlm loss + mep loss (whichever labels are given). Both decoders are tied: their
-    gradients are returned under the decoder names and summed into the tables later."""
+    gradients are returned under the decoder names and summed into the tables later. No
+    dropout in these heads (as transformers)."""
     words, entities, _ = states
     eps = config.layer_norm_eps
     loss, grads, dwords, dentities = 0.0, {}, None, None
@@ -236,8 +258,13 @@ HEADS = {
 }
 
 
-def loss_and_gradients(model, **kwargs):
-    """``(loss, {state_dict name: gradient})`` for ``model`` on one batch (dropout off).
+def loss_and_gradients(model, dropout_rng=None, **kwargs):
+    """``(loss, {state_dict name: gradient})`` for ``model`` on one batch.
+
+    Dropout is off unless ``dropout_rng`` (a ``numpy.random.Generator``) is given: then
+    it is on at the config's rates, where transformers applies it in training (the
+    embeddings, attention probabilities, both residual branches of each layer, the
+    classifier's input), and the gradient is that of the loss with those masks.
 
     Every parameter gets a gradient under its ``model.state_dict()`` name, except tied
     names (``lm_head.decoder.weight`` when tied, ``lm_head.decoder.bias``,
@@ -258,6 +285,9 @@ def loss_and_gradients(model, **kwargs):
         raise ValueError(f"{name}.loss_and_gradients needs {' and '.join(head_names)}"
                          if name != "LukeForMaskedLM" else
                          f"{name}.loss_and_gradients needs labels and/or entity_labels")
+    if dropout_rng is not None and not callable(getattr(dropout_rng, "random", None)):
+        raise TypeError(f"dropout_rng must be a numpy.random.Generator (np.random."
+                        f"default_rng(seed)), got {type(dropout_rng).__name__}")
     if config.hidden_act != "gelu":
         raise NotImplementedError(f"gradients are derived for hidden_act='gelu' only; the "
                                   f"config has {config.hidden_act!r}")
@@ -272,9 +302,9 @@ def loss_and_gradients(model, **kwargs):
         if arrays["entity_ids"] is None or arrays["entity_ids"].shape[1] < needs:
             raise ValueError(f"{name} needs at least {needs} entities per example")
     states, cache = model_forward(model.params, config, **arrays,
-                                  add_pooling_layer=model.uses_pooler)
+                                  add_pooling_layer=model.uses_pooler, rng=dropout_rng)
     loss, grads, (dwords, dentities, dpooled) = head(model.params, config, states, arrays,
-                                                     **head_inputs)
+                                                     **head_inputs, rng=dropout_rng)
     grads.update(model_backward(model.params, dwords, dentities, dpooled, cache))
     for tied, owner in tied_keys(config).items():
         if tied in grads:
