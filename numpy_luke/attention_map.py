@@ -16,7 +16,7 @@ e2w row + e2e row for an entity.
     python -m numpy_luke attention "Messi plays." --entity-span 0:5 --layer 11 --head 3 --json
 
 This module is a shell around the public API: ``LukeTokenizer`` and ``LukeModel`` with
-``output_attentions=True``, and ``pipelines.parse_mentions`` for the ``[[...]]`` markers. The
+``output_attentions=True``, and ``mentions.read_mentions`` for the text and its mentions. The
 picture needs matplotlib (the ``viz`` extra); ``--json`` does not. Mentions get the
 ``[MASK]`` entity, as in ``fill``: the map shows how the model reads "some entity here".
 """
@@ -28,7 +28,13 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputError, MissingExtraError
+from .hub import LoadOptions
+from .mentions import parse_spans, read_mentions, read_texts
+from .modeling import LukeModel
+from .tokenizer import LukeTokenizer
 
 BLOCKS = ("w2w", "w2e", "e2w", "e2e")
 MAX_SIDE = 30.0  # inches: the picture is at most 3,000 x 3,000 pixels (dpi 100)
@@ -72,19 +78,10 @@ def split_blocks(probs, words: int) -> dict:
     }
 
 
-def read_mentions(text: str, span_specs: list[str] | None) -> tuple[str, list[tuple[int, int]]]:
-    """The plain text and its mention spans, from ``[[...]]`` markers or START:END specs."""
-    from .pipelines import check_spans, check_text, parse_mentions, parse_span
-
-    check_text(text)
-    plain, marked = parse_mentions(text)
-    if span_specs and marked:
-        raise InputError(
-            "mentions are marked with [[...]] and given as spans; use one or the other"
-        )
-    if not plain.strip():
-        raise InputError("the text is empty")
-    spans = check_spans(plain, [parse_span(s) for s in span_specs]) if span_specs else marked
+def mentions_of(text: str, span_specs: list[str] | None) -> tuple[str, list[tuple[int, int]]]:
+    """The plain text and its mention spans (``[[...]]`` markers or START:END specs); the
+    map needs at least one."""
+    plain, spans = read_mentions(text, parse_spans(span_specs))
     if not spans:
         raise InputError(
             "no entity: the map has entity rows and columns only with a mention; mark one as "
@@ -97,7 +94,6 @@ def attention_map(model, tokenizer, text: str, spans, *, layer: int, head: int |
     """Run ``model`` (a LukeModel) on ``text`` with ``spans`` as [MASK] entities and return
     layer ``layer``'s attention, one head or the mean over heads, as the four blocks
     (NumPy arrays) with the tokens and mentions that label their rows and columns."""
-    import numpy as np
 
     config = model.config
     layers, heads = config.num_hidden_layers, config.num_attention_heads
@@ -146,22 +142,19 @@ def to_json(result: dict) -> dict:
 
 def import_pyplot():
     """matplotlib.pyplot drawing off-screen, or MissingExtraError naming the extra."""
-    try:
-        import matplotlib
+    try:  # matplotlib is the optional viz extra: imported only to draw
+        from matplotlib import pyplot as plt
     except ImportError:
         raise MissingExtraError(
             f"drawing the attention map needs matplotlib: {VIZ_INSTALL} (or use --json)"
         ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt.switch_backend("Agg")  # off-screen, whatever the environment's default
     return plt
 
 
 def draw(plt, result: dict, vmax: float | None = None):
     """The four blocks as a 2x2 grid of heat maps sized by words and entities, on one colour
     scale, rows (queries) and columns (keys) labelled; returns the figure."""
-    import numpy as np
 
     words, entities = len(result["tokens"]), len(result["entities"])
     vmax = vmax or max(float(result[b].max()) for b in BLOCKS) or 1.0
@@ -226,10 +219,6 @@ def default_output(layer: int, head: int | None) -> Path:
 
 def run(args) -> int:
     """``python -m numpy_luke attention ...`` (called by cli.main, which prints errors)."""
-    from .cli import read_texts
-    from .modeling import LukeModel
-    from .tokenizer import LukeTokenizer
-
     texts = read_texts(args.texts)
     if len(texts) != 1:
         raise InputError(f"the attention command reads one text, got {len(texts)}")
@@ -237,9 +226,10 @@ def run(args) -> int:
     if output is not None and output.suffix.lower() != ".png":
         raise InputError(f"--output {output}: the picture is a PNG; name the file *.png")
     plt = import_pyplot() if output is not None else None  # fail before loading the model
-    text, spans = read_mentions(texts[0], args.entity_span)
-    tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
-    model = LukeModel.from_pretrained(args.model, revision=args.revision)
+    text, spans = mentions_of(texts[0], args.entity_span)
+    load = LoadOptions(revision=args.revision)
+    tokenizer = LukeTokenizer.from_pretrained(args.model, load=load)
+    model = LukeModel.from_pretrained(args.model, load=load)
     result = attention_map(model, tokenizer, text, spans, layer=args.layer, head=args.head)
     if output is not None:
         figure = draw(plt, result)

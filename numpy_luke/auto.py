@@ -29,20 +29,22 @@ from __future__ import annotations
 
 import json
 
+from . import modeling
 from .checks import short
 from .config import LukeConfig
 from .errors import ConfigError, TokenizerFileError
+from .hub import NAMES as LOAD_NAMES
+from .hub import LoadOptions, resolve_file
+from .tokenizer import LukeTokenizer
+from .tokenizer_files import read_json_object
 
 LUKE = "luke"
-HUB_OPTIONS = ("revision", "local_files_only", "cache_dir", "force_download", "token")
 LUKE_TOKENIZERS = ("LukeTokenizer", "LukeTokenizerFast")
 
 
-def read_config_json(name_or_path, **hub_options) -> dict:
+def read_config_json(name_or_path, load: LoadOptions) -> dict:
     """config.json of a folder or Hub repository, as a dict (``ConfigError`` when broken)."""
-    from .hub import resolve_file
-
-    path = resolve_file(name_or_path, "config.json", **hub_options)
+    path = resolve_file(name_or_path, "config.json", load)
     try:
         with open(path, encoding="utf-8") as file:
             values = json.load(file)
@@ -73,8 +75,10 @@ def check_luke(values: dict, name_or_path, wanted: str) -> None:
     )
 
 
-def _split(kwargs: dict) -> dict:
-    return {key: kwargs[key] for key in HUB_OPTIONS if key in kwargs}
+def _load_options(kwargs: dict) -> LoadOptions:
+    """The loading options among a call's keywords, taken out of them as one object."""
+    given = {key: kwargs.pop(key) for key in LOAD_NAMES if key in kwargs}
+    return LoadOptions.of(kwargs.pop("load", None), **given)
 
 
 class AutoConfig:
@@ -87,9 +91,10 @@ class AutoConfig:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> LukeConfig:
-        values = read_config_json(pretrained_model_name_or_path, **_split(kwargs))
+        load = _load_options(kwargs)
+        values = read_config_json(pretrained_model_name_or_path, load)
         check_luke(values, pretrained_model_name_or_path, cls.__name__)
-        return LukeConfig.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        return LukeConfig.from_pretrained(pretrained_model_name_or_path, load=load, **kwargs)
 
     @staticmethod
     def for_model(model_type: str, **values) -> LukeConfig:
@@ -108,8 +113,6 @@ class _AutoModel:
 
     @classmethod
     def model_class(cls):
-        from . import modeling
-
         return getattr(modeling, cls.luke_class)
 
     @classmethod
@@ -117,14 +120,15 @@ class _AutoModel:
                         **kwargs):
         """The ``luke_class`` model of a LUKE checkpoint (keywords as its
         ``from_pretrained``); another model's checkpoint is refused, naming it."""
+        load = _load_options(kwargs)
         if config is None:
-            values = read_config_json(pretrained_model_name_or_path, **_split(kwargs))
+            values = read_config_json(pretrained_model_name_or_path, load)
             check_luke(values, pretrained_model_name_or_path, cls.__name__)
         elif not isinstance(config, LukeConfig):
             raise ConfigError(f"{cls.__name__}: config must be a LukeConfig, got "
                               f"{type(config).__name__}")
         return cls.model_class().from_pretrained(pretrained_model_name_or_path, config=config,
-                                                 **kwargs)
+                                                 load=load, **kwargs)
 
     @classmethod
     def from_config(cls, config: LukeConfig, **kwargs):
@@ -176,14 +180,10 @@ class AutoTokenizer:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *, use_fast: bool = True,
                         **kwargs):
-        from .hub import resolve_file
-        from .tokenizer import LukeTokenizer
-        from .tokenizer_files import read_json_object
-
         del use_fast  # one tokenizer class either way (see the docstring)
-        hub = _split(kwargs)
+        load = _load_options(kwargs)
         settings = read_json_object(resolve_file(pretrained_model_name_or_path,
-                                                 "tokenizer_config.json", required=False, **hub))
+                                                 "tokenizer_config.json", load, required=False))
         tokenizer_class = settings.get("tokenizer_class")
         if tokenizer_class is not None:
             if tokenizer_class not in LUKE_TOKENIZERS:
@@ -193,10 +193,10 @@ class AutoTokenizer:
                     f"{pretrained_model_name_or_path}: tokenizer_config.json names the "
                     f"tokenizer class {short(tokenizer_class)}{hint}; numpy_luke has LukeTokenizer "
                     "only. Use transformers' AutoTokenizer for other models.")
-        elif resolve_file(pretrained_model_name_or_path, "config.json", required=False, **hub):
-            values = read_config_json(pretrained_model_name_or_path, **hub)
+        elif resolve_file(pretrained_model_name_or_path, "config.json", load, required=False):
+            values = read_config_json(pretrained_model_name_or_path, load)
             check_luke(values, pretrained_model_name_or_path, cls.__name__)
-        return LukeTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        return LukeTokenizer.from_pretrained(pretrained_model_name_or_path, load=load, **kwargs)
 
 
 __all__ = ["AutoConfig", "AutoModel", "AutoModelForPreTraining", "AutoModelForMaskedLM",

@@ -9,7 +9,7 @@
 
 Each prediction command runs the pipeline of ``numpy_luke.pipelines`` for its task, so the
 command line and the Python API share one code path; ``--json`` prints exactly what the
-pipeline returns (``fill``: ``pipeline("fill-mask", entities=True)``, words and entities),
+pipeline returns (``fill``: ``pipeline("fill-mask-and-entities")``, words and entities),
 one strict JSON object per input text and line. Tables show every text that comes from the
 input or the checkpoint (texts, mentions, tokens, labels, entity titles) with control
 characters escaped, so a checkpoint cannot send escape sequences to the terminal.
@@ -30,9 +30,19 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from . import scale_out
-from .errors import InputError, NumpyLukeError
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from . import __version__, attention_map, pipelines, scale_out
+from .errors import InputError, NumpyLukeError, missing_dependency
+from .hub import LoadOptions
+from .mentions import check_text_length, longest_token, parse_spans, read_mentions, read_texts
+from .streaming import Item, lines_of, read_items, stream
+from .tasks import BATCH_SIZE, DEFAULT_MODELS, PIPELINE_DEFAULTS, TASK_SPANS, check_span_count
+from .tokenizer import LukeTokenizer
 
 PROG = "numpy_luke"
 
@@ -75,176 +85,132 @@ def positive_int(value: str) -> int:
 positive_int.__name__ = "positive integer"  # what argparse calls it in its message
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .tasks import DEFAULT_MODELS, TASK_SPANS
+# ---------------------------------------------------------------------------------------
+# The commands, in one table: command -> pipeline task, its own options, its printer
+# ---------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option. ``pipeline``: the pipeline option it sets (its default is
+    the task's, ``tasks.PIPELINE_DEFAULTS``), or None (read by the command itself)."""
+
+    flag: str
+    help: str
+    type: Callable | None = None
+    pipeline: str | None = None
+    extra: dict = field(default_factory=dict)  # argparse keywords: action, choices, ...
+
+
+def _spans_option(flag: str, help: str) -> Option:
+    return Option(flag, help, extra={"action": "append", "metavar": "START:END"})
+
+
+@dataclass(frozen=True)
+class Command:
+    """A prediction command: the pipeline ``task`` it runs (None: ``tokenize``, which runs
+    the tokenizer), its options, how one answer is printed, and which options give
+    mention spans (``--entity-span``; ``--head``/``--tail`` for relations)."""
+
+    help: str
+    task: str | None
+    options: tuple[Option, ...]
+    format: Callable[[dict], str]
+    spans: tuple[str, ...] = ("entity_span",)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="LUKE in NumPy: fill masks, predict entities, type, relate and find them.",
         epilog="Run `python -m numpy_luke COMMAND --help` for each command's options.",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name, help, default_model):
-        sub = commands.add_parser(
-            name,
-            help=help,
-            description=help,
-            epilog=EXAMPLES[name],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.add_argument(
-            "texts",
-            nargs="*" if name in CORPUS_COMMANDS else "+",
-            metavar="TEXT",
-            help="input text(s); '-' reads one text per line from standard input",
-        )
-        sub.add_argument(
-            "--model",
-            default=default_model,
-            metavar="ID_OR_FOLDER",
-            help=f"Hub repository id or local checkpoint folder (default {default_model})",
-        )
-        sub.add_argument("--revision", help="Hub revision: branch, tag or commit (default main)")
-        sub.add_argument("--json", action="store_true", help="print one JSON object per text")
-        if name in CORPUS_COMMANDS:
-            corpus_options(sub)
-        return sub
-
-    fill = command(
-        "fill",
-        "predict masked words (<mask>) and the entities of marked mentions ([[...]])",
-        DEFAULT_MODELS["fill-mask"],
-    )
-    fill.add_argument("--top-k", type=positive_int, default=5, help="predictions per mask")
-    fill.add_argument(
-        "--entity-span",
-        action="append",
-        metavar="START:END",
-        help="a mention to predict the entity of (character offsets; repeatable)",
-    )
-    fill.set_defaults(run=run_fill)
-
-    tokenize = command(
-        "tokenize",
-        "show word tokens, their ids and the entity inputs, side by side",
-        DEFAULT_MODELS["fill-mask"],
-    )
-    tokenize.add_argument(
-        "--entity-span", action="append", metavar="START:END", help="a mention (repeatable)"
-    )
-    tokenize.add_argument(
-        "--task",
-        choices=list(TASK_SPANS),
-        help="encode as the tokenizer does for this task (default: none)",
-    )
-    tokenize.set_defaults(run=run_tokenize)
-
-    typing = command(
-        "typing",
-        "the types of one mention (multi-label: every type with probability >= threshold)",
-        DEFAULT_MODELS["entity-typing"],
-    )
-    typing.add_argument(
-        "--entity-span", action="append", metavar="START:END", help="the mention, if not marked"
-    )
-    typing.add_argument("--threshold", type=float, default=0.5, help="minimum probability")
-    typing.set_defaults(run=run_typing)
-
-    relation = command(
-        "relation",
-        "the relation between a head and a tail mention (top-k relations)",
-        DEFAULT_MODELS["relation-classification"],
-    )
-    for end in ("head", "tail"):
-        relation.add_argument(
-            f"--{end}", action="append", metavar="START:END",
-            help=f"the {end} mention, if not marked",
-        )  # fmt: skip
-    relation.add_argument("--top-k", type=positive_int, default=5, help="relations to print")
-    relation.set_defaults(run=run_relation)
-
-    ner = command(
-        "ner",
-        "find named entities: classify every span of words, keep the best that do not overlap",
-        DEFAULT_MODELS["ner"],
-    )
-    ner.add_argument(
-        "--max-span-length", type=positive_int, default=16, help="longest candidate, in words"
-    )
-    ner.set_defaults(run=run_ner)
-
-    from . import attention_map  # the `attention` command lives in its own module
-
-    EXAMPLES["attention"] = attention_map.EXAMPLES
-    attention = command("attention", attention_map.HELP, "studio-ousia/luke-base")
+    for name, command in COMMANDS.items():
+        default_model = DEFAULT_MODELS[command.task or "fill-mask"]
+        sub = _command_parser(commands, name, command.help, default_model, EXAMPLES[name])
+        corpus_options(sub)
+        for option in command.options:
+            default = PIPELINE_DEFAULTS[command.task].get(option.pipeline) \
+                if option.pipeline else None
+            sub.add_argument(option.flag, help=option.help, type=option.type,
+                             **({"default": default} if default is not None else {}),
+                             **option.extra)
+        sub.set_defaults(run=run_command)
+    attention = _command_parser(commands, "attention", attention_map.HELP,
+                                DEFAULT_MODELS["fill-mask"], attention_map.EXAMPLES)
     attention_map.add_arguments(attention)
     attention.set_defaults(run=attention_map.run)
     return parser
 
 
+def _command_parser(commands, name: str, help: str, default_model: str, examples: str):
+    """A command's parser with the arguments every command has: TEXT, --model, --revision,
+    --json."""
+    sub = commands.add_parser(name, help=help, description=help, epilog=examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("texts", nargs="*" if name in COMMANDS else "+", metavar="TEXT",
+                     help="input text(s); '-' reads one text per line from standard input")
+    sub.add_argument("--model", default=default_model, metavar="ID_OR_FOLDER",
+                     help=f"Hub repository id or local checkpoint folder (default "
+                     f"{default_model})")
+    sub.add_argument("--revision", help="Hub revision: branch, tag or commit (default main)")
+    sub.add_argument("--json", action="store_true", help="print one JSON object per text")
+    return sub
+
+
 # ---------------------------------------------------------------------------------------
-# Reading inputs
+# Running a command: one body for every prediction command
 # ---------------------------------------------------------------------------------------
 
 
-def read_texts(arguments: list[str]) -> list[str]:
-    """The texts of the command line; '-' stands for the lines of standard input (blank
-    lines skipped)."""
-    from .streaming import lines_of
-
-    texts = []
-    for argument in arguments:
-        if argument == "-":
-            # lines as a corpus file reads them (split at \n only, no BOM); undecodable
-            # bytes become lone surrogates, which the pipeline reports clearly
-            texts.extend(line for line in lines_of(sys.stdin.buffer) if line.strip())
-        else:
-            texts.append(argument)
-    if not texts:
-        raise InputError("no text given (standard input was empty)")
-    return texts
+def run_command(args) -> int:
+    """Run a command of ``COMMANDS``: its pipeline (or the tokenizer) over the texts of the
+    command line, or over a corpus (--input, or '-'), and print the answers."""
+    command = COMMANDS[args.command]
+    spans = given_spans(args, command)
+    corpus = is_corpus(args)  # before loading: a missing text is reported at once
+    runner = make_runner(args, command)
+    if corpus:
+        return run_corpus(args, runner, command.format, spans)
+    texts = read_texts(args.texts)
+    results = runner(texts, entity_spans=[spans for _ in texts] if spans else None)
+    emit(results, args.json, command.format)
+    return 0
 
 
-def _spans(specs: list[str | None] | None):
-    """Spans given on the command line (None when none given)."""
-    specs = [s for s in (specs or []) if s is not None]
-    if not specs:
-        return None
-    from .pipelines import parse_span
-
-    return [parse_span(spec) for spec in specs]
-
-
-def spans_for(texts: list[str], specs: list[str | None] | None):
-    """Spans given on the command line, the same for every text (None when none given)."""
-    specs = [s for s in (specs or []) if s is not None]
-    if not specs:
-        return None
-    from .pipelines import parse_span
-
-    spans = [parse_span(spec) for spec in specs]
-    return [spans for _ in texts]
+def given_spans(args, command: Command) -> list | None:
+    """The spans of the command line (the same for every text), None when none given."""
+    if command.spans == ("head", "tail") and (args.head or args.tail):
+        if len(args.head or []) != 1 or len(args.tail or []) != 1:
+            raise InputError(
+                "give both --head and --tail, once each, or mark both mentions with [[...]]"
+            )
+    return parse_spans([spec for name in command.spans for spec in getattr(args, name) or []])
 
 
-def make_pipeline(task: str, args, **options):
-    from .pipelines import pipeline
-
+def make_runner(args, command: Command):
+    """The pipeline of the command's task with its options from the command line, or,
+    for ``tokenize``, the tokenizer as a streaming.Runner. Several input files or
+    --scheduler (scale_out.wanted): the pipeline's recipe instead, which each Dask worker
+    builds once (docs/scale-out.md)."""
+    load = LoadOptions(revision=args.revision)
+    if command.task is None:
+        tokenizer = LukeTokenizer.from_pretrained(args.model, load=load)
+        return TokenizeRunner(tokenizer, args.task, args.batch_size)
+    options = {option.pipeline: getattr(args, option.pipeline)
+               for option in command.options if option.pipeline}
     if scale_out.wanted(args):  # several files or --scheduler: each worker loads the model
-        return scale_out.Recipe.make(task, args.model, args.revision, args.batch_size, **options)
-    return pipeline(task, model=args.model, revision=args.revision,
-                    batch_size=args.batch_size, **options)
+        return scale_out.Recipe.make(command.task, args.model, args.revision,
+                                     args.batch_size, **options)
+    return pipelines.pipeline(command.task, model=args.model, load=load,
+                              batch_size=args.batch_size, **options)
 
 
 # ---------------------------------------------------------------------------------------
 # Corpora: --input FILE, JSON Lines out, streamed
 # ---------------------------------------------------------------------------------------
-
-CORPUS_COMMANDS = ("fill", "tokenize", "typing", "relation", "ner")
-
 
 def corpus_options(sub: argparse.ArgumentParser) -> None:
     """The options every task command has for running over a file of texts."""
@@ -259,24 +225,17 @@ def corpus_options(sub: argparse.ArgumentParser) -> None:
                      "(default: answer it with {\"line\": N, \"error\": ...} and go on)")
     sub.add_argument("--progress", action="store_true", help="show a progress bar on standard "
                      "error (shown anyway when it is a terminal)")
-    sub.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
+    sub.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
+                     help="texts per batch")
     sub.add_argument("--threads", type=positive_int, help="CPU threads for the matrix "
                      "products (default: all cores)")
     scale_out.add_options(sub)  # --scheduler, --part-size (docs/scale-out.md)
 
 
 def use_threads(threads: int) -> None:
-    """Limit the BLAS library NumPy will load to ``threads`` threads (set before NumPy is
-    imported, which the command line does only after reading its arguments)."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    if "numpy" in sys.modules:  # too late for the variables: ask the loaded library
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            raise InputError("--threads needs to be given before NumPy is loaded (or the "
-                             "threadpoolctl package)") from None
-        threadpool_limits(threads)
+    """Limit the BLAS library NumPy uses to ``threads`` threads (threadpoolctl sets the
+    loaded library's own limit, so it works whenever NumPy was imported)."""
+    threadpool_limits(threads)
 
 
 def is_corpus(args) -> bool:
@@ -315,8 +274,6 @@ def run_corpus(args, runner, format_one, spans=None) -> int:
 
     The input is opened before the output, and an output that is the input is refused, so
     no mistake on the command line can destroy the input or empty an existing output."""
-    from .streaming import lines_of, read_items, stream
-
     if scale_out.wanted(args):  # a folder, a glob, or --scheduler: docs/scale-out.md
         return scale_out.run_from_cli(args, runner, spans, PROG)
     path = args.input or "-"
@@ -478,8 +435,6 @@ def _progress(args, path: str = "-"):
     if not show:
         yield _NoBar()
         return
-    from tqdm import tqdm
-
     total = None
     if path != "-" and os.path.isfile(path):
         total = count_texts(path)
@@ -567,146 +522,73 @@ class _NoBar:
 
 
 # ---------------------------------------------------------------------------------------
-# The commands
+# tokenize: the tokenizer as a streaming.Runner
 # ---------------------------------------------------------------------------------------
 
 
-def run_fill(args) -> int:
-    corpus = is_corpus(args)  # before loading: a missing text is reported at once
-    # words and entities: the CLI's combined answer (transformers' shape is in "masks")
-    fill = make_pipeline("fill-mask", args, top_k=args.top_k, entities=True)
-    if corpus:
-        return run_corpus(args, fill, format_fill, _spans(args.entity_span))
-    texts = read_texts(args.texts)
-    spans = spans_for(texts, args.entity_span)
-    results = fill(texts, entity_spans=spans)
-    emit(results, args.json, format_fill)
-    return 0
+class TokenizeRunner:
+    """``tokenize`` run as a pipeline is (the ``streaming.Runner`` contract): ``read``
+    checks a text as ``fill`` does (a text longer than the tokenizer's
+    ``model_max_length`` is refused, one that no tokenization can fit up front), ``run``
+    gives each text's tokens, ids and entity inputs; each text is a batch of its own."""
 
-
-def run_typing(args) -> int:
-    corpus = is_corpus(args)  # before loading: a missing text is reported at once
-    typing = make_pipeline("entity-typing", args, threshold=args.threshold)
-    if corpus:
-        return run_corpus(args, typing, format_typing, _spans(args.entity_span))
-    texts = read_texts(args.texts)
-    spans = spans_for(texts, args.entity_span)
-    emit(typing(texts, entity_spans=spans), args.json, format_typing)
-    return 0
-
-
-def run_relation(args) -> int:
-    if args.head or args.tail:
-        if len(args.head or []) != 1 or len(args.tail or []) != 1:
-            raise InputError(
-                "give both --head and --tail, once each, or mark both mentions with [[...]]"
-            )
-    corpus = is_corpus(args)
-    relation = make_pipeline("relation-classification", args, top_k=args.top_k)
-    given = (args.head or []) + (args.tail or [])
-    if corpus:
-        return run_corpus(args, relation, format_relation, _spans(given))
-    texts = read_texts(args.texts)
-    spans = spans_for(texts, given)
-    emit(relation(texts, entity_spans=spans), args.json, format_relation)
-    return 0
-
-
-def run_ner(args) -> int:
-    corpus = is_corpus(args)  # before loading: a missing text is reported at once
-    ner = make_pipeline("ner", args, max_span_length=args.max_span_length)
-    if corpus:
-        return run_corpus(args, ner, format_ner)
-    texts = read_texts(args.texts)
-    emit(ner(texts), args.json, format_ner)
-    return 0
-
-
-def run_tokenize(args) -> int:
-    from .pipelines import longest_token
-    from .tokenizer import LukeTokenizer
-
-    corpus = is_corpus(args)
-    tokenizer = LukeTokenizer.from_pretrained(args.model, revision=args.revision)
-    longest = longest_token(tokenizer)
-    if corpus:
-        runner = _TokenizeRunner(tokenizer, args.task, args.batch_size, longest)
-        return run_corpus(args, runner, format_tokenize, _spans(args.entity_span))
-    texts = read_texts(args.texts)
-    given = spans_for(texts, args.entity_span)
-    results = []
-    for k, text in enumerate(texts):
-        try:
-            results.append(tokenize_one(tokenizer, text, given[k] if given else None, args.task,
-                                        longest))
-        except InputError as error:
-            raise type(error)(f"text {k + 1}: {error}" if len(texts) > 1 else str(error)
-                              ) from None
-    emit(results, args.json, format_tokenize)
-    return 0
-
-
-def tokenize_one(tokenizer, text: str, given, task: str | None, longest: int) -> dict:
-    """One text's tokens, ids and entity inputs, as ``tokenize`` prints them. A text longer
-    than the tokenizer's ``model_max_length`` is refused as ``fill`` refuses it; one that
-    no tokenization can fit, up front (``longest``: pipelines.longest_token)."""
-    from .checks import check_span_count, check_spans, check_text, check_text_length
-    from .pipelines import parse_mentions
-
-    check_text(text)
-    plain, marked = parse_mentions(text)
-    if given and marked:
-        raise InputError("mentions are marked with [[...]] and given as spans; use one")
-    most = int(tokenizer.model_max_length)
-    check_text_length(plain, tokenizer.words.split, longest, max(most - 2, 0))
-    spans = check_spans(plain, given) if given else marked
-    if task is not None:
-        check_span_count(task, len(spans), f"--task {task}", " ([[...]] or --entity-span)")
-    options = {"entity_spans": spans} if spans else {}
-    encoding = tokenizer(plain, task=task, verbose=False, **options)
-    ids = list(encoding["input_ids"])
-    if len(ids) > most:
-        raise InputError(f"the text is {len(ids)} tokens long, but the model reads at most "
-                         f"{most}; shorten it")
-    result = {"text": plain, "tokens": tokenizer.convert_ids_to_tokens(ids), "input_ids": ids}
-    if "entity_ids" in encoding:
-        vocab = tokenizer.entity_vocabulary
-        result["entities"] = [
-            {
-                "entity": vocab.id_to_title(int(entity_id)),
-                "entity_id": int(entity_id),
-                "positions": [int(p) for p in positions if p != -1],
-            }
-            for entity_id, positions in zip(
-                encoding["entity_ids"], encoding["entity_position_ids"], strict=True
-            )
-        ]
-        for entity, (start, end) in zip(result["entities"], spans, strict=False):
-            entity.update(mention=plain[start:end], start=start, end=end)
-    return result
-
-
-class _TokenizeRunner:
-    """``tokenize`` as streaming.stream runs a pipeline: each text on its own."""
-
-    def __init__(self, tokenizer, task, batch_size, longest):
+    def __init__(self, tokenizer, task: str | None, batch_size: int):
         self.tokenizer, self.task, self.batch_size = tokenizer, task, batch_size
-        self.longest = longest
+        self.most = int(tokenizer.model_max_length)
+        self.longest = longest_token(tokenizer)
 
-    def _read(self, text, spans, number):
-        return text, spans
+    def __call__(self, texts: list[str], entity_spans=None) -> list[dict]:
+        """The answers to the texts of the command line; the first bad text raises."""
+        spans = entity_spans or [None] * len(texts)
+        items = [Item(k, text, given) for k, (text, given) in enumerate(zip(texts, spans,
+                                                                             strict=True), 1)]
+        answers = stream(self, items, stop_on_error=True, window=max(len(items), 1),
+                         what="text" if len(items) > 1 else None, answers_before_error=False)
+        return [answer for _, answer in answers]
 
-    def _cut(self, indices, lengths):
+    def read(self, text, spans, number):
+        plain, spans = read_mentions(text, spans, fits=self._fits, allow_empty=True)
+        if self.task is not None:
+            check_span_count(self.task, len(spans), f"--task {self.task}",
+                             " ([[...]] or --entity-span)")
+        return plain, spans
+
+    def _fits(self, plain: str) -> None:
+        check_text_length(plain, self.tokenizer.words.split, self.longest,
+                          max(self.most - 2, 0))
+
+    def cut(self, indices, lengths):
         return [[i] for i in indices]
 
-    def _run(self, items):
+    def run(self, items):
         try:
-            return [tokenize_one(self.tokenizer, text, spans, self.task, self.longest)
-                    for text, spans in items]
+            return [self.tokenize(text, spans) for text, spans in items]
         except (ValueError, TypeError) as error:  # the tokenizer's own (transformers') errors
             if isinstance(error, InputError):
                 raise
             raise InputError(str(error)) from None
+
+    def tokenize(self, plain: str, spans: list) -> dict:
+        """One read text's tokens, ids and entity inputs, as ``tokenize`` prints them."""
+        options = {"entity_spans": spans} if spans else {}
+        encoding = self.tokenizer(plain, task=self.task, verbose=False, **options)
+        ids = list(encoding["input_ids"])
+        if len(ids) > self.most:
+            raise InputError(f"the text is {len(ids)} tokens long, but the model reads at "
+                             f"most {self.most}; shorten it")
+        result = {"text": plain, "tokens": self.tokenizer.convert_ids_to_tokens(ids),
+                  "input_ids": ids}
+        if "entity_ids" in encoding:
+            vocab = self.tokenizer.entity_vocabulary
+            result["entities"] = [
+                {"entity": vocab.id_to_title(int(entity_id)), "entity_id": int(entity_id),
+                 "positions": [int(p) for p in positions if p != -1]}
+                for entity_id, positions in zip(
+                    encoding["entity_ids"], encoding["entity_position_ids"], strict=True)
+            ]
+            for entity, (start, end) in zip(result["entities"], spans, strict=False):
+                entity.update(mention=plain[start:end], start=start, end=end)
+        return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -810,12 +692,57 @@ def format_tokenize(result: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# The entry point
+# The table
 # ---------------------------------------------------------------------------------------
 
+TOP_K = "top_k"
+COMMANDS = {
+    "fill": Command(
+        "predict masked words (<mask>) and the entities of marked mentions ([[...]])",
+        "fill-mask-and-entities",  # words and entities (transformers' fill-mask in "masks")
+        (Option("--top-k", "predictions per mask", positive_int, TOP_K),
+         _spans_option("--entity-span", "a mention to predict the entity of (character "
+                       "offsets; repeatable)")),
+        format_fill,
+    ),
+    "tokenize": Command(
+        "show word tokens, their ids and the entity inputs, side by side",
+        None,
+        (_spans_option("--entity-span", "a mention (repeatable)"),
+         Option("--task", "encode as the tokenizer does for this task (default: none)",
+                extra={"choices": list(TASK_SPANS)})),
+        format_tokenize,
+    ),
+    "typing": Command(
+        "the types of one mention (multi-label: every type with probability >= threshold)",
+        "entity-typing",
+        (_spans_option("--entity-span", "the mention, if not marked"),
+         Option("--threshold", "minimum probability", float, "threshold")),
+        format_typing,
+    ),
+    "relation": Command(
+        "the relation between a head and a tail mention (top-k relations)",
+        "relation-classification",
+        (_spans_option("--head", "the head mention, if not marked"),
+         _spans_option("--tail", "the tail mention, if not marked"),
+         Option("--top-k", "relations to print", positive_int, TOP_K)),
+        format_relation,
+        spans=("head", "tail"),
+    ),
+    "ner": Command(
+        "find named entities: classify every span of words, keep the best that do not overlap",
+        "ner",
+        (Option("--max-span-length", "longest candidate, in words", positive_int,
+                "max_span_length"),),
+        format_ner,
+        spans=(),
+    ),
+}
 
-# The packages numpy_luke imports at run time (pyproject.toml's dependencies).
-RUNTIME_DEPENDENCIES = ("numpy", "safetensors", "regex", "huggingface_hub", "tqdm")
+
+# ---------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -823,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     _standard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in CORPUS_COMMANDS and not args.texts and args.input is None:
+    if args.command in COMMANDS and not args.texts and args.input is None:
         parser.error("the following arguments are required: TEXT (or --input FILE)")
     if getattr(args, "threads", None):
         use_threads(args.threads)
@@ -844,11 +771,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         # A run-time dependency that is missing or broken is the installation's problem, not
         # a bug in numpy_luke: name the package and how to install it.
-        package = (getattr(error, "name", None) or "").partition(".")[0]
-        if isinstance(error, ImportError) and package in RUNTIME_DEPENDENCIES:
-            say(f"{where}: error: numpy_luke needs the package {package!r}, which cannot be "
-                f"imported ({error}). Install it with `pip install {package}` (or reinstall "
-                "with `pip install numpy_luke`, which brings every dependency).")
+        if (install := missing_dependency(error)) is not None:
+            say(f"{where}: error: {install}")
             return 1
         expected = isinstance(error, (NumpyLukeError, ValueError, TypeError, OSError))
         if os.environ.get("NUMPY_LUKE_DEBUG") and not isinstance(error, NumpyLukeError):

@@ -22,8 +22,13 @@ import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
+from .checks import is_int
 from .core.functional import ACTIVATIONS
 from .errors import ConfigError
+from .hub import LoadOptions, resolve_file
+from .tokenizer_files import write_files
 
 # Activation names that transformers' LUKE accepts in ``hidden_act`` and numpy_luke knows
 # (the functions are in core.functional.ACTIVATIONS; checked here, when the config is read).
@@ -168,16 +173,16 @@ class LukeConfig:
         cache_dir: str | os.PathLike | None = None,
         force_download: bool = False,
         token: str | bool | None = None,
+        *,
+        load: LoadOptions | None = None,
         **overrides: Any,
     ) -> LukeConfig:
         """The ``config.json`` of a local folder or a Hub repository (see ``numpy_luke.hub``),
-        with ``overrides`` replacing its values."""
-        from .hub import resolve_file
-
-        path = resolve_file(
-            name_or_path, "config.json", revision=revision, local_files_only=local_files_only,
-            cache_dir=cache_dir, force_download=force_download, token=token,
-        )
+        with ``overrides`` replacing its values. The loading options come as transformers'
+        keywords or as one ``load=LoadOptions(...)``."""
+        load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                              cache_dir=cache_dir, force_download=force_download, token=token)
+        path = resolve_file(name_or_path, "config.json", load)
         config = cls.from_json_file(path)
         return config.updated(**overrides) if overrides else config
 
@@ -209,8 +214,6 @@ class LukeConfig:
         JSON cannot hold raises ``TypeError`` naming its key and leaves the old file whole.
         dtypes (``torch_dtype=torch.float16``, ``np.float32``) are written as transformers
         writes them, by name: ``"float16"``."""
-        from .tokenizer_files import write_files
-
         try:
             text = self.to_json_string()  # before the folder is touched
         except TypeError as error:
@@ -247,13 +250,13 @@ class LukeConfig:
         else:
             if self.num_labels is None:
                 self.num_labels = 2
-            if _is_int(self.num_labels) and self.num_labels > MAX_UNNAMED_LABELS:
+            if is_int(self.num_labels, python_only=True) and self.num_labels > MAX_UNNAMED_LABELS:
                 raise ConfigError(
                     f"config key 'num_labels' is {self.num_labels} and there is no 'id2label'; "
                     f"more than {MAX_UNNAMED_LABELS:,} unnamed labels is taken for a broken "
                     "config (give 'id2label' to name that many)"
                 )
-            if _is_int(self.num_labels) and self.num_labels >= 0:
+            if is_int(self.num_labels, python_only=True) and self.num_labels >= 0:
                 self.id2label = {i: f"LABEL_{i}" for i in range(self.num_labels)}
         if self.label2id is None and self.id2label is not None:
             self.label2id = {label: i for i, label in self.id2label.items()}
@@ -274,7 +277,7 @@ class LukeConfig:
         )
         for key in positive:
             value = getattr(self, key)
-            if not _is_int(value):
+            if not is_int(value, python_only=True):
                 raise ConfigError(f"config key {key!r} must be an integer, got {value!r}")
             if value <= 0:
                 raise ConfigError(f"config key {key!r} must be positive, got {value}")
@@ -283,12 +286,12 @@ class LukeConfig:
                 f"config key 'hidden_size' ({self.hidden_size}) must be divisible by "
                 f"'num_attention_heads' ({self.num_attention_heads})"
             )
-        if not _is_int(self.num_labels) or self.num_labels < 0:
+        if not is_int(self.num_labels, python_only=True) or self.num_labels < 0:
             raise ConfigError(f"config key 'num_labels' must be an integer >= 0, "
                               f"got {self.num_labels!r}")
         for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
             value = getattr(self, key)
-            if value is not None and not _is_int(value):
+            if value is not None and not is_int(value, python_only=True):
                 raise ConfigError(f"config key {key!r} must be an integer or null, got {value!r}")
         self._check_pad_token_id()
         if not isinstance(self.layer_norm_eps, (int, float)) or isinstance(
@@ -372,10 +375,6 @@ def _check_ids_fit(ids: dict[str, int], size: int, key: str, kind: str, source: 
             )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _dtype_name(value):
     """A dtype as config.json names it, as transformers writes it: ``torch.float16`` ->
     ``"float16"``, ``np.float32`` (or ``np.dtype("float32")``) -> ``"float32"``; a string
@@ -385,8 +384,6 @@ def _dtype_name(value):
     text = str(value)
     if text.startswith("torch."):  # a torch.dtype, without importing torch
         return text[len("torch."):]
-    import numpy as np
-
     try:
         return np.dtype(value).name
     except (TypeError, ValueError):

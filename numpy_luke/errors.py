@@ -44,3 +44,19 @@ class NewWeightsWarning(UserWarning):
     """A model was loaded with tensors the checkpoint does not hold (a new head), which
     start from random values, as in transformers. Pipelines turn it into an error: their
     answers need trained weights."""
+
+
+# The packages numpy_luke imports at run time (pyproject.toml's dependencies).
+RUNTIME_DEPENDENCIES = ("numpy", "safetensors", "regex", "huggingface_hub", "tqdm",
+                        "threadpoolctl")
+
+
+def missing_dependency(error: BaseException) -> str | None:
+    """For a run-time dependency that cannot be imported (the installation's problem, not a
+    bug in numpy_luke): a message naming the package and how to install it; else None."""
+    package = (getattr(error, "name", None) or "").partition(".")[0]
+    if not isinstance(error, ImportError) or package not in RUNTIME_DEPENDENCIES:
+        return None
+    return (f"numpy_luke needs the package {package!r}, which cannot be imported ({error}). "
+            f"Install it with `pip install {package}` (or reinstall with `pip install "
+            "numpy_luke`, which brings every dependency).")

@@ -20,8 +20,11 @@ import json
 import os
 import socket
 import threading
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import huggingface_hub  # a lazy package (2 ms): its parts load on first use
 
 from .errors import CheckpointError, CheckpointNotFoundError
 
@@ -32,6 +35,45 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Where and how checkpoint files are found, as transformers' ``from_pretrained`` takes
+    it: built once per ``from_pretrained`` or ``pipeline()`` call (``LoadOptions.of``) and
+    passed down whole to every file that call reads (config, weights, tokenizer files).
+
+    ``revision``: a Hub branch, tag or commit (None: main). ``local_files_only``: never
+    the network, only a folder or the cache. ``cache_dir``: the Hub cache's folder.
+    ``force_download`` and ``token`` go to the Hub as in transformers. A local folder
+    needs none of them."""
+
+    revision: str | None = None
+    local_files_only: bool = False
+    cache_dir: str | os.PathLike | None = None
+    force_download: bool = False
+    token: str | bool | None = None
+
+    @classmethod
+    def of(cls, load: LoadOptions | None = None, **given) -> LoadOptions:
+        """The options of one call: ``load`` as it is, or built from transformers'
+        keywords (``revision=...``); both at once is refused, as ambiguous."""
+        if load is None:
+            return cls(**given)
+        if not isinstance(load, LoadOptions):
+            raise TypeError(f"load must be a numpy_luke.hub.LoadOptions, not "
+                            f"{type(load).__name__}")
+        defaults = cls()
+        mixed = [name for name, value in given.items() if value != getattr(defaults, name)]
+        if mixed:
+            raise TypeError(f"give the loading options either as load=LoadOptions(...) or as "
+                            f"keywords, not both ({', '.join(mixed)} given besides load=)")
+        return load
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+NAMES = tuple(f.name for f in fields(LoadOptions))  # revision, local_files_only, ...
 
 PROBE_TIMEOUT = 3.0  # seconds the reachability check may take, name resolution included
 
@@ -44,9 +86,7 @@ def hub_reachable(endpoint: str | None = None, timeout: float = PROBE_TIMEOUT) -
     within ``timeout`` seconds. Checked once per process and host; a connection that opens
     says nothing about the files, which huggingface_hub then fetches as usual."""
     if endpoint is None:
-        from huggingface_hub import constants
-
-        endpoint = constants.ENDPOINT
+        endpoint = _hub_parts()[0].ENDPOINT
     proxy = next(
         (os.environ[name] for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
          if os.environ.get(name)),
@@ -93,19 +133,15 @@ def is_local(name_or_path: str | os.PathLike) -> bool:
 def resolve_file(
     name_or_path: str | os.PathLike,
     filename: str,
+    load: LoadOptions = LoadOptions(),  # noqa: B008 (frozen: one shared default is safe)
     *,
-    revision: str | None = None,
-    local_files_only: bool = False,
-    cache_dir: str | os.PathLike | None = None,
     required: bool = True,
-    force_download: bool = False,
-    token: str | bool | None = None,
 ) -> Path | None:
-    """Return a local path to ``filename`` of a folder or Hub repository.
+    """Return a local path to ``filename`` of a folder or Hub repository (``load``: where
+    and how, see ``LoadOptions``).
 
     A file that does not exist gives ``None`` when ``required`` is False, and a
-    ``CheckpointNotFoundError`` saying what to do when it is True. ``force_download`` and
-    ``token`` go to the Hub as in transformers (a local folder needs neither).
+    ``CheckpointNotFoundError`` saying what to do when it is True.
     """
     if is_local(name_or_path):
         path = Path(name_or_path) / filename
@@ -116,41 +152,29 @@ def resolve_file(
         return None
     if Path(name_or_path).exists():
         raise CheckpointNotFoundError(f"{name_or_path} is a file; pass the folder that holds it")
-    return _download(
-        str(name_or_path), filename, revision, local_files_only, cache_dir, required,
-        force_download=force_download, token=token,
-    )
+    return _download(str(name_or_path), filename, load, required)
 
 
-def _download(repo_id, filename, revision, local_files_only, cache_dir, required, *,
-              force_download=False, token=None):
-    # Imported here so that `import numpy_luke` and local folders never pay for it.
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
+def _download(repo_id: str, filename: str, load: LoadOptions, required: bool):
+    errors = _hub_parts()[1]
 
+    local_files_only = load.local_files_only
     if not local_files_only and not _offline_by_setting() and not hub_reachable():
         local_files_only = True  # the Hub cannot be reached: read the cache, fail at once
     try:
         return Path(
-            hf_hub_download(
+            huggingface_hub.hf_hub_download(
                 repo_id,
                 filename,
-                revision=revision,
-                cache_dir=cache_dir,
+                revision=load.revision,
+                cache_dir=load.cache_dir,
                 local_files_only=local_files_only,
-                force_download=force_download,
-                token=token,
+                force_download=load.force_download,
+                token=load.token,
             )
         )
     # LocalEntryNotFoundError subclasses EntryNotFoundError, so it must be caught first.
-    except LocalEntryNotFoundError:  # offline (or unreachable) and not in the cache
+    except errors.LocalEntryNotFoundError:  # offline (or unreachable) and not in the cache
         if required:
             raise CheckpointNotFoundError(
                 f"{filename} of {repo_id!r} is not in the Hugging Face cache and cannot be "
@@ -159,16 +183,17 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
                 "(--model FOLDER on the command line)."
             ) from None
         return None
-    except EntryNotFoundError:  # the repository exists but has no such file
+    except errors.EntryNotFoundError:  # the repository exists but has no such file
         if required:
             raise CheckpointNotFoundError(f"{repo_id} has no file {filename}") from None
         return None
-    except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as error:
+    except (errors.RepositoryNotFoundError, errors.GatedRepoError,
+            errors.RevisionNotFoundError) as error:
         raise CheckpointNotFoundError(
-            f"cannot open {repo_id!r} (revision {revision or 'main'}) on the Hub: "
+            f"cannot open {repo_id!r} (revision {load.revision or 'main'}) on the Hub: "
             f"{type(error).__name__}. Check the name, or pass a local folder."
         ) from None
-    except HFValidationError:
+    except errors.HFValidationError:
         raise CheckpointNotFoundError(
             f"{repo_id!r} is neither an existing folder nor a valid Hub repository id"
         ) from None
@@ -176,34 +201,36 @@ def _download(repo_id, filename, revision, local_files_only, cache_dir, required
 
 def _offline_by_setting() -> bool:
     """True when HF_HUB_OFFLINE is set: huggingface_hub then stays off the network itself."""
-    from huggingface_hub import constants
+    return bool(_hub_parts()[0].HF_HUB_OFFLINE)
 
-    return bool(constants.HF_HUB_OFFLINE)
+
+def _hub_parts():
+    """huggingface_hub's ``constants`` and ``errors`` modules, imported on first use."""
+    # The package's one late import, on purpose: huggingface_hub.errors loads requests
+    # (~60 ms), which `import numpy_luke` and local folders never need, and constants reads
+    # HF_HUB_OFFLINE / HF_HUB_CACHE from the environment when it is imported: at the first
+    # Hub access, as before, not when numpy_luke is imported.
+    from huggingface_hub import constants, errors
+
+    return constants, errors
 
 
 def resolve_weight_files(
     name_or_path: str | os.PathLike,
-    *,
-    revision: str | None = None,
-    local_files_only: bool = False,
-    cache_dir: str | os.PathLike | None = None,
-    force_download: bool = False,
-    token: str | bool | None = None,
+    load: LoadOptions = LoadOptions(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> list[Path]:
     """Local paths of all weight files of a checkpoint (one file, or every shard).
 
     Tries the layouts of ``WEIGHT_FILES`` in order and returns the first that exists.
     """
-    options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
-                   force_download=force_download, token=token)
     for filename in WEIGHT_FILES:
-        path = resolve_file(name_or_path, filename, required=False, **options)
+        path = resolve_file(name_or_path, filename, load, required=False)
         if path is None:
             continue
         if not filename.endswith(".index.json"):
             return [path]
         shards = _shard_names(path)
-        return [resolve_file(name_or_path, shard, **options) for shard in shards]
+        return [resolve_file(name_or_path, shard, load) for shard in shards]
     where = (
         "in that folder"
         if is_local(name_or_path)

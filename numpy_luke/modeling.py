@@ -3,7 +3,8 @@
 These are the shell around the core. Each class holds a config and a parameter dict (keys
 named as in the checkpoint), loads them with ``from_pretrained``, and on ``__call__``:
 
-1. checks the inputs once (``checks.py``: ids in range, shapes that fit, no unknown names);
+1. checks the inputs once (``model_inputs.py``: ids in range, shapes that fit, no unknown
+   names);
 2. runs the encoder, ``core.encoder.luke_model``, a pure function of arrays;
 3. runs its head's math from ``core.heads`` and, given labels, the loss;
 4. wraps the arrays in transformers' output class (``outputs.py``).
@@ -19,10 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks
 from .config import LukeConfig
 from .core import heads
 from .core.encoder import luke_model
+from .hub import LoadOptions, resolve_weight_files
+from .model_inputs import (
+    INPUT_NAMES,
+    call_arguments,
+    check_class_labels,
+    check_entities,
+    check_label_count,
+    check_span_positions,
+    model_dtype,
+    prepare_inputs,
+    weights_dtype,
+)
 from .outputs import (
     BaseLukeModelOutputWithPooling,
     EntityClassificationOutput,
@@ -34,6 +46,7 @@ from .outputs import (
     LukeSequenceClassifierOutput,
     LukeTokenClassifierOutput,
 )
+from .saving import save_model_folder
 from .state_dict import (
     EMBEDDING_TABLES,
     HEAD_NAMESPACES,
@@ -43,6 +56,7 @@ from .state_dict import (
     tied_keys,
 )
 from .training.heads import loss_and_gradients as training_loss_and_gradients
+from .weights import load_state_dict
 
 
 class LukePreTrainedModel:
@@ -53,7 +67,7 @@ class LukePreTrainedModel:
 
     uses_pooler = True
     # transformers' positional order of the call's arguments (heads add theirs).
-    forward_args: tuple[str, ...] = (*checks.INPUT_NAMES, "head_mask", "inputs_embeds")
+    forward_args: tuple[str, ...] = (*INPUT_NAMES, "head_mask", "inputs_embeds")
 
     def __init__(self, config: LukeConfig, params: dict[str, np.ndarray] | None = None, *,
                  seed: int | None = None):
@@ -116,6 +130,7 @@ class LukePreTrainedModel:
         token: str | bool | None = None,
         torch_dtype=None,
         seed: int | None = None,
+        load: LoadOptions | None = None,
         **config_overrides,
     ):
         """Load config.json and the weights of a local folder or a Hub repository.
@@ -133,21 +148,18 @@ class LukePreTrainedModel:
         checkpoint) starts from random values with a warning naming its tensors, as in
         transformers; ``seed`` (numpy_luke's own) makes those values reproducible.
         """
-        from .hub import resolve_weight_files
-        from .weights import load_state_dict
-
         name = pretrained_model_name_or_path
-        options = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
-                       force_download=force_download, token=token)
+        load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                              cache_dir=cache_dir, force_download=force_download, token=token)
         if config is None:
-            config = LukeConfig.from_pretrained(name, **options)
+            config = LukeConfig.from_pretrained(name, load=load)
         if config_overrides:
             config = config.updated(**config_overrides)
-        dtype = checks.model_dtype(dtype if torch_dtype is None else torch_dtype, config)
-        files = resolve_weight_files(name, **options)
+        dtype = model_dtype(dtype if torch_dtype is None else torch_dtype, config)
+        files = resolve_weight_files(name, load)
         state_dict = load_state_dict([Path(f) for f in files], dtype=dtype)
         if dtype is None:  # "auto", and the config names no dtype: the weights decide
-            dtype = checks.weights_dtype(state_dict)
+            dtype = weights_dtype(state_dict)
         return cls.from_state_dict(state_dict, config, dtype, source=", ".join(
             str(Path(f).name) for f in files) + f" of {name}", seed=seed)
 
@@ -199,8 +211,6 @@ class LukePreTrainedModel:
         as transformers does: same tensor names, tied tensors left out, ``architectures``
         naming this class. All files are written or none (see ``numpy_luke.saving``).
         The folder loads back in numpy_luke and in transformers."""
-        from .saving import save_model_folder
-
         if not safe_serialization:
             raise NotImplementedError("numpy_luke saves safetensors only "
                                       "(safe_serialization=False would write pytorch_model.bin)")
@@ -217,7 +227,7 @@ class LukePreTrainedModel:
     def _arguments(self, args: tuple, kwargs: dict) -> dict:
         """transformers' call convention: positional arguments in ``forward_args`` order,
         options defaulting to the config, unsupported ones refused (never ignored)."""
-        named = checks.call_arguments(type(self).__name__, self.forward_args, args, kwargs)
+        named = call_arguments(type(self).__name__, self.forward_args, args, kwargs)
         for name in ("output_attentions", "output_hidden_states"):
             if named.get(name) is None:
                 named[name] = getattr(self.config, name)
@@ -231,7 +241,7 @@ class LukePreTrainedModel:
 
     def encode(self, output_attentions=False, output_hidden_states=False, **inputs):
         """Check the inputs, then run the core encoder: ``core.encoder.EncoderOutput``."""
-        arrays = checks.prepare_inputs(self.config, **inputs)
+        arrays = prepare_inputs(self.config, **inputs)
         return luke_model(
             self.params, self.config, **arrays,
             output_attentions=bool(output_attentions),
@@ -282,7 +292,7 @@ def _linear_shapes(name: str, out_features: int, in_features: int, bias: bool = 
 class _Head(LukePreTrainedModel):
     """Shared call plumbing: run the encoder, then ``_head`` maps its outputs to an output.
 
-    ``model(**encoding)`` passes the encoder's inputs (``checks.INPUT_NAMES``) on to the
+    ``model(**encoding)`` passes the encoder's inputs (``INPUT_NAMES``) on to the
     encoder and the names in ``head_inputs`` (labels, span positions, ...) to ``_head``.
     """
 
@@ -306,7 +316,7 @@ class _Head(LukePreTrainedModel):
                     attentions=encoded.attentions)
 
     def _entities(self, encoded, count=1):
-        return checks.check_entities(type(self).__name__, encoded.entity_last_hidden_state, count)
+        return check_entities(type(self).__name__, encoded.entity_last_hidden_state, count)
 
     def _first_entities(self, encoded, entity_attention_mask, count):
         """(batch, count, hidden): the first ``count`` attended entities of each row."""
@@ -320,7 +330,7 @@ class LukeForMaskedLM(_Head):
     """Masked language modelling plus masked entity prediction (LUKE's pre-training heads)."""
 
     head_inputs = ("labels", "entity_labels")
-    forward_args = (*checks.INPUT_NAMES, "labels", "entity_labels", "head_mask", "inputs_embeds",
+    forward_args = (*INPUT_NAMES, "labels", "entity_labels", "head_mask", "inputs_embeds",
                     "output_attentions", "output_hidden_states", "return_dict")
 
     @staticmethod
@@ -345,12 +355,12 @@ class LukeForMaskedLM(_Head):
         logits = heads.lm_head(self.params, encoded.last_hidden_state, c.layer_norm_eps)
         mlm_loss = mep_loss = entity_logits = None
         if labels is not None:
-            mlm_loss = heads.cross_entropy(logits, checks.check_class_labels(labels, c.vocab_size))
+            mlm_loss = heads.cross_entropy(logits, check_class_labels(labels, c.vocab_size))
         if encoded.entity_last_hidden_state is not None:
             entity_logits = heads.entity_prediction_head(
                 self.params, encoded.entity_last_hidden_state, c.hidden_act, c.layer_norm_eps)
             if entity_labels is not None:
-                entity_labels = checks.check_class_labels(entity_labels, c.entity_vocab_size)
+                entity_labels = check_class_labels(entity_labels, c.entity_vocab_size)
                 mep_loss = heads.cross_entropy(entity_logits, entity_labels)
         losses = [x for x in (mlm_loss, mep_loss) if x is not None]
         return LukeMaskedLMOutput(
@@ -365,9 +375,9 @@ def _classification_loss(logits, labels, one_label_ndim):
     if labels is None:
         return None
     if np.ndim(labels) == one_label_ndim:
-        labels = checks.check_class_labels(labels, logits.shape[-1])
+        labels = check_class_labels(labels, logits.shape[-1])
     else:
-        labels = checks.check_label_count(labels, logits)
+        labels = check_label_count(labels, logits)
     return heads.classification_loss(logits, labels, one_label_ndim)
 
 
@@ -409,7 +419,7 @@ class LukeForEntitySpanClassification(_Head):
     """Classify every candidate span (e.g. CoNLL NER): linear on [start word; end word; entity]."""
 
     head_inputs = ("labels", "entity_start_positions", "entity_end_positions")
-    forward_args = (*checks.INPUT_NAMES, "entity_start_positions", "entity_end_positions",
+    forward_args = (*INPUT_NAMES, "entity_start_positions", "entity_end_positions",
                     "head_mask", "inputs_embeds", "labels", "output_attentions",
                     "output_hidden_states", "return_dict")
 
@@ -425,7 +435,7 @@ class LukeForEntitySpanClassification(_Head):
                 "LukeForEntitySpanClassification needs entity_start_positions and "
                 "entity_end_positions (tokenize with task='entity_span_classification')")
         words = encoded.last_hidden_state.shape[1]
-        starts, ends = (checks.check_span_positions(p, states.shape, words, name)
+        starts, ends = (check_span_positions(p, states.shape, words, name)
                         for p, name in ((entity_start_positions, "entity_start_positions"),
                                         (entity_end_positions, "entity_end_positions")))
         features = heads.span_features(encoded.last_hidden_state, states, starts, ends)
@@ -460,9 +470,9 @@ class LukeForSequenceClassification(_Head):
             labels = np.asarray(labels)
             kind = self.problem_type(labels)
             if kind == "single_label_classification":
-                labels = checks.check_class_labels(labels, logits.shape[-1])
+                labels = check_class_labels(labels, logits.shape[-1])
             elif kind == "multi_label_classification":
-                labels = checks.check_label_count(labels, logits)
+                labels = check_label_count(labels, logits)
             loss = heads.sequence_classification_loss(logits, labels, kind)
         return LukeSequenceClassifierOutput(loss=loss, logits=logits, **self._common(encoded))
 
@@ -480,7 +490,7 @@ class LukeForTokenClassification(_Head):
         logits = heads.classifier(self.params, encoded.last_hidden_state)  # (b, words, labels)
         loss = None
         if labels is not None:
-            loss = heads.cross_entropy(logits, checks.check_class_labels(labels, logits.shape[-1]))
+            loss = heads.cross_entropy(logits, check_class_labels(labels, logits.shape[-1]))
         return LukeTokenClassifierOutput(loss=loss, logits=logits, **self._common(encoded))
 
 
@@ -527,7 +537,7 @@ class LukeForMultipleChoice(_Head):
         batch, choices = input_ids.shape[:2]
         flat = {}  # every input with (batch, choices) folded into one axis of rows
         for name, value in inputs.items():
-            if value is not None and name in checks.INPUT_NAMES:
+            if value is not None and name in INPUT_NAMES:
                 value = np.asarray(value)
                 value = value.reshape(batch * choices, *value.shape[2:])
             flat[name] = value
@@ -535,7 +545,7 @@ class LukeForMultipleChoice(_Head):
         logits = heads.classifier(self.params, encoded.pooler_output).reshape(batch, choices)
         loss = None
         if labels is not None:
-            loss = heads.cross_entropy(logits, checks.check_class_labels(labels, choices))
+            loss = heads.cross_entropy(logits, check_class_labels(labels, choices))
         output = LukeMultipleChoiceModelOutput(loss=loss, logits=logits, **self._common(encoded))
         return self._finish(output, return_dict)
 

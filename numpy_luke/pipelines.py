@@ -7,9 +7,10 @@ A pipeline wraps a tokenizer and a model with the three chores around them:
 
 1. Reading the input. Mentions (the entities LUKE reads) are marked inline,
    ``[[Lionel Messi]] plays for ...``, or given as character spans ``(start, end)`` of the
-   text. ``parse_mentions`` strips the markers and returns the plain text and the spans.
-   Everything a user can get wrong (no mask, an empty text, a bad span, a text longer than
-   the model reads) is checked here and raised as an ``InputError`` that says what to do.
+   text. ``mentions.read_mentions`` strips the markers and returns the plain text and the
+   spans (the one reader every caller uses). Everything a user can get wrong (no mask, an
+   empty text, a bad span, a text longer than the model reads) is checked there or in the
+   task's ``_check`` and raised as an ``InputError`` that says what to do.
 2. Running the model on batches: texts of similar length are encoded and run together.
 3. Turning scores into answers: probabilities (softmax, or sigmoid for multi-label typing),
    the top k, and label names from the checkpoint's ``id2label``.
@@ -32,7 +33,7 @@ token-classification checkpoint given to ``ner`` is refused with a message sayin
 Outputs are plain dicts, lists, strings, ints and floats. ``fill-mask`` answers exactly as
 transformers' ``fill-mask`` pipeline does (a list of ``{score, token, token_str,
 sequence}``, a list per mask for several masks); ``entity-prediction`` is LUKE's second
-pretraining task, masked entity prediction; ``pipeline("fill-mask", entities=True)`` gives
+pretraining task, masked entity prediction; ``pipeline("fill-mask-and-entities")`` gives
 both in one object, which is what ``python -m numpy_luke fill --json`` prints (the other
 commands print their pipeline's answer; docs/cli.md has the schema).
 
@@ -50,26 +51,36 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .checks import (
-    check_mention_count,
-    check_pipeline_option,
-    check_span_count,
-    check_spans,
-    check_text,
-    check_text_length,
-    short,
-)
+from . import modeling
+from .checks import short
+from .config import LukeConfig, check_entity_ids_fit, check_token_ids_fit
 from .core.entity_vocab import SPECIAL_ENTITIES
 from .core.functional import sigmoid, softmax
 from .errors import CheckpointError, InputError, InputTypeError, NewWeightsWarning
-from .tasks import DEFAULT_MODELS
+from .hub import LoadOptions
+from .mentions import (
+    Span,
+    check_mention_count,
+    check_text_length,
+    longest_token,
+    read_mentions,
+)
+from .state_dict import check_finite_outputs
+from .streaming import Item, from_record, stream
+from .tasks import (
+    ARCHITECTURE_TASKS,
+    BATCH_SIZE,
+    DEFAULT_MODELS,
+    NER_MEANING,
+    PIPELINE_DEFAULTS,
+    check_pipeline_option,
+    check_span_count,
+)
+from .tokenizer import LukeTokenizer
 
 logger = logging.getLogger(__name__)
 
-Span = tuple[int, int]
-
-
-# Batches of texts are cut at about this many characters of padded text (see _cut).
+# Batches of texts are cut at about this many characters of padded text (see Pipeline.cut).
 MAX_BATCH_CHARACTERS = 4096
 
 # What a call does with a bad input: raise its error, or answer it with {"error": message}.
@@ -82,70 +93,7 @@ NO_ENTITY_LABELS = ("NIL", "O")
 # 1. Reading the input: markers, spans, words
 # ---------------------------------------------------------------------------------------
 
-_MARKER = re.compile(r"\[\[|\]\]")
 _WORD = re.compile(r"\w+|[^\w\s]")  # a run of letters/digits, or one punctuation mark
-
-
-def parse_mentions(text: str) -> tuple[str, list[Span]]:
-    """Strip ``[[...]]`` mention markers: return the plain text and each mention's span.
-
-    ``"[[Lionel Messi]] plays for [[Inter Miami]]."`` gives
-    ``("Lionel Messi plays for Inter Miami.", [(0, 12), (23, 34)])``. Spans are character
-    offsets into the plain text; white space just inside the brackets is left out of them.
-    """
-    pieces: list[str] = []
-    raw_spans: list[Span] = []
-    open_at: int | None = None  # where the open mention starts, in the plain text
-    length = 0  # characters of plain text so far
-    last = 0  # end of the previous marker, in the marked text
-    for marker in _MARKER.finditer(text):
-        pieces.append(text[last : marker.start()])
-        length += marker.start() - last
-        last = marker.end()
-        if marker.group() == "[[":
-            if open_at is not None:
-                raise InputError(
-                    f"mention markers cannot nest: '[[' at character {marker.start()} opens a "
-                    "mention inside another; close the first with ']]'"
-                )
-            open_at = length
-        else:
-            if open_at is None:
-                raise InputError(
-                    f"']]' at character {marker.start()} closes no mention; "
-                    "mark a mention as [[Lionel Messi]]"
-                )
-            raw_spans.append((open_at, length))
-            open_at = None
-    if open_at is not None:
-        raise InputError("a mention opened with '[[' is never closed with ']]'")
-    pieces.append(text[last:])
-    plain = "".join(pieces)
-
-    spans = []
-    for start, end in raw_spans:
-        mention = plain[start:end]
-        if not mention.strip():
-            raise InputError("an empty mention '[[ ]]': put the mention's words inside")
-        start += len(mention) - len(mention.lstrip())
-        end -= len(mention) - len(mention.rstrip())
-        spans.append((start, end))
-    return plain, spans
-
-
-def parse_span(spec: str) -> Span:
-    """Read a span given on the command line as ``START:END`` (character offsets)."""
-    parts = spec.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        start, end = int(parts[0]), int(parts[1])
-    except ValueError:
-        raise InputError(
-            f"malformed span {spec!r}: write START:END, the character offsets of the mention "
-            "(e.g. 0:12 for the first 12 characters)"
-        ) from None
-    return start, end
 
 
 def find_words(text: str) -> list[Span]:
@@ -257,11 +205,11 @@ class Pipeline:
     model_class: str  # name of the numpy_luke head class
     tokenizer_task: str | None  # the tokenizer's ``task=`` for this pipeline
     # The task's options with their defaults (given to ``pipeline(...)``), and those a call
-    # may override; both checked by checks.check_pipeline_option.
+    # may override; both checked by tasks.check_pipeline_option.
     defaults: dict = {}
     call_options: tuple[str, ...] = ()
 
-    def __init__(self, model, tokenizer, *, batch_size: int = 8, **options):
+    def __init__(self, model, tokenizer, *, batch_size: int = BATCH_SIZE, **options):
         allowed = ("batch_size", *self.defaults)
         self.batch_size = check_pipeline_option("batch_size", batch_size, self.task, allowed)
         self.options = dict(self.defaults)
@@ -274,8 +222,6 @@ class Pipeline:
         config = model.config
         # A tokenizer and a model that do not belong together: one line now, not an
         # IndexError at the first prediction.
-        from .config import check_entity_ids_fit, check_token_ids_fit
-
         check_token_ids_fit(
             config, dict(zip(tokenizer.all_special_tokens, tokenizer.all_special_ids, strict=True))
         )
@@ -314,8 +260,6 @@ class Pipeline:
     def _forward(self, encoding):
         """The model on one encoded batch; outputs holding NaN or an infinity are an error
         naming them (and the first weight that is not finite), never an answer."""
-        from .state_dict import check_finite_outputs
-
         output = self.model(**encoding)
         check_finite_outputs(
             {name: getattr(output, name, None) for name in ("logits", "entity_logits")},
@@ -369,8 +313,6 @@ class Pipeline:
         """The answers to a list of inputs, by the streaming code in one window (so in the
         batches the pipeline makes of the whole list). With "raise", an input refused when
         read is raised before any batch runs: the answers before it would be thrown away."""
-        from .streaming import stream
-
         items = [_item(number, value, spans) for number, (value, spans)
                  in enumerate(zip(inputs, spans_per_text, strict=True), start=1)]
         answers = stream(self, items, stop_on_error=on_error == "raise",
@@ -380,8 +322,6 @@ class Pipeline:
 
     def _stream(self, inputs: Iterable, entity_spans, on_error: str, options: dict):
         """The iterator ``__call__`` returns for an iterable of inputs."""
-        from .streaming import stream
-
         if entity_spans is not None:
             raise InputError("with an iterable of inputs, give each item's spans in its "
                              'record: {"text": ..., "entity_spans": [[start, end], ...]}')
@@ -390,33 +330,29 @@ class Pipeline:
                          what="input")
         return (answer for _, answer in answers)
 
-    def _read(self, text, spans, number: int | None) -> tuple[str, list[Span]]:
-        """One text -> (plain text, mention spans), checked; errors name the text."""
+    def read(self, text, spans, number: int | None) -> tuple[str, list[Span]]:
+        """One input -> (plain text, mention spans), checked (``mentions.read_mentions``,
+        this model's length limit, the task's own rules); errors name the text."""
         where = f"text {number}: " if number is not None else ""
         try:
-            check_text(text)
-            plain, marked = parse_mentions(text)
-            if spans is not None and marked:
-                raise InputError(
-                    "mentions are marked with [[...]] and given as spans; use one or the other"
-                )
-            if not plain.strip():
-                raise InputError("the text is empty")
             # Refused up front, before any tokenization: more text than any tokenization
             # fits in the model, more mentions than the model reads per text.
-            check_text_length(plain, self.tokenizer.words.split, self.longest_token,
-                              max(self.max_tokens - 2, 0))  # fmt: skip
-            spans = check_spans(plain, spans) if spans is not None else marked
+            plain, spans = read_mentions(text, spans, fits=self._fits)
             self._check(plain, spans)
             check_mention_count(len(spans), self.tokenizer.max_entity_length)
         except InputError as error:
             raise type(error)(where + str(error)) from None  # InputTypeError stays one
         return plain, spans
 
+    def _fits(self, plain: str) -> None:
+        check_text_length(plain, self.tokenizer.words.split, self.longest_token,
+                          max(self.max_tokens - 2, 0))  # fmt: skip
+
     def _check(self, text: str, spans: list[Span]) -> None:
         """Task-specific checks of one plain text and its spans (raise InputError)."""
 
-    def _run(self, items: list[tuple[str, list[Span]]], **options) -> list:
+    def run(self, items: list[tuple[str, list[Span]]], **options) -> list:
+        """The answers to a batch of read items (``read``'s pairs), in their order."""
         raise NotImplementedError
 
     # -- batching ------------------------------------------------------------------------
@@ -432,11 +368,11 @@ class Pipeline:
         for i in order:
             groups.setdefault(bool(items[i][1]), []).append(i)
         for has_entities, indices in groups.items():
-            for batch in self._cut(indices, [len(items[i][0]) for i in indices]):
+            for batch in self.cut(indices, [len(items[i][0]) for i in indices]):
                 numbers = [i + 1 if len(items) > 1 else None for i in batch]
                 yield batch, self._encode([items[i] for i in batch], has_entities, numbers)
 
-    def _cut(self, indices: list[int], lengths: list[int]) -> list[list[int]]:
+    def cut(self, indices: list[int], lengths: list[int]) -> list[list[int]]:
         """Cut texts sorted by length into batches of at most ``batch_size`` texts and
         about MAX_BATCH_CHARACTERS of padded text (rows x the longest row): a masked-LM
         batch holds (batch, words, vocabulary) logits, 200 KB per token for luke-base, so
@@ -478,22 +414,12 @@ class Pipeline:
 def _item(number: int, value, spans):
     """One input of a call as a streaming item: a dict is a record (its spans inside it), any
     other value a text, checked when read (a number is an InputTypeError)."""
-    from .streaming import Item, from_record
-
     if not isinstance(value, dict):
         return Item(number, value, spans)
     if spans is not None:
         return Item(number, None, error="a record holds its own spans: give them as its "
                     '"entity_spans" (or "head" and "tail"), not also as entity_spans=')
     return from_record(number, value)
-
-
-def longest_token(tokenizer) -> int:
-    """The most characters one token can stand for: its length in bytes (vocab.json writes
-    one character per byte), or a merge's result, or an added token's text (for
-    checks.check_text_length)."""
-    return max([len(token) for token in tokenizer.get_vocab()]
-               + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks])
 
 
 def _mention(text: str, span: Span) -> dict:
@@ -509,22 +435,20 @@ class FillMaskPipeline(Pipeline):
     replaced, with a warning, by the first token it encodes to). Mentions marked ``[[...]]``
     (or ``entity_spans``) enter the model as [MASK] entities, context for the words.
 
-    ``entities=True`` answers both of LUKE's pretraining tasks at once (what ``python -m
-    numpy_luke fill`` prints): ``{"text", "masks", "entities"}``, ``masks`` as above (``[]``
-    without a mask), ``entities`` as the entity-prediction pipeline gives them.
+    The answer's shape depends on the text only (one mask or several), as in transformers,
+    never on an option: both of LUKE's pretraining tasks in one answer are the
+    ``fill-mask-and-entities`` task (``FillMaskAndEntitiesPipeline``).
     """
 
     task = "fill-mask"
     model_class = "LukeForMaskedLM"
     tokenizer_task = None
-    defaults = {"top_k": 5, "targets": None, "entities": False}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("top_k", "targets")
-    words, mentions = True, False  # what is predicted (entities=True: both)
+    words, mentions = True, False  # what is predicted
 
     def __init__(self, model, tokenizer, **options):
         super().__init__(model, tokenizer, **options)
-        if self.options.get("entities"):
-            self.mentions = True
         # [PAD] [UNK] [MASK] [MASK2] are not entities: never offered as predictions
         self.special_entity_ids = tokenizer.entity_vocabulary.special_ids
         if "targets" in self.options:  # resolved once, not at every call
@@ -593,7 +517,7 @@ class FillMaskPipeline(Pipeline):
         except KeyError:
             return None
 
-    def _run(self, items, **options):
+    def run(self, items, **options):
         options = self._options(options)
         k, targets = options["top_k"], self.target_ids(options.get("targets"))
         results: list = [None] * len(items)
@@ -636,6 +560,18 @@ class FillMaskPipeline(Pipeline):
         return results
 
 
+class FillMaskAndEntitiesPipeline(FillMaskPipeline):
+    """Both of LUKE's pretraining tasks in one answer (what ``python -m numpy_luke fill``
+    prints): ``{"text", "masks", "entities"}`` for every text, ``masks`` as fill-mask answers
+    (``[]`` without a mask), ``entities`` as entity-prediction answers (``[]`` without a
+    mention). A text needs a ``<mask>`` or a mention.
+    """
+
+    task = "fill-mask-and-entities"
+    defaults = PIPELINE_DEFAULTS[task]
+    words, mentions = True, True
+
+
 class EntityPredictionPipeline(FillMaskPipeline):
     """Masked entity prediction with LukeForMaskedLM: the entity of each marked mention.
 
@@ -648,7 +584,7 @@ class EntityPredictionPipeline(FillMaskPipeline):
     """
 
     task = "entity-prediction"
-    defaults = {"top_k": 5}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("top_k",)
     words, mentions = False, True
 
@@ -664,14 +600,14 @@ class EntityTypingPipeline(Pipeline):
     task = "entity-typing"
     model_class = "LukeForEntityClassification"
     tokenizer_task = "entity_classification"
-    defaults = {"threshold": 0.5}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("threshold",)
 
     def _check(self, text, spans):
         check_span_count(self.tokenizer_task, len(spans), "entity typing",
                          then=": mark it as [[Lionel Messi]] or give --entity-span START:END")
 
-    def _run(self, items, **options):
+    def run(self, items, **options):
         threshold = self._options(options)["threshold"]
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
@@ -698,14 +634,14 @@ class RelationClassificationPipeline(Pipeline):
     task = "relation-classification"
     model_class = "LukeForEntityPairClassification"
     tokenizer_task = "entity_pair_classification"
-    defaults = {"top_k": 5}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("top_k",)
 
     def _check(self, text, spans):
         check_span_count(self.tokenizer_task, len(spans), "relation classification",
                          then=": mark them as [[...]] or give --head S:E --tail S:E")
 
-    def _run(self, items, **options):
+    def run(self, items, **options):
         k = self._options(options)["top_k"]
         results: list = [None] * len(items)
         for batch, encoding in self._batches(items):
@@ -742,7 +678,7 @@ class NerPipeline(Pipeline):
     task = "ner"
     model_class = "LukeForEntitySpanClassification"
     tokenizer_task = "entity_span_classification"
-    defaults = {"max_span_length": 16}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("max_span_length",)
 
     def __init__(self, model, tokenizer, **options):
@@ -754,7 +690,7 @@ class NerPipeline(Pipeline):
         if spans:
             raise InputError("ner finds the mentions itself; do not mark any")
 
-    def _run(self, items, **options):
+    def run(self, items, **options):
         limit = self._options(options)["max_span_length"]
         results = []
         for i, (text, _) in enumerate(items):
@@ -787,9 +723,6 @@ class NerPipeline(Pipeline):
         return results
 
 
-AGGREGATION_STRATEGIES = ("none", "simple")  # of transformers' five, those implemented
-
-
 class TokenClassificationPipeline(Pipeline):
     """A label for every word token with LukeForTokenClassification, answered as
     transformers' ``token-classification`` pipeline answers with LUKE's tokenizer.
@@ -810,37 +743,15 @@ class TokenClassificationPipeline(Pipeline):
     task = "token-classification"
     model_class = "LukeForTokenClassification"
     tokenizer_task = None
-    defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
+    defaults = PIPELINE_DEFAULTS[task]
     call_options = ("aggregation_strategy", "ignore_labels")
-
-    def __init__(self, model, tokenizer, **options):
-        for name in ("aggregation_strategy", "ignore_labels"):
-            if name in options:
-                options[name] = self._checked(name, options[name])
-        super().__init__(model, tokenizer, **options)
-
-    @staticmethod
-    def _checked(name, value):
-        if name == "aggregation_strategy":
-            strategy = getattr(value, "value", value)  # transformers' AggregationStrategy
-            if not isinstance(strategy, str) or strategy.lower() not in AGGREGATION_STRATEGIES:
-                raise InputError(
-                    f"aggregation_strategy={short(value)}: numpy_luke implements "
-                    f"{' and '.join(map(repr, AGGREGATION_STRATEGIES))} (transformers' "
-                    "'first', 'average' and 'max' are not implemented)")
-            return strategy.lower()
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"ignore_labels must be a list of label names, not {short(value)}")
-        return tuple(value)
 
     def _check(self, text, spans):
         if spans:
             raise InputError("token-classification labels the words and reads no mentions "
                              "(as transformers' pipeline); do not mark any")
 
-    def _run(self, items, **options):
-        options = {name: self._checked(name, value) if value is not None else None
-                   for name, value in options.items()}
+    def run(self, items, **options):
         chosen = self._options(options)
         strategy, ignore = chosen["aggregation_strategy"], set(chosen["ignore_labels"])
         results: list = [None] * len(items)
@@ -889,33 +800,16 @@ class TokenClassificationPipeline(Pipeline):
         } for run in runs]
 
 
-TASKS = {
+PIPELINES = {
     cls.task: cls
-    for cls in (FillMaskPipeline, EntityPredictionPipeline, EntityTypingPipeline,
+    for cls in (FillMaskPipeline, FillMaskAndEntitiesPipeline, EntityPredictionPipeline,
+                EntityTypingPipeline,
                 RelationClassificationPipeline, NerPipeline, TokenClassificationPipeline)
-}
-
-# What ``ner`` means here, for a token-classification checkpoint given to it.
-NER_MEANING = (
-    "the ner task here is LUKE's span NER: every span of words is a candidate entity, "
-    "classified by a LukeForEntitySpanClassification checkpoint (such as "
-    "studio-ousia/luke-large-finetuned-conll-2003). In transformers, 'ner' is another name "
-    "for token classification (a label per token); for a LukeForTokenClassification "
-    "checkpoint use pipeline('token-classification', model=...)"
-)
-
-# A checkpoint's config.json names its class (``architectures``): the task it answers.
-ARCHITECTURE_TASKS = {
-    "LukeForMaskedLM": "fill-mask",
-    "LukeForEntityClassification": "entity-typing",
-    "LukeForEntityPairClassification": "relation-classification",
-    "LukeForEntitySpanClassification": "ner",
-    "LukeForTokenClassification": "token-classification",
 }
 
 # pipeline()'s own keyword arguments, named in the message refusing an unknown one.
 PIPELINE_ARGUMENTS = ("task", "model", "tokenizer", "revision", "local_files_only", "cache_dir",
-                      "dtype", "torch_dtype", "device")
+                      "token", "load", "dtype", "torch_dtype", "device")
 
 
 def pipeline(
@@ -927,10 +821,12 @@ def pipeline(
     tokenizer=None,
     local_files_only: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    token: str | bool | None = None,
+    load: LoadOptions | None = None,
     dtype=np.float32,
     torch_dtype=None,
     device=None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     **task_options,
 ) -> Pipeline:
     """Build the pipeline of a task, loading its tokenizer and model.
@@ -941,29 +837,21 @@ def pipeline(
     defaults to the task's checkpoint in ``DEFAULT_MODELS``. ``dtype`` (or ``torch_dtype``):
     np.float32 (default), np.float64 or "auto". ``device``: None, "cpu" or -1 (numpy_luke
     runs on the CPU). Task options: ``top_k`` (fill-mask, entity-prediction,
-    relation-classification), ``targets`` and ``entities`` (fill-mask), ``threshold``
-    (entity-typing, default 0.5), ``max_span_length`` (ner, default 16 words).
+    relation-classification), ``targets`` (fill-mask), ``threshold`` (entity-typing),
+    ``max_span_length`` (ner); their defaults are ``tasks.PIPELINE_DEFAULTS``. The loading
+    options (``revision``, ``local_files_only``, ``cache_dir``, ``token``, or all as one
+    ``load=LoadOptions(...)``) go to every file the tokenizer and the model read.
     """
     if device is not None and str(device) not in ("cpu", "-1"):
         raise InputError(f"device={device!r}: numpy_luke computes with NumPy on the CPU; "
                          "leave device out, or give device='cpu' (or -1)")
-    if torch_dtype is not None:
-        dtype = torch_dtype
-    load = dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir)
+    load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                          cache_dir=cache_dir, token=token)
     if task is None:
         task = _task_of(model, load)
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    cls = TASKS[task]
     if top_k is not None:
         task_options["top_k"] = top_k
-    unknown = [name for name in task_options if name not in cls.defaults]
-    if unknown:
-        raise InputTypeError(
-            f"pipeline() got an unexpected keyword argument {unknown[0]!r}: the {task} "
-            f"pipeline takes {', '.join(('batch_size', *cls.defaults))}, besides "
-            f"{', '.join(PIPELINE_ARGUMENTS)}"
-        )
+    cls = _pipeline_class(task, task_options)
     if model is None and task not in DEFAULT_MODELS:
         raise InputError(f"the {task} task has no default checkpoint (none is published for "
                          "LUKE); give model=FOLDER or a Hub repository id")
@@ -974,33 +862,58 @@ def pipeline(
         raise InputError("a loaded model needs its tokenizer: pass tokenizer=...")
     # The tokenizer first: it is quick, and a missing checkpoint is reported at once.
     if tokenizer is None or isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = _load_tokenizer(name if tokenizer is None else tokenizer, **load)
-    from . import modeling
-
-    model_class = getattr(modeling, cls.model_class)
-    if isinstance(name, (str, os.PathLike)):
-        with warnings.catch_warnings():  # a head started random is no model to answer with
-            warnings.simplefilter("error", NewWeightsWarning)
-            try:
-                model = model_class.from_pretrained(name, dtype=dtype, **load)
-            except NewWeightsWarning as missing:
-                raise CheckpointError(
-                    f"the {task} pipeline needs a trained {cls.model_class} checkpoint; "
-                    f"{missing}") from None
-    elif not isinstance(model, model_class):
-        raise InputError(
-            f"the {task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"
-        )
+        tokenizer = LukeTokenizer.from_pretrained(name if tokenizer is None else tokenizer,
+                                                  load=load)
+    model = _model_for(cls, name, dtype if torch_dtype is None else torch_dtype, load)
     return cls(model, tokenizer, batch_size=batch_size, **task_options)
 
 
-def _refuse_token_classification(model, load: dict) -> None:
+def _pipeline_class(task: str, task_options: dict) -> type[Pipeline]:
+    """The pipeline class of ``task``; options it does not take are refused, naming those
+    it takes."""
+    if task not in PIPELINES:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(PIPELINES)}")
+    cls = PIPELINES[task]
+    if task == "fill-mask" and "entities" in task_options:
+        raise InputTypeError(
+            "pipeline('fill-mask') answers as transformers' fill-mask, whatever its options; "
+            "for the entities of marked mentions too (one {'text', 'masks', 'entities'} "
+            "object per text) use pipeline('fill-mask-and-entities')")
+    unknown = [name for name in task_options if name not in cls.defaults]
+    if unknown:
+        raise InputTypeError(
+            f"pipeline() got an unexpected keyword argument {unknown[0]!r}: the {task} "
+            f"pipeline takes {', '.join(('batch_size', *cls.defaults))}, besides "
+            f"{', '.join(PIPELINE_ARGUMENTS)}"
+        )
+    return cls
+
+
+def _model_for(cls: type[Pipeline], model, dtype, load: LoadOptions):
+    """The pipeline's model: loaded from a checkpoint (which must hold the trained head:
+    a head started random is no model to answer with), or checked when given loaded."""
+    model_class = getattr(modeling, cls.model_class)
+    if isinstance(model, (str, os.PathLike)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NewWeightsWarning)
+            try:
+                return model_class.from_pretrained(model, dtype=dtype, load=load)
+            except NewWeightsWarning as missing:
+                raise CheckpointError(
+                    f"the {cls.task} pipeline needs a trained {cls.model_class} checkpoint; "
+                    f"{missing}") from None
+    if not isinstance(model, model_class):
+        raise InputError(
+            f"the {cls.task} pipeline needs a {cls.model_class}, not a {type(model).__name__}"
+        )
+    return model
+
+
+def _refuse_token_classification(model, load: LoadOptions) -> None:
     """``ner`` given a token-classification checkpoint (transformers' meaning of "ner"):
     say what ``ner`` means here, instead of a shape error from the classifier."""
     if isinstance(model, (str, os.PathLike)):
-        from .config import LukeConfig
-
-        architectures = LukeConfig.from_pretrained(model, **load).extra.get("architectures")
+        architectures = LukeConfig.from_pretrained(model, load=load).extra.get("architectures")
         names = architectures if isinstance(architectures, list) else []
     else:
         names = [type(model).__name__]
@@ -1009,15 +922,13 @@ def _refuse_token_classification(model, load: dict) -> None:
                          f" is a LukeForTokenClassification checkpoint, but {NER_MEANING}")
 
 
-def _task_of(model, load: dict) -> str:
+def _task_of(model, load: LoadOptions) -> str:
     """The task of a model given without one: from its class (a loaded model) or from its
     config.json's ``architectures`` (transformers' way of naming a checkpoint's class)."""
     if model is None:
-        raise InputError(f"give a task ({', '.join(TASKS)}) or a model")
+        raise InputError(f"give a task ({', '.join(PIPELINES)}) or a model")
     if isinstance(model, (str, os.PathLike)):
-        from .config import LukeConfig
-
-        architectures = LukeConfig.from_pretrained(model, **load).extra.get("architectures")
+        architectures = LukeConfig.from_pretrained(model, load=load).extra.get("architectures")
         names = architectures if isinstance(architectures, list) else []
         where = f"the config.json of {str(model)!r}"
     else:
@@ -1027,11 +938,5 @@ def _task_of(model, load: dict) -> str:
             return ARCHITECTURE_TASKS[architecture]
     raise InputError(
         f"{where} names no class a pipeline runs (architectures: {names or 'none'}); give "
-        f"the task: one of {', '.join(TASKS)}"
+        f"the task: one of {', '.join(PIPELINES)}"
     )
-
-
-def _load_tokenizer(name, **load):
-    from .tokenizer import LukeTokenizer
-
-    return LukeTokenizer.from_pretrained(name, **load)

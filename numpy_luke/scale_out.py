@@ -42,7 +42,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from .errors import InputError, MissingExtraError, NumpyLukeError
+from .hub import LoadOptions
+from .pipelines import PIPELINES, pipeline
+from .streaming import WINDOW_BATCHES, _detect, decode_line, lines_of, read_items, stream
+from .tokenizer import LukeTokenizer
 
 # A file is cut into parts of at least this many bytes (then up to the end of a window of
 # texts). About 7,000 texts of 150 bytes: a few minutes of luke-base on one core, so a part
@@ -70,15 +76,13 @@ class Recipe:
     @classmethod
     def make(cls, task, model=None, revision=None, batch_size=8, **options) -> Recipe:
         """``pipeline(task, model=model, revision=revision, batch_size=batch_size, **options)``."""
-        from .pipelines import pipeline
-
         arguments = dict(task=task, model=_shared_path(model), revision=revision,
                          batch_size=batch_size, **options)
         return cls(pipeline, tuple(arguments.items()), batch_size)
 
     @classmethod
     def tokenizer_runner(cls, runner, model, revision) -> Recipe:
-        """The runner of ``tokenize`` (cli._TokenizeRunner, which holds a tokenizer that
+        """The runner of ``tokenize`` (cli.TokenizeRunner, which holds a tokenizer that
         cannot be pickled), built again from its tokenizer files on each worker."""
         arguments = dict(runner_class=type(runner), model=_shared_path(model),
                          revision=revision, task=runner.task, batch_size=runner.batch_size)
@@ -93,11 +97,8 @@ class Recipe:
 
 
 def _tokenizer_runner(runner_class, model, revision, task, batch_size):
-    from .pipelines import longest_token
-    from .tokenizer import LukeTokenizer
-
-    tokenizer = LukeTokenizer.from_pretrained(model, revision=revision)
-    return runner_class(tokenizer, task, batch_size, longest_token(tokenizer))
+    tokenizer = LukeTokenizer.from_pretrained(model, load=LoadOptions(revision=revision))
+    return runner_class(tokenizer, task, batch_size)
 
 
 def _shared_path(model):
@@ -215,8 +216,6 @@ def plan_file(source: str, window: int, part_size: int | None,
     ``\n`` only, undecodable bytes kept as lone surrogates, a leading byte order mark
     dropped), in binary, so that each line's length in bytes is known and the part
     boundaries are byte offsets a worker can seek to."""
-    from .streaming import _detect, decode_line
-
     stat = os.stat(source)
     stamp = (stat.st_size, stat.st_mtime_ns)
     parts, start, first, texts = [], 0, 1, 0
@@ -292,8 +291,6 @@ def run_part(recipe, part: Part, settings: Settings) -> PartResult:
 def answer_lines(runner, part: Part, settings: Settings) -> Iterator[tuple[str, bool]]:
     """The part's answers as the JSON Lines a single-file run writes, each with whether it
     is an error record; with ``stop_on_error``, the first bad line raises its InputError."""
-    from .streaming import read_items, stream
-
     items = read_items(_part_lines(part), part.input_format)
     for item, answer in stream(runner, _numbered(items, part, settings),
                                stop_on_error=settings.stop_on_error, window=settings.window):
@@ -303,8 +300,6 @@ def answer_lines(runner, part: Part, settings: Settings) -> Iterator[tuple[str, 
 
 def _part_lines(part: Part) -> Iterator[str]:
     """The part's lines, decoded as a single-file run decodes the whole file."""
-    from .streaming import lines_of
-
     stat = os.stat(part.source)
     if (stat.st_size, stat.st_mtime_ns) != part.stamp:
         raise NumpyLukeError(f"{part.source} changed while it was being read; run again")
@@ -366,8 +361,6 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
     if scheduler is not None and not isinstance(runner, Recipe):
         raise InputError("a cluster's workers need a Recipe of the runner, not the runner")
     batch_size = runner.batch_size
-    from .streaming import WINDOW_BATCHES
-
     settings = Settings(WINDOW_BATCHES * batch_size, stop_on_error,
                         tuple(entity_spans) if entity_spans else None)
     size = None if scheduler is None else (part_size or DEFAULT_PART_SIZE)
@@ -425,7 +418,7 @@ def _run_on(client, runner, plans, outputs, where, settings, bar, on_part_done,
             scratch) -> Summary:
     """Every part as a Dask task (earlier parts first); the parts of each file assembled in
     order as they come in. A task whose worker dies is run again by the scheduler."""
-    from distributed import as_completed  # (Dask is imported only where a cluster is used)
+    as_completed = _distributed().as_completed
 
     files = [[dataclasses.replace(p, part_file=os.path.join(scratch[k], f"{k}-{j}.jsonl"))
               for j, p in enumerate(parts)] for k, parts in enumerate(plans)]
@@ -582,12 +575,8 @@ def parse_scheduler(spec):
                      "N >= 1) or tcp://HOST:PORT (a running Dask scheduler)")
 
 
-@contextlib.contextmanager
-def _client(scheduler, threads: int | None):
-    """A ``distributed.Client`` for ``scheduler``; a local cluster is started and stopped."""
-    if not isinstance(scheduler, str):
-        yield scheduler
-        return
+def _distributed():
+    """Dask's ``distributed`` package, or MissingExtraError saying how to install it."""
     try:
         # Dask is an optional dependency (the ``dask`` extra): imported here, where a cluster
         # is used, so numpy_luke imports and runs everything else without it.
@@ -595,6 +584,16 @@ def _client(scheduler, threads: int | None):
     except ImportError as error:
         raise MissingExtraError(f"--scheduler needs Dask's distributed scheduler, which is not "
                                 f"installed ({error}); install it with `{INSTALL}`") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def _client(scheduler, threads: int | None):
+    """A ``distributed.Client`` for ``scheduler``; a local cluster is started and stopped."""
+    if not isinstance(scheduler, str):
+        yield scheduler
+        return
+    distributed = _distributed()
     if scheduler.startswith("local:"):
         # Dask starts its workers with the BLAS thread counts of this process's environment,
         # one thread each where it sets none (one worker per core is the rule); --threads
@@ -624,8 +623,6 @@ def _progress(show: bool, total: int, label: str):
     if not show:
         yield _NoBar()
         return
-    from tqdm import tqdm
-
     with tqdm(total=total, unit=" texts", file=sys.stderr, desc=label,
               dynamic_ncols=True) as bar:
         yield bar
@@ -717,10 +714,8 @@ def run_corpus(task: str, inputs, output=None, *, model=None, scheduler=None,
     bytes of a part (default 1 MiB); ``threads``: the BLAS threads of each worker of
     ``"local:N"`` (refused elsewhere); ``on_part_done(PartResult)`` is called here as each
     part is done."""
-    from .pipelines import TASKS
-
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if task not in PIPELINES:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(PIPELINES)}")
     recipe = Recipe.make(task, model, revision, batch_size, **options)
     return run_files(recipe, inputs, output, scheduler=scheduler, input_format=input_format,
                      entity_spans=entity_spans, stop_on_error=stop_on_error,

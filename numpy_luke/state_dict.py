@@ -145,15 +145,7 @@ def prepare_state_dict(
     expected = {**encoder_shapes(config, with_pooler=with_pooler), **head_shapes}
 
     # 1. Names: drop the `luke.` prefix.
-    renamed: dict[str, np.ndarray] = {}
-    original: dict[str, str] = {}  # name -> key as stored, for messages
-    for key, value in state_dict.items():
-        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
-        if name in renamed:
-            raise CheckpointError(f"{source}: the tensor {name} appears twice "
-                                  f"(with and without the '{PREFIX}' prefix)")
-        renamed[name] = value
-        original[name] = key
+    renamed, original = _without_prefix(state_dict, source)
 
     # 2. Ties and the entity-aware queries' starting point.
     stored = set(renamed)  # before ties: which parts (head, pooler) the file holds at all
@@ -179,6 +171,28 @@ def prepare_state_dict(
     ]
 
     # 4. Checks, all reported at once.
+    _check_fit(params, expected, unexpected, config, source)
+    return {name: _as_dtype(value, dtype, name) for name, value in params.items()}
+
+
+def _without_prefix(state_dict: dict, source: str) -> tuple[dict, dict]:
+    """The tensors named without the ``luke.`` prefix, and each name's key as stored (for
+    messages); a tensor stored both with and without the prefix is refused."""
+    renamed: dict[str, np.ndarray] = {}
+    original: dict[str, str] = {}
+    for key, value in state_dict.items():
+        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+        if name in renamed:
+            raise CheckpointError(f"{source}: the tensor {name} appears twice "
+                                  f"(with and without the '{PREFIX}' prefix)")
+        renamed[name] = value
+        original[name] = key
+    return renamed, original
+
+
+def _check_fit(params: dict, expected: dict, unexpected: list[str], config: LukeConfig,
+               source: str) -> None:
+    """Missing, misshapen and unexpected tensors, all reported in one CheckpointError."""
     missing = [f"{name} {shape}" for name, shape in expected.items() if name not in params]
     mismatched = [
         f"{name}: expected {expected[name]}, found {tuple(np.shape(value))}"
@@ -201,7 +215,6 @@ def prepare_state_dict(
             + "\nCheck that config.json belongs to these weights and that the model class "
             "matches the checkpoint's head."
         )
-    return {name: _as_dtype(value, dtype, name) for name, value in params.items()}
 
 
 def _check_layer_count(state_dict: dict, config: LukeConfig, source: str) -> None:

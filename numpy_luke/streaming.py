@@ -16,6 +16,9 @@ Memory stays flat in the corpus size: one window of items and results at a time.
 stopping at the first bad item, "first" is in input order, not in the order batches run;
 a source that raises midway gets the items it handed over answered before its error.
 The same code answers a list given to a pipeline, as one window (``Pipeline._answers``).
+
+What ``stream`` drives is any ``Runner`` (below): every pipeline is one, and so is the
+command line's ``tokenize``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .checks import quoted
 from .errors import InputError
@@ -45,6 +48,27 @@ class Item:
     text: Any
     entity_spans: Any = None
     error: str | None = None  # set when the input could not even be read
+
+
+class Runner(Protocol):
+    """What ``stream`` runs: the contract between a corpus and the code that answers it.
+
+    ``batch_size``: at most this many items per ``run``.
+    ``read(text, spans, number)``: one input -> ``(plain text, mention spans)``, checked;
+    raises ``InputError`` for a bad input (``number`` names it in the message, or None).
+    ``cut(indices, lengths)``: items sorted by length (``lengths`` in characters) -> the
+    batches to run, as lists of those indices.
+    ``run(items, **options)``: the answers to a batch of ``read``'s pairs, in their order;
+    an ``InputError`` makes ``stream`` run the batch's items one by one.
+    """
+
+    batch_size: int
+
+    def read(self, text: Any, spans: Any, number: int | None) -> tuple[str, list]: ...
+
+    def cut(self, indices: list[int], lengths: list[int]) -> list[list[int]]: ...
+
+    def run(self, items: list[tuple[str, list]], **options) -> list: ...
 
 
 BOM = "\ufeff"  # the UTF-8 byte order mark Notepad and PowerShell put first
@@ -149,20 +173,20 @@ def from_record(number: int, record: Any) -> Item:
     return Item(number, record["text"], spans)
 
 
-def stream(pipeline, items: Iterable[Item], *, stop_on_error: bool = False,
+def stream(pipeline: Runner, items: Iterable[Item], *, stop_on_error: bool = False,
            window: int | None = None, options: dict | None = None, what: str | None = "line",
            answers_before_error: bool = True) -> Iterator[tuple[Item, Any]]:
-    """Run ``pipeline`` over ``items``: yields (item, result) in input order, where result is
-    the pipeline's answer or ``{"error": message}``. With ``stop_on_error`` the first bad
-    item in input order raises its InputError, naming its ``what`` and number ("line 4: ";
-    None: no name), after every result before it. ``options`` go to every call of the
-    pipeline (``top_k``, ...). ``answers_before_error=False`` (a caller that keeps no
+    """Run ``pipeline`` (a ``Runner``) over ``items``: yields (item, result) in input order,
+    where result is the pipeline's answer or ``{"error": message}``. With ``stop_on_error``
+    the first bad item in input order raises its InputError, naming its ``what`` and number
+    ("line 4: "; None: no name), after every result before it. ``options`` go to every call
+    of the pipeline (``top_k``, ...). ``answers_before_error=False`` (a caller that keeps no
     answer when one fails): an item refused when read is raised before any batch runs.
 
     A source that raises midway (a file on a disk that goes away, a generator with a bug)
     first gets the items it did hand over answered, then its exception is raised again."""
     window = window or WINDOW_BATCHES * pipeline.batch_size
-    run = functools.partial(pipeline._run, **(options or {}))
+    run = functools.partial(pipeline.run, **(options or {}))
     answer = functools.partial(_run_window, pipeline, run, stop_on_error=stop_on_error,
                                what=what, answers_before_error=answers_before_error)
     pending: list[Item] = []
@@ -198,7 +222,7 @@ def _run_window(pipeline, run, items: list[Item], *, stop_on_error: bool, what: 
         try:
             if item.error is not None:
                 raise InputError(item.error)
-            good.append((k, pipeline._read(item.text, item.entity_spans, None)))
+            good.append((k, pipeline.read(item.text, item.entity_spans, None)))
         except InputError as error:
             if stop_on_error:
                 failed[k] = _named(error, what, item)
@@ -231,13 +255,13 @@ def _named(error: InputError, what: str | None, item: Item) -> InputError:
 
 def _batches(pipeline, good: list[tuple[int, tuple]]) -> list[list[tuple[int, tuple]]]:
     """The good items in the batches the pipeline itself would make of them (sorted by
-    length, texts with mentions and without apart, cut by ``pipeline._cut``), each batch in
+    length, texts with mentions and without apart, cut by ``pipeline.cut``), each batch in
     input order; the batch holding the earliest item runs first, then by earliest item."""
     ordered = sorted(good, key=lambda g: (bool(g[1][1]), len(g[1][0])))
     batches = []
     for has_mentions in (False, True):
         group = [g for g in ordered if bool(g[1][1]) == has_mentions]
-        cut = pipeline._cut(list(range(len(group))), [len(g[1][0]) for g in group])
+        cut = pipeline.cut(list(range(len(group))), [len(g[1][0]) for g in group])
         batches += [sorted(group[i] for i in indices) for indices in cut]
     return sorted(batches, key=lambda batch: batch[0][0])
 

@@ -24,8 +24,8 @@ with their words, while ``entity_position_ids`` stay as without padding (they in
 position embeddings, and word positions skip padding); with left truncation the entities'
 positions are counted after the cut (transformers 4.57 leaves both pointing elsewhere);
 unknown keyword arguments of a call warn, and of ``from_pretrained`` are refused.
-Arguments are checked first (``checks.py``); files are read and written by
-``tokenizer_files.py``.
+Arguments are checked first (texts and spans: ``mentions.py``; task rules: ``tasks.py``);
+files are read and written by ``tokenizer_files.py``.
 """
 
 from __future__ import annotations
@@ -41,22 +41,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import tokenizer_files
-from .checks import (
-    check_id,
-    check_spans,
-    check_text,
-    is_int,
-    max_entities,
-    positive_int,
-    short,
-    spans_fit_task,
-)
+from .checks import check_id, is_int, positive_int, short
 from .core import entity_inputs
 from .core.entity_inputs import Segment
 from .core.entity_vocab import EntityVocab
 from .core.words import WordTokenizer
 from .errors import TokenizerFileError
-from .tasks import TASK_SPANS, TASKS
+from .hub import LoadOptions
+from .mentions import check_spans, check_text
+from .tasks import TASK_SPANS, TASKS, max_entities, spans_fit_task
 from .tokenizer_files import AddedToken, check_added_ids, read_bpe, read_entity_vocab
 
 logger = logging.getLogger(__name__)
@@ -302,6 +295,8 @@ class LukeTokenizer:
         cache_dir: str | os.PathLike | None = None,
         force_download: bool = False,
         token: str | bool | None = None,
+        *,
+        load: LoadOptions | None = None,
         **overrides,
     ) -> LukeTokenizer:
         """Load from a folder or a Hub repository: vocab.json, merges.txt, entity_vocab.json
@@ -310,10 +305,11 @@ class LukeTokenizer:
 
         The loading options are the models': ``revision``, ``local_files_only``,
         ``cache_dir``, ``force_download`` and ``token`` (the last two go to the Hub as in
-        transformers). Other keywords are the tokenizer's settings (``task``,
-        ``max_entity_length``, ``padding_side``, ``model_max_length``, ``mask_token``...,
-        the constructor's arguments) and win over the files'; any other keyword is
-        refused with a ``TypeError`` (transformers keeps it silently).
+        transformers), or all of them as one ``load=LoadOptions(...)`` (``hub.py``). Other
+        keywords are the tokenizer's settings (``task``, ``max_entity_length``,
+        ``padding_side``, ``model_max_length``, ``mask_token``..., the constructor's
+        arguments) and win over the files'; any other keyword is refused with a
+        ``TypeError`` (transformers keeps it silently).
         """
         unknown = sorted(set(overrides) - set(_SETTINGS))
         if unknown:
@@ -322,10 +318,10 @@ class LukeTokenizer:
                 f"{', '.join(map(repr, unknown))}: it takes the loading options revision, "
                 "local_files_only, cache_dir, force_download and token, and the tokenizer's "
                 f"settings: {', '.join(_SETTINGS)}")
-        return tokenizer_files.load_pretrained(
-            cls, pretrained_model_name_or_path, task, overrides,
-            dict(revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
-                 force_download=force_download, token=token))
+        load = LoadOptions.of(load, revision=revision, local_files_only=local_files_only,
+                              cache_dir=cache_dir, force_download=force_download, token=token)
+        return tokenizer_files.load_pretrained(cls, pretrained_model_name_or_path, task,
+                                               overrides, load)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """Write the files ``from_pretrained`` reads (transformers' layout)."""

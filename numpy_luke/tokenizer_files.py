@@ -50,7 +50,7 @@ from .checks import check_id, is_int, short
 from .core.bpe import ByteLevelBPE
 from .core.entity_vocab import MASK2, SPECIAL_ENTITIES, EntityVocab
 from .errors import TokenizerFileError
-from .hub import resolve_file
+from .hub import LoadOptions, resolve_file
 from .tasks import TASKS
 
 # A tokenizer file asking for more entities per text or tokens per mention than this is
@@ -310,14 +310,13 @@ def _flatten_multilingual(records: list, name: str) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------
 
 
-def load_pretrained(cls, name_or_path, task, overrides: dict, loading: dict):
-    """``LukeTokenizer.from_pretrained``: find the files (``loading``: revision,
-    local_files_only, cache_dir, force_download, token, as ``hub.resolve_file`` takes
-    them), read and check the settings, and call ``cls(vocab_file, merges_file,
-    entity_vocab_file, **settings)``."""
+def load_pretrained(cls, name_or_path, task, overrides: dict, load: LoadOptions):
+    """``LukeTokenizer.from_pretrained``: find the files (``load``: where and how, see
+    ``hub.LoadOptions``), read and check the settings, and call ``cls(vocab_file,
+    merges_file, entity_vocab_file, **settings)``."""
 
     def resolve(filename, required=True):
-        return resolve_file(name_or_path, filename, required=required, **loading)
+        return resolve_file(name_or_path, filename, load, required=required)
 
     config = read_json_object(resolve("tokenizer_config.json", required=False))
     check_file_settings(config, "tokenizer_config.json")

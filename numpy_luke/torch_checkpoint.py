@@ -62,7 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import short
+from .checks import clipped, short
 from .errors import CheckpointError
 
 # The legacy (torch < 1.6) format starts with this number, pickled with protocol 2.
@@ -184,7 +184,7 @@ def _rebuild_tensor_v2(
         if isinstance(value, (tuple, list)) and len(value) > MAX_DIMS:
             raise BadRecord(f"a tensor's {what} has {len(value)} dimensions; at most "
                             f"{MAX_DIMS} are allowed (NumPy's limit)")
-    if not _is_int(storage_offset) or not _is_int_tuple(size) or not _is_int_tuple(stride):
+    if not _is_size(storage_offset) or not _is_size_tuple(size) or not _is_size_tuple(stride):
         raise BadRecord(
             "a tensor has a malformed offset/size/stride: "
             f"{_short(storage_offset)}, {_short(size)}, {_short(stride)}"
@@ -241,7 +241,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         except (KeyError, TypeError):
             raise CheckpointError(
                 f"{self.source}: refusing to load the global "
-                f"{_short_text(module)}.{_short_text(name)}: a state dict "
+                f"{clipped(module)}.{clipped(name)}: a state dict "
                 "never needs it, and unpickling it could run code. The file is corrupt or "
                 "hostile; do not load it with torch.load either."
             ) from None
@@ -256,7 +256,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             and isinstance(pid[1], StorageType)
             and isinstance(pid[2], str)
             and isinstance(pid[3], str)
-            and _is_int(pid[4])
+            and _is_size(pid[4])
             and (len(pid) == 5 or pid[5] is None)
         ):
             raise CheckpointError(f"{self.source}: unexpected persistent id {_short(pid)}")
@@ -313,7 +313,7 @@ def _stack_effect(opcode) -> tuple[bool, int, int, bool]:
 _STACK_EFFECTS = {opcode.name: _stack_effect(opcode) for opcode in pickletools.opcodes}
 
 
-def _is_int(value) -> bool:
+def _is_size(value) -> bool:
     """A non-negative int64, as torch stores sizes, strides, offsets and counts."""
     return type(value) is int and 0 <= value < 2**63
 
@@ -321,14 +321,8 @@ def _is_int(value) -> bool:
 _short = short  # the package's one bounded repr (checks.short); files quote through it
 
 
-def _short_text(text) -> str:
-    """A name from the file (a storage key, a record name, a global) as it is, if short."""
-    text = str(text)
-    return text if len(text) <= 80 else text[:40] + "..." + text[-20:]
-
-
-def _is_int_tuple(value) -> bool:
-    return isinstance(value, (tuple, list)) and all(_is_int(v) for v in value)
+def _is_size_tuple(value) -> bool:
+    return isinstance(value, (tuple, list)) and all(_is_size(v) for v in value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -439,7 +433,7 @@ class _Reader:
             array, storage_type = self.storages[ref.key]
             if storage_type is not ref.storage_type or array.size != ref.numel:
                 raise CheckpointError(
-                    f"{self.path}: storage {_short_text(ref.key)} is declared twice with "
+                    f"{self.path}: storage {clipped(ref.key)} is declared twice with "
                     "different types or sizes"
                 )
             return array
@@ -512,7 +506,7 @@ class _ZipReader(_Reader):
         for name in self.archive.namelist():
             if name in seen:
                 raise CheckpointError(
-                    f"{self.path}: the archive holds two records named {_short_text(name)}; "
+                    f"{self.path}: the archive holds two records named {clipped(name)}; "
                     "readers disagree on which one counts, so the file is refused"
                 )
             seen.add(name)
@@ -541,7 +535,7 @@ class _ZipReader(_Reader):
             return self.archive.getinfo(name)
         except KeyError:
             raise CheckpointError(
-                f"{self.path}: the archive has no record {_short_text(name)}"
+                f"{self.path}: the archive has no record {clipped(name)}"
             ) from None
 
     def _read_member(
@@ -561,20 +555,20 @@ class _ZipReader(_Reader):
             plausible = info.file_size <= expansion * max(info.compress_size, 1)
         if not plausible or info.compress_size > self.file_size:
             raise CheckpointError(
-                f"{self.path}: record {_short_text(name)} claims {info.file_size} bytes from "
+                f"{self.path}: record {clipped(name)} claims {info.file_size} bytes from "
                 f"{info.compress_size} stored bytes in a {self.file_size}-byte file (a "
                 f"compressed record may expand {expansion}x at most)"
             )
         if limit is not None and info.file_size > limit:
             raise CheckpointError(
-                f"{self.path}: record {_short_text(name)} is too large ({info.file_size} "
+                f"{self.path}: record {clipped(name)} is too large ({info.file_size} "
                 f"bytes; at most {limit})"
             )
         try:
             return self.archive.read(name)
         except Exception as error:  # bad CRC, truncated data, unsupported compression, ...
             raise CheckpointError(
-                f"{self.path}: cannot read record {_short_text(name)} "
+                f"{self.path}: cannot read record {clipped(name)} "
                 f"({type(error).__name__}: {str(error)[:200]})"
             ) from None
 
@@ -586,14 +580,14 @@ class _ZipReader(_Reader):
         header = self.file.read(30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise CheckpointError(
-                f"{self.path}: bad local header for record {_short_text(info.filename)}"
+                f"{self.path}: bad local header for record {clipped(info.filename)}"
             )
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         start = info.header_offset + 30 + name_length + extra_length
         stop = start + info.compress_size
         if info.compress_size != info.file_size or stop > self.file_size:
             raise CheckpointError(
-                f"{self.path}: record {_short_text(info.filename)} ({info.file_size} bytes) "
+                f"{self.path}: record {clipped(info.filename)} ({info.file_size} bytes) "
                 "does not fit "
                 f"in the {self.file_size}-byte file (truncated?)"
             )
@@ -603,7 +597,7 @@ class _ZipReader(_Reader):
         info = self._info(f"{self.prefix}data/{ref.key}")
         if nbytes != info.file_size:
             raise CheckpointError(
-                f"{self.path}: storage {_short_text(ref.key)} declares {ref.numel} elements "
+                f"{self.path}: storage {clipped(ref.key)} declares {ref.numel} elements "
                 f"of {ref.storage_type.name} ({nbytes} bytes) but its record holds "
                 f"{info.file_size} bytes"
             )
@@ -669,7 +663,7 @@ class _LegacyReader(_Reader):
             ref = declared[key]
             if offset + 8 > self.file_size:
                 raise CheckpointError(
-                    f"{self.path}: storage {_short_text(key)} lies past the end (truncated?)"
+                    f"{self.path}: storage {clipped(key)} lies past the end (truncated?)"
                 )
             self.file.seek(offset)
             (numel,) = struct.unpack("<q", self.file.read(8))
@@ -677,7 +671,7 @@ class _LegacyReader(_Reader):
             nbytes = ref.numel * itemsize
             if numel != ref.numel or offset + 8 + nbytes > self.file_size:
                 raise CheckpointError(
-                    f"{self.path}: storage {_short_text(key)} declares {ref.numel} elements of "
+                    f"{self.path}: storage {clipped(key)} declares {ref.numel} elements of "
                     f"{ref.storage_type.name} but the file holds {numel} there, in "
                     f"{self.file_size - offset - 8} remaining bytes"
                 )
@@ -689,7 +683,7 @@ class _LegacyReader(_Reader):
         start, stored = self.locations[ref.key]
         if stored != nbytes:  # the same key declared with another element type
             raise CheckpointError(
-                f"{self.path}: storage {_short_text(ref.key)} is declared twice"
+                f"{self.path}: storage {clipped(ref.key)} is declared twice"
             )
         return self.map()[start : start + nbytes]
 

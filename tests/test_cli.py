@@ -16,7 +16,8 @@ import sys
 import helpers
 import pytest
 
-from numpy_luke.pipelines import DEFAULT_MODELS, pipeline
+from numpy_luke.pipelines import pipeline
+from numpy_luke.tasks import DEFAULT_MODELS
 
 FILL = helpers.TINY_LUKE  # a tiny random LukeForMaskedLM
 HEADS = {
@@ -82,7 +83,7 @@ def default_models(hf_cache):
 
 @pytest.fixture(scope="module")
 def fill_pipeline():
-    return pipeline("fill-mask", model=FILL, entities=True)  # the CLI's combined answer
+    return pipeline("fill-mask-and-entities", model=FILL)  # the CLI's combined answer
 
 
 # ---- fill -----------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_fill_reads_standard_input_and_batches(default_models):
     # each answer names its line of standard input (blank lines count, as in the file)
     assert [r.pop("line") for r in batched] == [1, 2, 5, 6, 7]
     # a text run in a padded batch gets the answer it gets alone
-    fill = pipeline("fill-mask", model=FILL, batch_size=1, entities=True)
+    fill = pipeline("fill-mask-and-entities", model=FILL, batch_size=1)
     for text, result in zip(texts, batched, strict=True):
         assert_same(result, fill(text), tol=1e-6)
 

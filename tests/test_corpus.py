@@ -96,7 +96,7 @@ def test_output_order_is_input_order_with_length_bucketing(tmp_path):
     answers = lines_of((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert [a["line"] for a in answers] == list(range(1, 41))
     assert [a["text"] for a in answers] == texts
-    alone = pipeline("fill-mask", model=str(FILL), batch_size=1, entities=True)
+    alone = pipeline("fill-mask-and-entities", model=str(FILL), batch_size=1)
     for text, answer in zip(texts[:6], answers, strict=False):
         expected = alone(text)
         assert [p["token"] for p in answer["masks"]] == [p["token"] for p in expected["masks"]]
@@ -169,7 +169,7 @@ def test_usage_of_input(tmp_path):
 
 
 def test_a_pipeline_over_a_generator_is_an_iterator_in_input_order():
-    fill = pipeline("fill-mask", model=str(FILL), batch_size=2, entities=True)
+    fill = pipeline("fill-mask-and-entities", model=str(FILL), batch_size=2)
     inputs = [TEXTS[k % len(TEXTS)] for k in range(12)]
     streamed = fill(text for text in inputs)
     assert iter(streamed) is streamed
@@ -189,7 +189,7 @@ def flat(masks: list) -> list[dict]:
 
 
 def test_per_item_errors_from_python():
-    fill = pipeline("fill-mask", model=str(FILL), entities=True)
+    fill = pipeline("fill-mask-and-entities", model=str(FILL))
     inputs = [TEXTS[0], {"text": "no mask"}, {"text": TEXTS[2], "entity_spans": [[0, 5]]}]
     answers = list(fill(iter(inputs), on_error="record"))
     assert "masks" in answers[0] and "masks" in answers[2]
@@ -199,7 +199,7 @@ def test_per_item_errors_from_python():
 
 
 def test_the_input_is_read_lazily():
-    fill = pipeline("fill-mask", model=str(FILL), batch_size=2, entities=True)
+    fill = pipeline("fill-mask-and-entities", model=str(FILL), batch_size=2)
     consumed = []
 
     def endless():

@@ -19,8 +19,13 @@ import pytest
 from helpers import FIXTURES, ROOT, place_in_hf_cache
 
 from numpy_luke.errors import CheckpointError, CheckpointNotFoundError
-from numpy_luke.hub import WEIGHT_FILES, resolve_file, resolve_weight_files
+from numpy_luke.hub import WEIGHT_FILES, LoadOptions, resolve_file, resolve_weight_files
 from numpy_luke.weights import load_state_dict
+
+
+def offline(cache_dir) -> LoadOptions:
+    return LoadOptions(cache_dir=cache_dir, local_files_only=True)
+
 
 WEIGHTS = FIXTURES / "weights"
 REPO = "studio-ousia/luke-hub-test"
@@ -131,13 +136,14 @@ def cached_repo(tmp_path) -> Path:
 
 
 def test_cached_file_is_found_offline(cached_repo):
-    path = resolve_file(REPO, "config.json", cache_dir=cached_repo, local_files_only=True)
+    path = resolve_file(REPO, "config.json",
+                        offline(cached_repo))
     assert path.is_file() and path.is_relative_to(cached_repo)
     assert json.loads(path.read_text()) == {"model_type": "luke"}
 
 
 def test_cached_shards_are_found_and_load(cached_repo):
-    files = resolve_weight_files(REPO, cache_dir=cached_repo, local_files_only=True)
+    files = resolve_weight_files(REPO, offline(cached_repo))
     assert [f.name for f in files] == [
         "model-00001-of-00002.safetensors",
         "model-00002-of-00002.safetensors",
@@ -150,29 +156,29 @@ def test_cached_shards_are_found_and_load(cached_repo):
 
 def test_file_missing_from_the_cache_says_what_to_do(cached_repo):
     with pytest.raises(CheckpointNotFoundError) as error:
-        resolve_file(REPO, "vocab.json", cache_dir=cached_repo, local_files_only=True)
+        resolve_file(REPO, "vocab.json", offline(cached_repo))
     message = str(error.value)
     assert "vocab.json" in message and REPO in message
     assert "HF_HUB_OFFLINE" in message and "local checkpoint folder" in message
     optional = resolve_file(
-        REPO, "vocab.json", cache_dir=cached_repo, local_files_only=True, required=False
+        REPO, "vocab.json", offline(cached_repo), required=False
     )
     assert optional is None
 
 
 def test_repository_missing_from_the_cache(cached_repo):
     with pytest.raises(CheckpointNotFoundError, match="no weights found for 'studio-ousia/absent'"):
-        resolve_weight_files("studio-ousia/absent", cache_dir=cached_repo, local_files_only=True)
+        resolve_weight_files("studio-ousia/absent", offline(cached_repo))
     with pytest.raises(CheckpointNotFoundError, match="not in the Hugging Face cache"):
         resolve_file(
-            "studio-ousia/absent", "config.json", cache_dir=cached_repo, local_files_only=True
+            "studio-ousia/absent", "config.json", offline(cached_repo)
         )
 
 
 @pytest.mark.parametrize("name", ["not a//valid id", "a/b/c/d", "-bad-/name"])
 def test_invalid_repository_id(tmp_path, name):
     with pytest.raises(CheckpointNotFoundError, match="neither an existing folder nor a valid"):
-        resolve_file(name, "config.json", cache_dir=tmp_path, local_files_only=True)
+        resolve_file(name, "config.json", offline(tmp_path))
 
 
 SCRIPT = """

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from numpy_luke.core.entity_vocab import SPECIAL_ENTITIES
-from numpy_luke.pipelines import parse_mentions, pipeline
+from numpy_luke.mentions import parse_mentions
+from numpy_luke.pipelines import pipeline
 
 pytestmark = pytest.mark.parity
 torch = pytest.importorskip("torch")
@@ -62,7 +63,7 @@ def ours():
 @pytest.fixture(scope="module")
 def combined():
     """Words and entities in one answer: what the command line prints."""
-    return pipeline("fill-mask", model=CHECKPOINT, entities=True)
+    return pipeline("fill-mask-and-entities", model=CHECKPOINT)
 
 
 def assert_fill_equal(ours_answer, theirs):

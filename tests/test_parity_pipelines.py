@@ -10,10 +10,10 @@ import helpers
 import numpy as np
 import pytest
 
+from numpy_luke.mentions import parse_mentions
 from numpy_luke.pipelines import (
     enumerate_spans,
     find_words,
-    parse_mentions,
     pipeline,
     select_spans,
 )

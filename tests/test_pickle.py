@@ -77,7 +77,8 @@ def token_classifier() -> dict:
 
 PIPELINES = {
     "token-classification": (token_classifier, "Beyoncé lives in New Orleans."),
-    "fill-mask": (dict(model=TINY_LUKE, entities=True), "[[Beyoncé]] lives in <mask>."),
+    "fill-mask": (dict(model=TINY_LUKE), "Beyoncé lives in <mask>."),
+    "fill-mask-and-entities": (dict(model=TINY_LUKE), "[[Beyoncé]] lives in <mask>."),
     "entity-prediction": (dict(model=TINY_LUKE), "[[Beyoncé]] lives in [[Los Angeles]]."),
     "entity-typing": (dict(model=FIXTURES / "tiny-luke-typing", threshold=0.0),
                       "[[Beyoncé]] lives in New Orleans."),
@@ -88,7 +89,7 @@ PIPELINES = {
 
 
 def test_every_pipeline_task_is_covered():
-    from numpy_luke.pipelines import TASKS
+    from numpy_luke.pipelines import PIPELINES as TASKS
 
     assert set(PIPELINES) == set(TASKS)
 

@@ -27,7 +27,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def fill():
-    return pipeline("fill-mask", model=helpers.TINY_LUKE, entities=True)  # words and entities
+    return pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE)  # words and entities
 
 
 def scores_of(answer):
@@ -60,8 +60,8 @@ def test_one_text_gives_one_answer_and_a_list_gives_a_list(fill):
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 16])
 def test_batching_does_not_change_answers(fill, batch_size):
     alone = [fill(text) for text in TEXTS]
-    batched = pipeline("fill-mask", model=helpers.TINY_LUKE, batch_size=batch_size,
-                       entities=True)(TEXTS)
+    batched = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE,
+                       batch_size=batch_size)(TEXTS)
     for a, b in zip(alone, batched, strict=True):
         assert a["text"] == b["text"] and ids_of(a) == ids_of(b)
         np.testing.assert_allclose(scores_of(a), scores_of(b), atol=1e-6)
@@ -71,7 +71,7 @@ def test_batches_are_cut_by_count_and_by_padded_size(fill):
     from numpy_luke.pipelines import MAX_BATCH_CHARACTERS as LIMIT
 
     def sizes(lengths):
-        batches = fill._cut(list(range(len(lengths))), lengths)
+        batches = fill.cut(list(range(len(lengths))), lengths)
         assert sum(batches, []) == list(range(len(lengths)))  # all, in order
         return [len(b) for b in batches]
 
@@ -108,22 +108,21 @@ def test_scores_are_probabilities(fill):
 def test_a_loaded_model_and_tokenizer(fill):
     model = LukeForMaskedLM.from_pretrained(helpers.TINY_LUKE)
     tokenizer = LukeTokenizer.from_pretrained(helpers.TINY_LUKE)
-    loaded = pipeline("fill-mask", model=model, tokenizer=tokenizer, entities=True)
+    loaded = pipeline("fill-mask-and-entities", model=model, tokenizer=tokenizer)
     assert isinstance(loaded, FillMaskPipeline)
     assert ids_of(loaded(TEXTS[1])) == ids_of(fill(TEXTS[1]))
     with pytest.raises(InputError, match="pass tokenizer="):
         pipeline("fill-mask", model=model)
     with pytest.raises(InputError, match="the ner pipeline needs a LukeForEntitySpanClassif"):
         pipeline("ner", model=model, tokenizer=tokenizer)
-    by_path = pipeline("fill-mask", model=model, tokenizer=str(helpers.TINY_LUKE), entities=True)
+    by_path = pipeline("fill-mask-and-entities", model=model, tokenizer=str(helpers.TINY_LUKE))
     assert ids_of(by_path(TEXTS[1])) == ids_of(fill(TEXTS[1]))
-    named = pipeline("fill-mask", model=helpers.TINY_LUKE, tokenizer=helpers.TINY_LUKE,
-                     entities=True)
+    named = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE, tokenizer=helpers.TINY_LUKE)
     assert ids_of(named(TEXTS[1])) == ids_of(fill(TEXTS[1]))
 
 
 def test_float64_agrees_with_float32(fill):
-    double = pipeline("fill-mask", model=helpers.TINY_LUKE, dtype=np.float64, entities=True)
+    double = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE, dtype=np.float64)
     for text in TEXTS[:2]:
         assert ids_of(double(text)) == ids_of(fill(text))
         np.testing.assert_allclose(scores_of(double(text)), scores_of(fill(text)), atol=1e-6)
@@ -255,9 +254,9 @@ def test_a_shared_fill_pipeline_gives_titles_from_several_threads():
     from concurrent.futures import ThreadPoolExecutor
 
     text = "[[Lionel Messi]] plays football for <mask>."
-    expected = pipeline("fill-mask", model=helpers.TINY_LUKE, entities=True)(text)
+    expected = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE)(text)
     for _ in range(3):
-        shared = pipeline("fill-mask", model=helpers.TINY_LUKE, entities=True)
+        shared = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE)
         with ThreadPoolExecutor(max_workers=4) as pool:
             answers = list(pool.map(shared, [text] * 8))
         assert all(answer == expected for answer in answers)

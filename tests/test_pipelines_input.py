@@ -8,14 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numpy_luke.checks import check_spans
 from numpy_luke.errors import InputError
+from numpy_luke.mentions import check_spans, parse_mentions, parse_span
 from numpy_luke.pipelines import (
     enumerate_spans,
     fill_mask_predictions,
     find_words,
-    parse_mentions,
-    parse_span,
     probabilities,
     select_spans,
     top_k_indices,

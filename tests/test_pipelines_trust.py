@@ -22,8 +22,8 @@ from numpy_luke import (
     LukeForMaskedLM,
     LukeTokenizer,
 )
-from numpy_luke.checks import fewest_tokens
 from numpy_luke.errors import CheckpointError, ConfigError, InputError, InputTypeError
+from numpy_luke.mentions import fewest_tokens
 from numpy_luke.pipelines import (
     EntityPredictionPipeline,
     EntityTypingPipeline,
@@ -75,7 +75,7 @@ def test_entity_prediction_has_its_own_task(fill):
     assert [(e["mention"], e["start"], e["end"]) for e in answer] == [
         ("Lionel Messi", 0, 12), ("FC Barcelona", 23, 35)]
     assert all(len(e["predictions"]) == 3 for e in answer)
-    both = pipeline("fill-mask", model=TINY, entities=True)
+    both = pipeline("fill-mask-and-entities", model=TINY)
     combined = both("[[Lionel Messi]] plays for <mask>.", top_k=3)
     assert set(combined) == {"text", "masks", "entities"}
     assert combined["masks"] == fill("[[Lionel Messi]] plays for <mask>.", top_k=3)
@@ -121,7 +121,7 @@ def test_transformers_keywords(fill):
     "call, message",
     [
         (lambda: pipeline("fill-mask", model=TINY, num_workers=2), "'num_workers'.*top_k, "
-         "targets, entities"),
+         "targets"),
         (lambda: pipeline("fill-mask", model=TINY, threshold=0.2), "'threshold'"),
         (lambda: pipeline("entity-typing", model=TYPING, top_k=3), "'top_k'.*threshold"),
         (lambda: pipeline("ner", model=NER, top_k=3), "'top_k'.*max_span_length"),
@@ -304,7 +304,7 @@ def test_cli_escapes_a_checkpoints_labels_and_json_stays_exact(tmp_path, monkeyp
 
 
 def test_more_mentions_than_the_model_reads_are_refused_up_front(fill):
-    both = pipeline("fill-mask", model=TINY, entities=True)
+    both = pipeline("fill-mask-and-entities", model=TINY)
     text = "Lionel Messi plays for <mask>."
     assert len(both(text, entity_spans=[(0, 12)] * 32)["entities"]) == 32  # max_entity_length
     started = time.process_time()

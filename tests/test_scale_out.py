@@ -290,8 +290,8 @@ def test_a_cluster_gives_the_single_process_bytes(inputs, expected, tmp_path, cl
     # (a lambda, so that Dask sends it by value: the workers cannot import this module)
     count = lambda: getattr(sys.modules.get("numpy_luke.scale_out"), "MODEL_LOADS", 0)  # noqa: E731
     before = cluster.run(count)
-    summary = scale_out.run_corpus("fill-mask", str(inputs), str(out), model=FILL,
-                                   scheduler=cluster, part_size=500, entities=True,
+    summary = scale_out.run_corpus("fill-mask-and-entities", str(inputs), str(out),
+                                   model=FILL, scheduler=cluster, part_size=500,
                                    on_part_done=done.append)
     assert outputs(out) == expected
     sources = [r.part.source for r in done]  # every file cut into parts (of 64 texts)
@@ -314,9 +314,9 @@ def test_stop_on_error_on_a_cluster(tmp_path, cluster):
     assert cli.main(["fill", "--model", FILL, "--input", str(path), "--output",
                      str(single_run), "--stop-on-error"]) == 1
     with pytest.raises(InputError, match="^line 66: nothing to predict"):
-        scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "out.jsonl"), model=FILL,
-                             scheduler=cluster, part_size=300, stop_on_error=True,
-                             entities=True)
+        scale_out.run_corpus("fill-mask-and-entities", str(path), str(tmp_path / "out.jsonl"),
+                             model=FILL, scheduler=cluster, part_size=300,
+                             stop_on_error=True)
     assert (tmp_path / "out.jsonl").read_bytes() == single_run.read_bytes()
     assert len(single_run.read_bytes().splitlines()) == 65
 
@@ -377,8 +377,8 @@ def test_a_worker_killed_mid_run(inputs, expected, tmp_path):
             killed.append(pids[busy[0]])
 
         out = tmp_path / "out"
-        scale_out.run_corpus("fill-mask", str(inputs), str(out), model=FILL, scheduler=client,
-                             part_size=200, entities=True, on_part_done=kill_one)
+        scale_out.run_corpus("fill-mask-and-entities", str(inputs), str(out), model=FILL,
+                             scheduler=client, part_size=200, on_part_done=kill_one)
         assert killed and killed[0] not in client.run(os.getpid).values()
         # the scheduler's log: parts sent to a worker for processing more than once (those the
         # killed worker was running, or had finished but not yet handed over)
@@ -402,7 +402,7 @@ def test_parts_cut_inside_a_window_would_change_the_answers(tmp_path):
     settings_ = scale_out.Settings(64)
     from numpy_luke import pipeline
 
-    runner = pipeline("fill-mask", model=FILL, entities=True)
+    runner = pipeline("fill-mask-and-entities", model=FILL)
     shifted = b"".join(line.encode() for p in parts
                        for line, _ in scale_out.answer_lines(runner, p, settings_))
     assert shifted != reference

@@ -33,7 +33,7 @@ TOO_LONG_MENTION = "[[Messi]] " + TOO_LONG
 
 @pytest.fixture(scope="module")
 def fill():
-    return pipeline("fill-mask", model=TINY, entities=True, batch_size=2)
+    return pipeline("fill-mask-and-entities", model=TINY, batch_size=2)
 
 
 # ---- a source that raises midway ---------------------------------------------------------
@@ -89,15 +89,15 @@ class FakePipeline:
     def __init__(self):
         self.runs = []
 
-    def _read(self, text, spans, number):
+    def read(self, text, spans, number):
         if text.startswith("bad-read"):
             raise InputError("refused when read")
         return text, spans or []
 
-    def _cut(self, indices, lengths):
+    def cut(self, indices, lengths):
         return [indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)]
 
-    def _run(self, items):
+    def run(self, items):
         self.runs.append([text for text, _ in items])
         bad = [text for text, _ in items if text.startswith("bad-run")]
         if bad:
@@ -201,7 +201,7 @@ def test_a_list_answers_as_before(fill):
     # then run by the pipeline's own batching): the same numbers to the bit
     texts = [SHORT, MENTION, "The <mask> reads words.", "[[Tokyo]] is <mask>.", SHORT * 3,
              "A <mask>.", "[[Lionel Messi]] and [[Tokyo]] <mask>."]
-    assert fill(texts) == fill._run([fill._read(text, None, None) for text in texts])
+    assert fill(texts) == fill.run([fill.read(text, None, None) for text in texts])
     with pytest.raises(InputError, match="^nothing to predict"):  # a list of one: no number
         fill(["no mask"])
 

@@ -39,12 +39,12 @@ top_k = 3
 # %% [markdown]
 # ## The answer: the pipeline and the command line
 #
-# `numpy_luke.pipeline("fill-mask", model=..., entities=True)` is what the command line
-# calls; the two give the same JSON. (Without `entities=True`, the pipeline answers as
+# `numpy_luke.pipeline("fill-mask-and-entities", model=...)` is what the command line
+# calls; the two give the same JSON. (`pipeline("fill-mask")` answers as
 # transformers' fill-mask does: only the `masks` list below.)
 
 # %%
-fill = numpy_luke.pipeline("fill-mask", model=model_name, top_k=top_k, entities=True)
+fill = numpy_luke.pipeline("fill-mask-and-entities", model=model_name, top_k=top_k)
 answer = fill(marked)
 title("pipeline answer")
 print("  text:", answer["text"])

@@ -19,9 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import checks
 from ..core import heads
 from ..core.functional import gelu, layer_norm, linear, sigmoid, softmax
+from ..model_inputs import (
+    INPUT_NAMES,
+    check_class_labels,
+    check_label_count,
+    check_span_positions,
+    prepare_inputs,
+)
 from ..state_dict import tied_keys
 from .backward import dropout_mask, dropped, gelu_backward, layer_norm_backward, linear_backward
 from .encoder import model_backward, model_forward
@@ -59,8 +65,8 @@ def classification_gradient(logits, labels, one_label_ndim):
     """Cross-entropy for class indices, BCE for 0/1 multi-label targets, as transformers
     chooses by the labels' number of dimensions (checked as the forward checks them)."""
     if np.ndim(labels) == one_label_ndim:
-        return cross_entropy_gradient(logits, checks.check_class_labels(labels, logits.shape[-1]))
-    return bce_gradient(logits, checks.check_label_count(labels, logits))
+        return cross_entropy_gradient(logits, check_class_labels(labels, logits.shape[-1]))
+    return bce_gradient(logits, check_label_count(labels, logits))
 
 
 def classify(params, features, drop, name="classifier"):
@@ -130,7 +136,7 @@ def entity_span_classification(params, config, states, arrays, labels,
     """A linear layer on [start word; end word; entity] per span; start and end words may
     repeat across spans, so their gradients are added up with ``np.add.at``."""
     words, entities, _ = states
-    starts, ends = (checks.check_span_positions(p, entities.shape, words.shape[1], name)
+    starts, ends = (check_span_positions(p, entities.shape, words.shape[1], name)
                     for p, name in ((entity_start_positions, "entity_start_positions"),
                                     (entity_end_positions, "entity_end_positions")))
     features = heads.span_features(words, entities, starts, ends)  # (batch, entities, 3h)
@@ -159,9 +165,9 @@ def sequence_classification(params, config, states, arrays, labels, problem_type
             loss, dlogits = mse_gradient(logits, labels)
     elif problem_type == "single_label_classification":
         loss, dlogits = cross_entropy_gradient(
-            logits, checks.check_class_labels(labels, logits.shape[-1]))
+            logits, check_class_labels(labels, logits.shape[-1]))
     else:
-        loss, dlogits = bce_gradient(logits, checks.check_label_count(labels, logits))
+        loss, dlogits = bce_gradient(logits, check_label_count(labels, logits))
     dpooled, grads = classifier_backward(params, dlogits, pooled, drop)
     return loss, grads, (None, None, dpooled)
 
@@ -171,7 +177,7 @@ def token_classification(params, config, states, arrays, labels, rng=None):
     drop = head_dropout(config, rng, words.shape, words.dtype, classifier_rate=True)
     logits = classify(params, words, drop)  # (batch, words, labels)
     loss, dlogits = cross_entropy_gradient(
-        logits, checks.check_class_labels(labels, logits.shape[-1]))
+        logits, check_class_labels(labels, logits.shape[-1]))
     dwords, grads = classifier_backward(params, dlogits, words, drop)
     return loss, grads, (dwords, None, None)
 
@@ -197,7 +203,7 @@ def multiple_choice(params, config, states, arrays, labels, choices, rng=None):
     pooled = states[2]  # (batch * choices, hidden)
     drop = head_dropout(config, rng, pooled.shape, pooled.dtype, classifier_rate=True)
     logits = classify(params, pooled, drop).reshape(-1, choices)  # (batch, choices)
-    loss, dlogits = cross_entropy_gradient(logits, checks.check_class_labels(labels, choices))
+    loss, dlogits = cross_entropy_gradient(logits, check_class_labels(labels, choices))
     dpooled, grads = classifier_backward(params, dlogits.reshape(-1, 1), pooled, drop)
     return loss, grads, (None, None, dpooled)
 
@@ -212,13 +218,13 @@ def masked_lm(params, config, states, arrays, labels=None, entity_labels=None, r
     if labels is not None:
         part, grads_lm, dwords = transform_decoder_gradient(
             params, "lm_head.dense", "lm_head.layer_norm", "lm_head.decoder", "lm_head.bias",
-            words, checks.check_class_labels(labels, config.vocab_size), eps)
+            words, check_class_labels(labels, config.vocab_size), eps)
         loss, grads = loss + part, {**grads, **grads_lm}
     if entity_labels is not None and entities is not None:
         p = "entity_predictions."
         part, grads_ep, dentities = transform_decoder_gradient(
             params, p + "transform.dense", p + "transform.LayerNorm", p + "decoder", p + "bias",
-            entities, checks.check_class_labels(entity_labels, config.entity_vocab_size), eps)
+            entities, check_class_labels(entity_labels, config.entity_vocab_size), eps)
         loss, grads = loss + part, {**grads, **grads_ep}
     return np.asarray(loss, dtype=words.dtype), grads, (dwords, dentities, None)
 
@@ -276,7 +282,7 @@ def loss_and_gradients(model, dropout_rng=None, **kwargs):
         raise TypeError(f"{name} has no loss: loss_and_gradients needs a LukeFor... head class")
     head, head_names = HEADS[name]
     head_inputs = {k: kwargs.pop(k) for k in head_names if kwargs.get(k) is not None}
-    unknown = sorted(set(kwargs) - set(checks.INPUT_NAMES))
+    unknown = sorted(set(kwargs) - set(INPUT_NAMES))
     if unknown:
         raise TypeError(f"{name}.loss_and_gradients got unexpected arguments {unknown}")
     required = ("labels", "entity_labels") if name == "LukeForMaskedLM" else head_names
@@ -293,7 +299,7 @@ def loss_and_gradients(model, dropout_rng=None, **kwargs):
                                   f"config has {config.hidden_act!r}")
     if name == "LukeForMultipleChoice":
         kwargs, head_inputs["choices"] = _fold_choices(kwargs)
-    arrays = checks.prepare_inputs(config, **kwargs)
+    arrays = prepare_inputs(config, **kwargs)
     if name == "LukeForSequenceClassification":
         head_inputs["problem_type"] = model.problem_type(np.asarray(head_inputs["labels"]))
     if name in ("LukeForEntityClassification", "LukeForEntityPairClassification",
