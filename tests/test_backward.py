@@ -436,3 +436,11 @@ def test_dropout_draws_masks_only_when_asked():
     assert len(recorder.draws) == 2 + 3 * config.num_hidden_layers + 1
     with pytest.raises(TypeError, match="Generator"):
         model.loss_and_gradients(**inputs, labels=labels, dropout_rng=5)
+
+
+def test_every_label_ignored_gives_nan_loss_and_gradient_as_torch():
+    config = tiny_config()
+    model = float64_model(LukeForTokenClassification, config)
+    inputs = batch_inputs(np.random.default_rng(23), config)
+    loss, grads = model.loss_and_gradients(**inputs, labels=np.full((2, 6), -100))
+    assert np.isnan(loss) and np.isnan(grads["classifier.weight"]).all()

@@ -36,14 +36,17 @@ from .encoder import model_backward, model_forward
 
 
 def cross_entropy_gradient(logits, labels, ignore_index=-100):
-    """Cross-entropy (``core.heads.cross_entropy``) and its gradient.
+    """Cross-entropy (``core.heads.cross_entropy``) and its gradient. With every row
+    ignored the loss is 0 / 0 = nan and so is the gradient, as in PyTorch (an optimizer
+    step on it would spoil the model: the caller sees the nan loss first).
     (..., C), (...) -> scalar, (..., C)"""
     labels = np.asarray(labels).astype(np.int64).reshape(-1)  # (N,)
     rows = logits.reshape(labels.shape[0], -1)  # (N, C)
     keep = labels != ignore_index  # (N,)
     d = softmax(rows, axis=-1)  # (N, C)
     d[np.flatnonzero(keep), labels[keep]] -= 1
-    d *= keep[:, None] / max(int(keep.sum()), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # every row ignored: nan, as torch
+        d *= keep[:, None] / keep.sum()
     return heads.cross_entropy(logits, labels, ignore_index), d.reshape(logits.shape)
 
 
