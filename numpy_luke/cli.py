@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from . import __version__, attention_map, pipelines, scale_out
+from . import __version__, attention_map, finetune, pipelines, scale_out
 from .errors import InputError, NumpyLukeError, missing_dependency
 from .hub import LoadOptions
 from .mentions import check_text_length, longest_token, parse_spans, read_mentions, read_texts
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 DEFAULT_MODELS["fill-mask"], attention_map.EXAMPLES)
     attention_map.add_arguments(attention)
     attention.set_defaults(run=attention_map.run)
+    finetune.add_parser(commands)
     return parser
 
 
