@@ -3,7 +3,7 @@ a positive int, an id.
 
 Each subject's rules live with the subject, once: texts, mentions and spans in
 ``mentions.py``; how many mentions a task reads and the pipeline options in ``tasks.py``;
-model input arrays, labels and call arguments in ``model_inputs.py`` (next to the models);
+model input arrays, labels and call arguments in ``input_checks.py`` (next to the models);
 a config's keys in ``config.py``; tokenizer files in ``tokenizer_files.py``; checkpoint
 files in ``weights.py``/``torch_checkpoint.py``. Messages say what was wrong and what to
 do; errors are the named ones of ``errors.py``.

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from . import __version__, attention_map, finetune, pipelines, scale_out
+from .diagnostics import progress_bar, say, standard_streams
 from .errors import InputError, NumpyLukeError, missing_dependency
 from .hub import LoadOptions
 from .mentions import check_text_length, longest_token, parse_spans, read_mentions, read_texts
@@ -429,22 +429,12 @@ def count_texts(path: str, chunk: int = 1 << 20) -> int:
 
 @contextlib.contextmanager
 def _progress(args, path: str = "-"):
-    """A tqdm bar (texts, texts/s; with a total and an ETA for a file) on standard error,
-    with --progress or on a terminal. A standard error that goes away (``2>&1 | head``)
-    stops the bar, not the run."""
+    """A progress bar (texts, texts/s; with a total and an ETA for a file) on standard
+    error, with --progress or on a terminal."""
     show = args.progress or _is_terminal(sys.stderr)
-    if not show:
-        yield _NoBar()
-        return
-    total = None
-    if path != "-" and os.path.isfile(path):
-        total = count_texts(path)
-    with tqdm(total=total, unit=" texts", file=_Diagnostics(), desc=f"{PROG} {args.command}",
-              dynamic_ncols=True) as bar:
+    total = count_texts(path) if show and path != "-" and os.path.isfile(path) else None
+    with progress_bar(show, total, f"{PROG} {args.command}") as bar:
         yield bar
-        if total is not None and bar.n != total:  # a line of Unicode white space only
-            bar.total = bar.n
-            bar.refresh()
 
 
 def _is_terminal(stream) -> bool:
@@ -452,74 +442,6 @@ def _is_terminal(stream) -> bool:
         return stream.isatty()
     except (ValueError, OSError):
         return False
-
-
-# ---------------------------------------------------------------------------------------
-# Diagnostics: standard error only, and never a reason to stop
-# ---------------------------------------------------------------------------------------
-
-
-def say(message: str) -> None:
-    """Print one line of diagnostics on standard error. If standard error has gone away
-    (a closed pipe), the line is dropped and the run goes on: diagnostics never stop the
-    work and never go to standard output, which carries the answers."""
-    _Diagnostics().write(message + "\n")
-
-
-def _stderr_gone() -> None:
-    """Standard error cannot be written: point file descriptor 2 at /dev/null, so that
-    what is written or flushed there from now on (tqdm, Python at exit) succeeds."""
-    with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-
-
-class _Diagnostics:
-    """Standard error as a file for tqdm and say(): writing to a broken one is a no-op."""
-
-    def write(self, text: str) -> int:
-        try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except (OSError, ValueError):  # EPIPE, or a closed file
-            _stderr_gone()
-        return len(text)
-
-    def flush(self) -> None:
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            _stderr_gone()
-
-    def __getattr__(self, name):  # fileno, isatty, encoding, ... for tqdm
-        return getattr(sys.stderr, name)
-
-
-def _standard_streams() -> None:
-    """Started with standard streams closed (``2>&-``, ``<&-``, as cron may do), Python
-    sets sys.stderr (sys.stdin) to None, and print(file=None) writes to standard output:
-    diagnostics would land in the JSON stream. Give each closed descriptor /dev/null (and
-    keep files the run opens off descriptors 0 to 2)."""
-    for descriptor in (0, 1, 2):
-        try:
-            os.fstat(descriptor)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != descriptor:
-                os.dup2(null, descriptor)
-                os.close(null)
-    if sys.stdin is None:
-        sys.stdin = open(os.devnull, encoding="utf-8")  # reads as empty
-    if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w", encoding="utf-8")
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -748,7 +670,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 success, 1 error, 2 usage)."""
-    _standard_streams()
+    standard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in COMMANDS and not args.texts and args.input is None:

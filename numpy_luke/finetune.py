@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from .diagnostics import progress_bar
 from .errors import NumpyLukeError
 from .modeling import (
     LukeForEntityClassification,
@@ -174,35 +172,38 @@ def run(args) -> int:
     steps = args.epochs * -(-len(train) // args.batch_size)
     optimizer = AdamW(model, args.learning_rate, weight_decay=args.weight_decay,
                       no_decay=("bias", "LayerNorm.weight", "layer_norm.weight"))
-    warmup, step = int(args.warmup_ratio * steps), 0
+    warmup = int(args.warmup_ratio * steps)
     if dev is not None:  # the starting point the epochs' dev figures compare with
         print(json.dumps({"epoch": 0, **evaluate(model, tokenizer, dev, task, label2id,
                                                   args.batch_size)}), flush=True)
-    bar = _progress(steps) if args.progress else None
-    for epoch in range(1, args.epochs + 1):
-        order, losses, started = rng.permutation(len(train)), [], time.perf_counter()
-        for start in range(0, len(train), args.batch_size):
-            examples = [train[i] for i in order[start:start + args.batch_size]]
-            batch, labels = encode_batch(tokenizer, examples, task, label2id)
-            loss, gradients = model.loss_and_gradients(**batch, **labels, dropout_rng=rng)
-            gradients, _ = clip_by_global_norm(gradients, 1.0)
-            step += 1
-            optimizer.lr = args.learning_rate * linear_warmup_decay(step, warmup, steps)
-            optimizer.step(gradients)
-            losses.append(float(loss))
-            if bar is not None:
-                rate = (start + len(examples)) / (time.perf_counter() - started)
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", examples_per_s=f"{rate:.1f}")
-                bar.update(1)
-        save(model, tokenizer, output)
-        report = {"epoch": epoch, "train_loss": float(np.mean(losses))}
-        if dev is not None:
-            report.update(evaluate(model, tokenizer, dev, task, label2id, args.batch_size))
-        print(json.dumps(report), flush=True)
-    if bar is not None:
-        bar.close()
+    with progress_bar(args.progress, args.epochs * len(train), "finetune") as bar:
+        for epoch in range(1, args.epochs + 1):
+            losses = train_epoch(model, tokenizer, optimizer, train, args, label2id, rng,
+                                 (warmup, steps, epoch), bar)
+            save(model, tokenizer, output)
+            report = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+            if dev is not None:
+                report.update(evaluate(model, tokenizer, dev, task, label2id, args.batch_size))
+            print(json.dumps(report), flush=True)
     return 0
 
 
-def _progress(total: int):
-    return tqdm(total=total, unit="step", file=sys.stderr)
+def train_epoch(model, tokenizer, optimizer, train, args, label2id, rng, schedule, bar):
+    """One pass over the shuffled training set; the bar counts examples (its rate is the
+    examples per second) and shows the last batch's loss. -> the batches' losses"""
+    warmup, steps, epoch = schedule
+    batches = -(-len(train) // args.batch_size)
+    order, losses = rng.permutation(len(train)), []
+    for number, start in enumerate(range(0, len(train), args.batch_size)):
+        examples = [train[i] for i in order[start:start + args.batch_size]]
+        batch, labels = encode_batch(tokenizer, examples, args.task, label2id)
+        loss, gradients = model.loss_and_gradients(**batch, **labels, dropout_rng=rng)
+        gradients, _ = clip_by_global_norm(gradients, 1.0)
+        step = (epoch - 1) * batches + number + 1
+        optimizer.lr = args.learning_rate * linear_warmup_decay(step, warmup, steps)
+        optimizer.step(gradients)
+        losses.append(float(loss))
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", epoch=epoch)
+        bar.update(len(examples))
+    return losses

@@ -3,7 +3,7 @@
 These are the shell around the core. Each class holds a config and a parameter dict (keys
 named as in the checkpoint), loads them with ``from_pretrained``, and on ``__call__``:
 
-1. checks the inputs once (``model_inputs.py``: ids in range, shapes that fit, no unknown
+1. checks the inputs once (``input_checks.py``: ids in range, shapes that fit, no unknown
    names);
 2. runs the encoder, ``core.encoder.luke_model``, a pure function of arrays;
 3. runs its head's math from ``core.heads`` and, given labels, the loss;
@@ -24,7 +24,7 @@ from .config import LukeConfig
 from .core import heads
 from .core.encoder import luke_model
 from .hub import LoadOptions, resolve_weight_files
-from .model_inputs import (
+from .input_checks import (
     INPUT_NAMES,
     call_arguments,
     check_class_labels,

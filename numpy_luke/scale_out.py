@@ -42,8 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from .diagnostics import progress_bar
 from .errors import InputError, MissingExtraError, NumpyLukeError
 from .hub import LoadOptions
 from .pipelines import PIPELINES, pipeline
@@ -368,7 +367,7 @@ def run_files(runner, inputs, output=None, *, scheduler=None, input_format: str 
     where = [f"{source}: " if several else "" for source in files]
     if several:
         os.makedirs(output, exist_ok=True)
-    with _progress(progress, sum(p.texts for parts in plans for p in parts), label) as bar:
+    with progress_bar(progress, sum(p.texts for parts in plans for p in parts), label) as bar:
         if scheduler is None:
             return _run_here(runner, plans, outputs, where, settings, bar, on_part_done)
         # (the cluster stops before the part files' folders go: no part is written after)
@@ -615,22 +614,6 @@ def _client(scheduler, threads: int | None):
                          f"{scheduler}`") from None
     with client:
         yield client
-
-
-@contextlib.contextmanager
-def _progress(show: bool, total: int, label: str):
-    """A tqdm bar on standard error counting texts, with their total."""
-    if not show:
-        yield _NoBar()
-        return
-    with tqdm(total=total, unit=" texts", file=sys.stderr, desc=label,
-              dynamic_ncols=True) as bar:
-        yield bar
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
 
 
 def add_options(sub) -> None:

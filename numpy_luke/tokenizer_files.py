@@ -445,7 +445,7 @@ def read_tokenizer_json(path) -> tuple[dict[str, int], list[tuple[str, str]], di
 
 def save_pretrained(tokenizer, save_directory: str | os.PathLike) -> tuple[str, ...]:
     """Write the files ``load_pretrained`` reads (transformers' layout), all or none."""
-    config, special_map, beyond_vocab = tokenizer._file_settings()
+    config, special_map, beyond_vocab = tokenizer.file_settings()
     contents = _vocabulary_files(tokenizer, "")
     contents["tokenizer_config.json"] = _json_bytes(config, "tokenizer_config.json", indent=2)
     contents["special_tokens_map.json"] = _json_bytes(special_map, "special_tokens_map.json",
@@ -475,7 +475,7 @@ def _vocabulary_files(tokenizer, prefix: str) -> dict[str, bytes]:
     return {
         f"{prefix}vocab.json": _json_bytes(bpe.vocab, "vocab.json", indent=2, sort_keys=True),
         f"{prefix}merges.txt": merges_bytes,
-        f"{prefix}entity_vocab.json": _json_bytes(tokenizer._entity_vocab.vocab,
+        f"{prefix}entity_vocab.json": _json_bytes(tokenizer.entity_vocab,
                                                   "entity_vocab.json", indent=2,
                                                   sort_keys=True),
     }

@@ -21,7 +21,7 @@ from numpy_luke import CheckpointError, LukeConfig, LukeForMaskedLM, LukeModel
 from numpy_luke.core.attention import entity_aware_self_attention, extended_attention_mask
 from numpy_luke.core.embeddings import create_position_ids_from_input_ids
 from numpy_luke.core.heads import binary_cross_entropy_with_logits, cross_entropy
-from numpy_luke.model_inputs import check_class_labels
+from numpy_luke.input_checks import check_class_labels
 from numpy_luke.weights import load_state_dict
 
 MLM = GOLDENS / "model" / "masked_lm"  # entity-aware, entity_emb_size 16 != hidden 32

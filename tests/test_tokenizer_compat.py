@@ -116,7 +116,7 @@ def test_layout_written_by_transformers_reads_the_same_tiny(tmp_path, layout):
     layout(folder, TINY_IDS)
     ours = LukeTokenizer.from_pretrained(folder)
     reference = LukeTokenizer.from_pretrained(TINY)
-    assert ours._added["<mask>"].lstrip  # the decoder's flag, not the plain string's
+    assert ours.tokens.tokens["<mask>"].lstrip  # the decoder's flag, not the plain string's
     assert_same_encodings(ours, reference)
 
 
@@ -577,3 +577,19 @@ def test_choices_where_transformers_versions_disagree():
     ]:
         ids = spaced(text, entity_spans=spans)["input_ids"]
         assert spaced.convert_ids_to_tokens(ids)[1:-1] == tokens, text
+
+
+@pytest.mark.parametrize("option", [dict(return_tensors="pt"), dict(padding_side="middle"),
+                                    dict(max_length=0), dict(padding="maybe"),
+                                    dict(pad_to_multiple_of=-8)])
+def test_pad_and_call_refuse_an_option_with_one_message(tok, option):
+    """Issue 19: pad() checked its options on a second path with its own messages (a bad
+    return_tensors read "use 'np' or None" there); now one resolver checks every call."""
+    messages = []
+    for run in (lambda: tok("a cat", **option), lambda: tok.pad({"input_ids": [0, 5, 2]},
+                                                                 **option),
+                lambda: tok.prepare_for_model([5], **option)):
+        with pytest.raises(ValueError) as error:
+            run()
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] == messages[2]

@@ -23,6 +23,7 @@ import numpy as np
 from _common import show, title
 
 from numpy_luke import LukeModel, LukeTokenizer
+from numpy_luke.core import fast
 from numpy_luke.core.attention import (
     entity_aware_self_attention,
     extended_attention_mask,
@@ -102,6 +103,10 @@ probs = np.exp(scores - scores.max(axis=-1, keepdims=True))
 probs /= probs.sum(axis=-1, keepdims=True)  # (batch, heads, n, n)
 context = merge_heads(probs @ values)  # (batch, n, hidden)
 show("row sums of the probabilities (head 0)", probs[0, 0].sum(axis=-1)[:5])
+# The library runs `fast.softmax_` (core/fast.py): these same operations, written over its
+# own score array instead of new ones, so the same bits.
+softmax_same = np.array_equal(fast.softmax_(scores.copy()), probs)
+show("fast.softmax_(scores) equals this softmax bit for bit", softmax_same)
 show("attention that word 1 gives to the entities, per head", probs[0, :, 1, W:])
 
 library_words, library_entities, library_probs = entity_aware_self_attention(
@@ -293,6 +298,7 @@ assert e2w.shape[-2:] == (E, W) and e2e.shape[-2:] == (E, E)
 assert scores.shape == (1, heads, W + E, W + E)
 # The hand computation is the library's and the model's layer 0.
 assert np.abs(probs - library_probs).max() < tolerance
+assert softmax_same  # the in-place softmax the library runs is the formula, bit for bit
 assert np.abs(probs - out.attentions[0]).max() < tolerance
 assert np.abs(context[:, :W] - library_words).max() < tolerance
 assert np.abs(context[:, W:] - library_entities).max() < tolerance

@@ -19,10 +19,11 @@ import numpy as np
 from _common import show, table, title
 
 from numpy_luke import LukeModel, LukeTokenizer
+from numpy_luke.core import fast
 from numpy_luke.core.attention import entity_aware_self_attention
 from numpy_luke.core.encoder import encoder_layer, scope
 from numpy_luke.core.erf import erf
-from numpy_luke.core.functional import gelu, gelu_tanh, layer_norm
+from numpy_luke.core.functional import gelu, gelu_tanh, layer_norm, softmax
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -53,8 +54,9 @@ W = words_in.shape[1]
 #
 #     GELU(x) = x * Phi(x) = x * (1 + erf(x / sqrt(2))) / 2
 #
-# `gelu` below is that line; `gelu_tanh` is the approximation
-# 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+# `gelu` below (`core/functional.py`) is that line; `gelu_tanh` is the approximation
+# 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The model runs `fast.gelu_`, the same
+# function rearranged for speed (`core/fast.py`; the last section of this chapter).
 #
 # In the table, our erf(0) prints as `+0.000000000009` where `math.erf` gives exactly 0:
 # that is the fitted polynomial's own error in float64 (the fit gives erfc(0) = 1 + 9.2e-12,
@@ -64,9 +66,9 @@ W = words_in.shape[1]
 #
 # **What is checked, and where.** This chapter measures the largest gap to `math.erf` on
 # 2,001 points of [-6, 6] (printed below: 9.2e-12) and asserts it is under 1e-10.
-# `tests/test_functional.py` asserts the same 1e-10 on 100,001 points of [-10, 10], 1e-7 for
-# any float64 in [-1e6, 1e6] (hypothesis), 1e-6 for float32 erf on [-6, 6], and float32
-# GELU within 5 units in the last place (next section).
+# `tests/test_functional.py` asserts the same 1e-10 on 100,001 points of [-10, 10] and 1e-7
+# for any float64 in [-1e6, 1e6] (hypothesis); `tests/test_fast_primitives.py` asserts
+# float32 GELU within 5 units in the last place (next section).
 
 # %%
 xs = np.linspace(-4, 4, 9)
@@ -102,13 +104,14 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # `np.polynomial.chebyshev.cheb2poly`) by Horner's rule: two NumPy passes per coefficient
 # instead of the three of Clenshaw's recurrence on the Chebyshev form, with the same
 # accuracy (the power coefficients sum to 1.46 in absolute value, so the conversion loses
-# nothing). GELU in float64 is then 0.5 (x + |x| (1 - erfc(|x| / sqrt 2))), which is
-# 0.5 x (1 + erf(x / sqrt 2)) without erf's sign step.
+# nothing). `fast.gelu_` computes GELU in float64 as 0.5 (x + |x| (1 - erfc(|x| / sqrt 2))),
+# which is 0.5 x (1 + erf(x / sqrt 2)) without erf's sign step.
 #
-# **float32 `erf`**: the same formula with the series cut after c_11 (`ERFC_POWERS_FLOAT32`,
-# degree 11): the terms from c_12 on are below 1e-8, under float32's resolution.
+# **One erf, in float64**: a float32 input is computed in float64. (A float32 erf could cut
+# the series after c_11: the terms from c_12 on are below 1e-8, under float32's resolution.
+# float32 GELU does better still, next.)
 #
-# **float32 GELU has an erfc of its own** (`half_x_erfc_float32`), because in float32 the
+# **float32 GELU has an erfc of its own** (`fast.half_x_erfc_float32`), because in float32 the
 # form above fails for negative x: 0.5 (x + x erf(x / sqrt 2)) subtracts two nearly equal
 # numbers and loses every digit below x = -4. It computes
 #
@@ -121,7 +124,7 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # [-1, 2/3] as m runs over [0, 15], and m is clamped at 15 (beyond it the result is below
 # float32's smallest number). Q is within 3.4e-8 of the exact function (0.6 units in
 # float32's last place); float32 GELU is within 5 units in the last place of GELU at a
-# point within one unit of x, on the whole line (`tests/test_functional.py`). It is there
+# point within one unit of x, on the whole line (`tests/test_fast_primitives.py`). It is there
 # for speed as well: 32 NumPy passes instead of 37 (docs/performance.md).
 #
 # Below, both run from their coefficients by hand, in their Chebyshev form, and agree with
@@ -138,19 +141,19 @@ erf_by_hand = np.copysign(1 - erfc_by_hand, z)  # sign(x) (1 - erfc(|x|)), as er
 erf_by_hand_gap = float(np.abs(erf_by_hand - erf(z)).max())
 
 m = np.linspace(0, 8, 801)
-Q = np.polynomial.Chebyshev(erf_module.GELU_FLOAT32_CHEBYSHEV,
-                            domain=erf_module.GELU_FLOAT32_DOMAIN)
-K = erf_module.GELU_FLOAT32_K
+Q = np.polynomial.Chebyshev(fast.GELU_FLOAT32_CHEBYSHEV, domain=fast.GELU_FLOAT32_DOMAIN)
+K = fast.GELU_FLOAT32_K
 tail_by_hand = m / (m + K) * np.exp(Q((m - K) / (m + K)) - m**2 / 2)  # in float64
 gelu32_by_hand = 0.5 * (-m + m) - tail_by_hand  # GELU(-m): the first term is exactly 0
-gelu32 = gelu(-m.astype(np.float32)).astype(np.float64)
+gelu32 = fast.gelu_(-m.astype(np.float32)).astype(np.float64)
 gelu32_gap = float(np.abs(gelu32 - gelu32_by_hand).max())
 show("float64: max |sign(z) (1 - t exp(-z^2 + P(t))) - erf(z)| on [0, 6], P Chebyshev",
      erf_by_hand_gap)
 show("float32 GELU(-m) on [0, 8]: max |library - m/(m+K) exp(Q(v) - m^2/2) by hand|",
      gelu32_gap)
 show("float32 GELU(-6): library, exact",
-     f"{float(gelu(np.float32(-6.0))):.6e}, {-6 * 0.5 * math.erfc(6 / math.sqrt(2)):.6e}")
+     f"{float(fast.gelu_(np.array([-6.0], np.float32))[0]):.6e}, "
+     f"{-6 * 0.5 * math.erfc(6 / math.sqrt(2)):.6e}")
 
 # %% [markdown]
 # ## Layer 0 in full, by hand
@@ -190,7 +193,7 @@ def norm(name, inputs):
 title("layer 0, step by step (batch, n = words + entities, features)")
 after_attention = norm("attention.output", x + dense("attention.output", context))
 print(f"  attention + dense + residual + LayerNorm   {after_attention.shape}")
-inner = gelu(dense("intermediate", after_attention))  # encoder_layer: gelu(h, out=h)
+inner = gelu(dense("intermediate", after_attention))  # encoder_layer: fast.gelu_(h)
 print(f"  intermediate dense + GELU                  {inner.shape}")
 layer_out = norm("output", after_attention + dense("output", inner))
 print(f"  output dense + residual + LayerNorm        {layer_out.shape}")
@@ -257,6 +260,40 @@ show("first 6 numbers", out.pooler_output[0, :6])
 show("max |by hand - pooler_output|", float(np.abs(pooled - out.pooler_output).max()))
 
 # %% [markdown]
+# ## What the layers run: `core/fast.py`
+#
+# This chapter computed with the formulas of `core/functional.py`. The layers call the
+# forms of `core/fast.py` instead, as llm.c keeps `matmul_forward_naive` beside
+# `matmul_forward`: the same functions, rearranged for speed, each saying which reference it
+# equals and how closely (`tests/test_fast_primitives.py` asserts each one). `encoder_layer`
+# names them: `fast.linear` (one 2-D product; the weight as BLAS's left operand for a few
+# rows), `fast.layer_norm` (the variance as each row's dot product with itself), `fast.gelu_`
+# (in cache-sized blocks, written over its input; in float32 with its own erfc) and, in
+# attention, `fast.softmax_` (written over the score array). Here they are, against the
+# formulas, on this chapter's own arrays:
+
+# %%
+h = dense("intermediate", after_attention)  # (batch, n, intermediate)
+d = after_attention.shape[-1]
+unit = np.finfo(h.dtype).eps
+gelu_gap = float(np.abs(fast.gelu_(h.copy()) - gelu(h)).max())
+norm_args = (p["output.LayerNorm.weight"], p["output.LayerNorm.bias"], config.layer_norm_eps)
+norm_gap = float(np.abs(fast.layer_norm(layer_out, *norm_args)
+                        - layer_norm(layer_out, *norm_args)).max())
+dense_weight, dense_bias = p["intermediate.dense.weight"], p["intermediate.dense.bias"]
+linear_gap = float(np.abs(fast.linear(after_attention, dense_weight, dense_bias) - h).max())
+scores = np.random.default_rng(0).normal(0, 3, (1, 2, 5, 5)).astype(h.dtype)
+softmax_same = np.array_equal(fast.softmax_(scores.copy()), softmax(scores))
+x64 = np.linspace(-30, 30, 60_001)
+gelu64_gap = float((np.abs(fast.gelu_(x64.copy()) - gelu(x64)) / np.maximum(np.abs(x64), 1))
+                   .max())
+show(f"max |fast.gelu_ - gelu| on the feed-forward array {h.shape}", gelu_gap)
+show("max |fast.gelu_ - gelu| / max(|x|, 1), float64 on [-30, 30]", gelu64_gap)
+show("max |fast.layer_norm - layer_norm| on layer 0's output", norm_gap)
+show("max |fast.linear - x W^T - b| on the intermediate dense", linear_gap)
+show("fast.softmax_ is the formula bit for bit", softmax_same)
+
+# %% [markdown]
 # ## Exercises
 #
 # Fill in a stub and run the chapter again: the last cell checks your answer (until then it
@@ -306,6 +343,15 @@ assert 0 <= abs(float(erf(np.float64(0.0)))) < 1e-11
 assert erf_by_hand_gap < 1e-14
 assert gelu32_gap < 1e-7
 assert tanh_gap > 1e-4
+# The forms the layers run equal the formulas: GELU within a few float32 units in the last
+# place of values up to ~10 (float64: 4 eps |x|), layer norm within d eps, the product to
+# its sum's rounding, softmax bit for bit.
+assert gelu_gap < 8 * unit * max(1.0, float(np.abs(h).max()))
+assert gelu64_gap <= 4 * 2.0**-52
+assert norm_gap < d * unit * float(np.abs(layer_out).max() + 1)
+assert linear_gap <= 2 * d * unit * float((np.abs(after_attention) @ np.abs(dense_weight).T
+                                           + np.abs(dense_bias)).max())
+assert softmax_same
 # Layer 0 by hand equals the library's layer and the model's hidden states.
 assert np.abs(layer_out[:, :W] - library_words).max() < tolerance
 assert np.abs(layer_out[:, W:] - library_entities).max() < tolerance

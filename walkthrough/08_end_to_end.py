@@ -24,8 +24,9 @@ from numpy_luke import LukeForMaskedLM, LukeTokenizer
 from numpy_luke.core.attention import extended_attention_mask
 from numpy_luke.core.embeddings import entity_embeddings, word_embeddings
 from numpy_luke.core.encoder import encoder_layer, scope
-from numpy_luke.core.entity_inputs import position_row, tokenize_with_spans
+from numpy_luke.core.entity_inputs import Segment, tokenize_with_spans
 from numpy_luke.core.heads import entity_prediction_head, lm_head
+from numpy_luke.core.model_inputs import InputSettings, model_input, pad
 from numpy_luke.hub import resolve_file
 from numpy_luke.tokenizer_files import read_bpe
 
@@ -90,14 +91,16 @@ by_bpe = bpe.encode(before.rstrip()) + [tokenizer.mask_token_id] + bpe.encode(af
 show("BPE pieces", by_bpe)
 
 # %% [markdown]
-# **Chapter 2 again: the entity inputs from the core.** The tokenizer's steps 1, 2 and 4
-# (`numpy_luke/core/entity_inputs.py`) are plain functions: cut the text at the span's
-# boundaries and tokenise the pieces (`tokenize_with_spans`, with BPE and `<mask>` as
-# above), then one row of word positions per entity (`position_row`), shifted by 1 for
-# `<s>` (step 3). We rebuild the model's inputs with them and compare. Not rebuilt here:
-# the checks of the user's spans, truncation, padding and the registry of special tokens,
-# which still live in the tokenizer (`numpy_luke/tokenizer.py`); moving them into the core
-# is planned (issue 19).
+# **Chapter 2 again: the whole input from the core.** The tokenizer checks the user's text,
+# spans and options, then runs plain functions of the core. `core/entity_inputs.py` cuts
+# the text at the span's boundaries and tokenises the pieces (`tokenize_with_spans`, with
+# BPE and `<mask>` as above): one `Segment` per text. `core/model_inputs.py` makes the
+# model's input of it (`model_input`: truncation, `<s> ... </s>` shifting the positions by
+# 1, one row of word positions per entity) and pads a batch (`pad`: `<pad>` words, [PAD]
+# entities with rows of -1, the attention masks). `InputSettings` holds the call's options
+# under transformers' names. We rebuild every array of the encoding with them and compare;
+# then a batch of two texts padded on the left (the entity position rows do not move: they
+# index position embeddings, which skip padding).
 
 # %%
 def to_ids(piece):
@@ -112,15 +115,38 @@ def to_ids(piece):
     return ids
 
 
-core_words, core_token_spans = tokenize_with_spans(text, [span], to_ids)
-core_input_ids = [tokenizer.bos_token_id] + core_words + [tokenizer.eos_token_id]
-core_position_rows = [position_row(s, 1, tokenizer.max_mention_length)
-                      for s in core_token_spans]  # offset 1: the <s> in front
-show("token span of the mention (before <s>)", core_token_spans)
-show("entity position row, from the core", core_position_rows[0][:8])
-show("the same as the tokenizer's input_ids and entity_position_ids",
-     core_input_ids == input_ids[0].tolist()
-     and core_position_rows == encoding["entity_position_ids"][0].tolist())
+def core_encoding(texts_and_spans, settings):
+    """The model's input for (text, spans) pairs, from the core alone."""
+    examples = []
+    for one_text, spans in texts_and_spans:
+        words_of_text, token_spans = tokenize_with_spans(one_text, spans, to_ids)
+        segment = Segment(words_of_text, [tokenizer.entity_mask_token_id] * len(spans),
+                          token_spans)
+        special = (tokenizer.cls_token_id, tokenizer.sep_token_id)  # <s>, </s>
+        examples.append(model_input(segment, None, special, settings)[0])
+    pad_ids = (tokenizer.pad_token_id, tokenizer.entity_pad_token_id)
+    return {key: np.array(value) for key, value in
+            pad(examples, settings, settings.max_entity_length, pad_ids).items()}
+
+
+settings = InputSettings(max_mention_length=tokenizer.max_mention_length)
+core_inputs = core_encoding([(text, [span])], settings)
+show("entity position row, from the core", core_inputs["entity_position_ids"][0, 0, :8])
+same = sorted(core_inputs) == sorted(encoding) and all(
+    np.array_equal(core_inputs[key], encoding[key]) for key in encoding)
+show("every array the same as the tokenizer's", same)
+
+batch = [(text, [span]), ("Messi, Rosario.", [(0, 5), (7, 14)])]
+left = InputSettings(max_mention_length=tokenizer.max_mention_length, padding="longest",
+                     padding_side="left")
+core_batch = core_encoding(batch, left)
+tokenizer_batch = tokenizer([t for t, _ in batch], entity_spans=[s for _, s in batch],
+                            padding=True, padding_side="left", return_tensors="np")
+show("left-padded batch: input_ids", core_batch["input_ids"])
+show("entity_position_ids (first 4 columns)", core_batch["entity_position_ids"][:, :, :4])
+same_batch = sorted(core_batch) == sorted(tokenizer_batch) and all(
+    np.array_equal(core_batch[key], tokenizer_batch[key]) for key in tokenizer_batch)
+show("the same as the tokenizer's", same_batch)
 
 # %% [markdown]
 # **Chapters 3-5: the encoder, with the pure functions.** Embeddings, the additive mask,
@@ -248,9 +274,14 @@ assert run.returncode == 0, run.stderr
 assert from_cli == answer
 # Chapter 1 and 2: the tokenizer's words are BPE's; the mention is a [MASK] entity.
 assert input_ids[0, 1:-1].tolist() == by_bpe
-# The core's entity-input functions rebuild the tokenizer's word ids and position rows.
-assert core_input_ids == input_ids[0].tolist()
-assert core_position_rows == encoding["entity_position_ids"][0].tolist()
+# The core's input functions rebuild every array of the tokenizer's encoding, one text
+# and a left-padded batch alike.
+assert sorted(core_inputs) == sorted(encoding)
+for key in encoding:
+    assert np.array_equal(core_inputs[key], encoding[key]), key
+assert sorted(core_batch) == sorted(tokenizer_batch)
+for key in tokenizer_batch:
+    assert np.array_equal(core_batch[key], tokenizer_batch[key]), key
 assert encoding["entity_ids"].tolist() == [[tokenizer.entity_mask_token_id]]
 assert answer["text"] == text and answer["entities"][0]["mention"] == "Lionel Messi"
 # Chapters 3-6: the step-by-step forward pass is the model's.

@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from .functional import linear, softmax
+from . import fast
 
 
 def extended_attention_mask(
@@ -70,7 +70,7 @@ def project(params: dict[str, np.ndarray], x: np.ndarray, name: str, num_heads: 
             scale: float = 1.0) -> np.ndarray:
     """One head-split projection (query, key, value, ...), optionally scaled.
     (batch, m, hidden) -> (batch, heads, m, head_size)"""
-    y = linear(x, params[f"{name}.weight"], params[f"{name}.bias"])  # (batch, m, hidden)
+    y = fast.linear(x, params[f"{name}.weight"], params[f"{name}.bias"])  # (batch, m, hidden)
     if scale != 1.0:
         y *= scale
     return split_heads(y, num_heads)
@@ -148,7 +148,7 @@ def entity_aware_self_attention(
 
     if attention_mask is not None and attention_mask.any():  # all zeros: no padding to mask
         scores += attention_mask  # in place: scores is this function's own new array
-    probs = softmax(scores, axis=-1, out=scores)  # (batch, heads, n, n), in scores' memory
+    probs = fast.softmax_(scores, axis=-1)  # (batch, heads, n, n), in scores' memory
     context = merge_heads(probs @ values)  # (batch, n, hidden)
 
     entity_context = None if entity_hidden_states is None else context[:, words:]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import layer_norm, linear
+from . import fast
 
 
 def create_position_ids_from_input_ids(input_ids: np.ndarray, pad_token_id: int) -> np.ndarray:
@@ -63,8 +63,8 @@ def word_embeddings(
         + params["position_embeddings.weight"][position_ids]
         + params["token_type_embeddings.weight"][token_type_ids]
     )
-    return layer_norm(embeddings, params["LayerNorm.weight"], params["LayerNorm.bias"],
-                      layer_norm_eps)
+    return fast.layer_norm(embeddings, params["LayerNorm.weight"], params["LayerNorm.bias"],
+                           layer_norm_eps)
 
 
 def entity_embeddings(
@@ -88,7 +88,7 @@ def entity_embeddings(
         entity_token_type_ids = np.zeros_like(entity_ids)
     vectors = params["entity_embeddings.weight"][entity_ids]  # (batch, entities, emb_size)
     if "entity_embedding_dense.weight" in params:
-        vectors = linear(vectors, params["entity_embedding_dense.weight"])  # -> hidden
+        vectors = fast.linear(vectors, params["entity_embedding_dense.weight"])  # -> hidden
 
     # Average the position vectors of each mention's tokens, skipping the -1 padding.
     table = params["position_embeddings.weight"]
@@ -100,5 +100,5 @@ def entity_embeddings(
     embeddings = (
         vectors + position_vectors + params["token_type_embeddings.weight"][entity_token_type_ids]
     )
-    return layer_norm(embeddings, params["LayerNorm.weight"], params["LayerNorm.bias"],
-                      layer_norm_eps)
+    return fast.layer_norm(embeddings, params["LayerNorm.weight"], params["LayerNorm.bias"],
+                           layer_norm_eps)

@@ -26,9 +26,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import fast
 from .attention import entity_aware_self_attention, extended_attention_mask
 from .embeddings import entity_embeddings, word_embeddings
-from .functional import get_activation, layer_norm, linear
 
 
 def scope(params: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -78,15 +78,16 @@ def encoder_layer(
         context = np.concatenate([word_context, entity_context], axis=1)
 
     def dense(name, inputs):
-        return linear(inputs, params[f"{name}.dense.weight"], params[f"{name}.dense.bias"])
+        return fast.linear(inputs, params[f"{name}.dense.weight"],
+                           params[f"{name}.dense.bias"])
 
     def norm(name, inputs):
-        return layer_norm(inputs, params[f"{name}.LayerNorm.weight"],
-                          params[f"{name}.LayerNorm.bias"], config.layer_norm_eps)
+        return fast.layer_norm(inputs, params[f"{name}.LayerNorm.weight"],
+                               params[f"{name}.LayerNorm.bias"], config.layer_norm_eps)
 
     x = norm("attention.output", dense("attention.output", context) + x)  # (b, n, hidden)
     inner = dense("intermediate", x)  # (batch, n, intermediate)
-    inner = get_activation(config.hidden_act)(inner, out=inner)  # in place (functional.gelu)
+    inner = fast.activation_(config.hidden_act)(inner)  # in place: fast.gelu_ for "gelu"
     x = norm("output", dense("output", inner) + x)  # (batch, n, hidden)
 
     entity_out = None if entity_hidden_states is None else x[:, words:]
@@ -108,7 +109,7 @@ def pooler(params: dict[str, np.ndarray], last_hidden_state: np.ndarray,
     else:
         first = np.zeros(len(last_hidden_state), dtype=np.int64)  # (batch,)
     cls = last_hidden_state[np.arange(len(first)), first]  # (batch, hidden)
-    return np.tanh(linear(cls, params["pooler.dense.weight"], params["pooler.dense.bias"]))
+    return np.tanh(fast.linear(cls, params["pooler.dense.weight"], params["pooler.dense.bias"]))
 
 
 def encoder(

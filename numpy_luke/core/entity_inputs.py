@@ -27,7 +27,7 @@ The fine-tuned heads read one of three task layouts:
   a [MASK] entity, and its first and last word token are the start and end positions.
 
 Everything here is a plain function of lists; the tokenizer (``numpy_luke/tokenizer.py``)
-checks the user's spans and options first, and adds truncation and padding.
+checks the user's spans first; ``model_inputs.py`` does steps 3-4, truncation and padding.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import gelu, get_activation, layer_norm, linear, log_softmax
+from . import fast, functional
 
 # ----------------------------------------------------------------------------- losses
 
@@ -39,7 +39,7 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray, ignore_index: int = -1
     logits = logits.reshape(labels.shape[0], -1)  # (N, classes)
     keep = labels != ignore_index
     kept = labels[keep]
-    picked = log_softmax(logits[keep], axis=-1)[np.arange(kept.size), kept]  # (kept,)
+    picked = functional.log_softmax(logits[keep], axis=-1)[np.arange(kept.size), kept]  # (kept,)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(-picked.sum() / keep.sum(), dtype=logits.dtype)
 
@@ -99,9 +99,11 @@ def lm_head(params: dict[str, np.ndarray], hidden: np.ndarray, eps: float) -> np
     The decoder matrix is the word embedding table (tied). Always exact GELU, whatever
     ``hidden_act`` says, as in RoBERTa. (batch, words, hidden) -> (batch, words, vocab)
     """
-    x = gelu(linear(hidden, params["lm_head.dense.weight"], params["lm_head.dense.bias"]))
-    x = layer_norm(x, params["lm_head.layer_norm.weight"], params["lm_head.layer_norm.bias"], eps)
-    return linear(x, params["lm_head.decoder.weight"], params["lm_head.bias"])
+    x = fast.linear(hidden, params["lm_head.dense.weight"], params["lm_head.dense.bias"])
+    x = fast.gelu_(x)  # in place
+    x = fast.layer_norm(x, params["lm_head.layer_norm.weight"],
+                        params["lm_head.layer_norm.bias"], eps)
+    return fast.linear(x, params["lm_head.decoder.weight"], params["lm_head.bias"])
 
 
 def entity_prediction_head(
@@ -113,16 +115,17 @@ def entity_prediction_head(
     (batch, entities, hidden) -> (batch, entities, entity_vocab)
     """
     p = "entity_predictions."
-    x = linear(hidden, params[p + "transform.dense.weight"], params[p + "transform.dense.bias"])
-    x = get_activation(activation)(x)  # (batch, entities, entity_emb_size)
-    x = layer_norm(x, params[p + "transform.LayerNorm.weight"],
-                   params[p + "transform.LayerNorm.bias"], eps)
-    return linear(x, params[p + "decoder.weight"], params[p + "bias"])
+    x = fast.linear(hidden, params[p + "transform.dense.weight"],
+                    params[p + "transform.dense.bias"])
+    x = fast.activation_(activation)(x)  # in place; (batch, entities, entity_emb_size)
+    x = fast.layer_norm(x, params[p + "transform.LayerNorm.weight"],
+                        params[p + "transform.LayerNorm.bias"], eps)
+    return fast.linear(x, params[p + "decoder.weight"], params[p + "bias"])
 
 
 def classifier(params: dict[str, np.ndarray], features: np.ndarray, name="classifier"):
     """The linear layer every classification head ends with. (..., in) -> (..., labels)"""
-    return linear(features, params[f"{name}.weight"], params.get(f"{name}.bias"))
+    return fast.linear(features, params[f"{name}.weight"], params.get(f"{name}.bias"))
 
 
 def first_entities(entity_last_hidden_state: np.ndarray, entity_attention_mask, count: int

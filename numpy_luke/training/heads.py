@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core import heads
 from ..core.functional import gelu, layer_norm, linear, sigmoid, softmax
-from ..model_inputs import (
+from ..input_checks import (
     INPUT_NAMES,
     check_class_labels,
     check_label_count,
