@@ -444,3 +444,16 @@ def test_every_label_ignored_gives_nan_loss_and_gradient_as_torch():
     inputs = batch_inputs(np.random.default_rng(23), config)
     loss, grads = model.loss_and_gradients(**inputs, labels=np.full((2, 6), -100))
     assert np.isnan(loss) and np.isnan(grads["classifier.weight"]).all()
+
+
+def test_float32_models_get_float32_gradients():
+    """Every gradient in the parameters' dtype (the core's erf computes in float64: its
+    result must not widen the backward)."""
+    config = tiny_config()
+    model = float64_model(LukeForMaskedLM, config)
+    model.params = {k: v.astype(np.float32) for k, v in model.params.items()}
+    inputs = batch_inputs(np.random.default_rng(24), config)
+    loss, grads = model.loss_and_gradients(**inputs, labels=np.full((2, 6), 7),
+                                           entity_labels=np.array([[3, 4, 5], [6, 7, -100]]))
+    assert loss.dtype == np.float32
+    assert {str(g.dtype) for g in grads.values()} == {"float32"}

@@ -55,7 +55,7 @@ def gelu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     d/dx [x Phi(x)] = Phi(x) + x phi(x), with Phi(x) = (1 + erf(x / sqrt 2)) / 2 and the
     density phi(x) = exp(-x**2 / 2) / sqrt(2 pi). dy, x (...) -> dx (...)
     """
-    cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))  # (...)
+    cdf = (0.5 * (1 + erf(x * (1 / math.sqrt(2))))).astype(x.dtype)  # (...); erf is float64
     density = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))  # (...)
     return dy * (cdf + x * density)
 
