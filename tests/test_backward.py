@@ -457,3 +457,21 @@ def test_float32_models_get_float32_gradients():
                                            entity_labels=np.array([[3, 4, 5], [6, 7, -100]]))
     assert loss.dtype == np.float32
     assert {str(g.dtype) for g in grads.values()} == {"float32"}
+
+
+@pytest.mark.parametrize("problem", ["regression", "multi_label_classification"])
+def test_sequence_regression_and_multi_label_gradients_match_finite_differences(problem):
+    rng = np.random.default_rng(25)
+    if problem == "regression":
+        config, labels = tiny_config(num_labels=1), np.array([0.5, -1.2])
+    else:
+        config = tiny_config(problem_type=problem)
+        labels = (rng.random((2, 3)) < 0.5).astype(np.float64)
+    model = float64_model(LukeForSequenceClassification, config)
+    inputs = batch_inputs(rng, config)
+    loss, grads = model.loss_and_gradients(**inputs, labels=labels)
+    assert abs(loss - model(**inputs, labels=labels).loss) <= 1e-12
+    state = model.state_dict()
+    for name, grad in grads.items():
+        check(lambda: float(model(**inputs, labels=labels).loss), state[name], grad, rng,
+              samples=3, skip_row=padding_row(name, config))

@@ -204,3 +204,17 @@ def test_gradients_with_dropout_equal_torch_autograd_given_the_same_masks(tmp_pa
         expected = param.grad.numpy()
         scale = max(np.abs(expected).max(), 1e-8)
         assert np.abs(grads[name] - expected).max() / scale <= GRADIENT_TOLERANCE, name
+
+
+@pytest.mark.parametrize("problem", ["regression", "multi_label_classification"])
+def test_sequence_regression_and_multi_label_equal_torch_autograd(tmp_path, problem):
+    rng = np.random.default_rng(90)
+    if problem == "regression":
+        config, labels = tiny_config(num_labels=1), np.array([0.5, -1.2])
+    else:
+        config = tiny_config(problem_type=problem)
+        labels = (rng.random((2, 3)) < 0.5).astype(np.float64)
+    from numpy_luke import LukeForSequenceClassification
+
+    model = float64_model(LukeForSequenceClassification, config)
+    compare(model, tmp_path, batch_inputs(rng, config), {"labels": labels})
