@@ -4,9 +4,11 @@ layer, the stack, the pooler.
 Why a second forward. The core's forward (``core/embeddings.py``, ``core/attention.py``,
 ``core/encoder.py``) keeps nothing and overwrites its temporaries in place, which is what
 inference wants. A backward pass needs some of those temporaries: each ``*_forward`` here
-computes the same numbers with the same core primitives (``tests/test_backward.py`` checks
-it gives the core's outputs) and returns ``(output, cache)``, the cache holding exactly what
-the matching ``*_backward(d_output, cache)`` reads. Inference never enters this module.
+computes the same function with the core's reference primitives (``core/functional.py``;
+inference runs their ``core/fast.py`` forms, equal within the bounds
+tests/test_fast_primitives.py asserts; ``tests/test_backward.py`` checks this forward gives
+the core's outputs) and returns ``(output, cache)``, the cache holding exactly what the
+matching ``*_backward(d_output, cache)`` reads. Inference never enters this module.
 
 Gradients are returned as ``{parameter name: array}`` with the names the core's ``params``
 use (``encoder.layer.0.attention.self.query.weight``, ...).
