@@ -54,12 +54,21 @@ class AdamW:
             m, v = self.moments.setdefault(name, (np.zeros_like(p), np.zeros_like(p)))
             if self.weight_decay and not name.endswith(self.no_decay):
                 p *= 1 - self.lr * self.weight_decay
-            m *= beta1
-            m += (1 - beta1) * g
+            # in place, with one scratch array per parameter: at luke-base size the update
+            # runs over ~290 million numbers, and every temporary array is another pass
+            scratch = np.multiply(g, g)  # g**2
+            scratch *= 1 - beta2
             v *= beta2
-            v += (1 - beta2) * g * g
-            denominator = np.sqrt(v) / math.sqrt(correction2) + self.eps
-            p -= (self.lr / correction1) * m / denominator
+            v += scratch  # v = beta2 v + (1 - beta2) g**2
+            np.multiply(g, 1 - beta1, out=scratch)
+            m *= beta1
+            m += scratch  # m = beta1 m + (1 - beta1) g
+            np.sqrt(v, out=scratch)
+            scratch /= math.sqrt(correction2)
+            scratch += self.eps  # the denominator, sqrt(v / (1 - beta2**t)) + eps
+            np.divide(m, scratch, out=scratch)
+            scratch *= self.lr / correction1
+            p -= scratch
 
 
 def _make_writable(params: dict[str, np.ndarray]) -> None:
