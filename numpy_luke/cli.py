@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from threadpoolctl import threadpool_limits
 
-from . import __version__, attention_map, pipelines, scale_out
+from . import __version__, attention_map, finetune, pipelines, scale_out
 from .diagnostics import progress_bar, say, standard_streams
 from .errors import InputError, NumpyLukeError, missing_dependency
 from .hub import LoadOptions
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 DEFAULT_MODELS["fill-mask"], attention_map.EXAMPLES)
     attention_map.add_arguments(attention)
     attention.set_defaults(run=attention_map.run)
+    finetune.add_parser(commands)
     return parser
 
 

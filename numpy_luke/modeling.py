@@ -55,6 +55,7 @@ from .state_dict import (
     prepare_state_dict,
     tied_keys,
 )
+from .training.heads import loss_and_gradients as training_loss_and_gradients
 from .weights import load_state_dict
 
 
@@ -231,6 +232,12 @@ class LukePreTrainedModel:
             if named.get(name) is None:
                 named[name] = getattr(self.config, name)
         return named
+
+    def loss_and_gradients(self, **inputs_and_labels):
+        """``(loss, gradients)`` on one batch, dropout off: the head's loss as ``__call__``
+        computes it and ``{name: dloss/dparameter}`` under ``state_dict()``'s names (a tied
+        tensor once, under its owner's name). The backward is numpy_luke.training's."""
+        return training_loss_and_gradients(self, **inputs_and_labels)
 
     def encode(self, output_attentions=False, output_hidden_states=False, **inputs):
         """Check the inputs, then run the core encoder: ``core.encoder.EncoderOutput``."""

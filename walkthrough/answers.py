@@ -237,3 +237,15 @@ def chapter10_exercise_2(logits, targets):
 def chapter10_exercise_3(words, entities, starts, ends):
     """Span features of one text: [word at start; word at end; entity] per span."""
     return np.concatenate([words[starts], words[ends], entities], axis=-1)
+
+
+def chapter11_exercise_1(p, dp):
+    """softmax backward: ds_i = p_i (dp_i - sum_j dp_j p_j)."""
+    return p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+
+
+def chapter11_exercise_2(dy, ids, rows):
+    """Each id's row collects dy from every place the id appears (np.add.at adds repeats)."""
+    dtable = np.zeros((rows, dy.shape[-1]))
+    np.add.at(dtable, ids.reshape(-1), dy.reshape(-1, dy.shape[-1]))
+    return dtable

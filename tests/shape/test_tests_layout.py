@@ -10,7 +10,7 @@ from collections import Counter
 
 from helpers import ROOT, TESTS
 
-FOLDERS = {"core", "shell", "oracle", "robustness", "teaching", "shape"}
+FOLDERS = {"core", "training", "shell", "oracle", "robustness", "teaching", "shape"}
 INDEX = (TESTS / "README.md").read_text(encoding="utf-8")
 
 

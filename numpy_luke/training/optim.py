@@ -1,0 +1,100 @@
+"""AdamW, the learning-rate schedule LUKE's fine-tuning used, and clipping by global norm.
+
+AdamW (Loshchilov and Hutter, "Decoupled Weight Decay Regularization"), as
+``torch.optim.AdamW`` computes it, for each parameter p with gradient g at step t = 1, 2, ...:
+
+    p <- p (1 - lr * weight_decay)                  decay, decoupled from the gradient
+    m <- beta1 m + (1 - beta1) g                     first moment (running mean of g)
+    v <- beta2 v + (1 - beta2) g**2                  second moment (running mean of g**2)
+    p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+m and v start at 0, so early on they underestimate; dividing by 1 - beta**t removes that
+bias. A parameter without a gradient this step (absent from ``gradients``, as torch leaves
+``.grad`` None for a tensor the loss does not read) is left alone: no decay, no moment update.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..state_dict import tied_keys
+
+
+class AdamW:
+    """``AdamW(model, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)``;
+    ``step(gradients)`` updates ``model.params`` in place.
+
+    ``gradients`` is ``model.loss_and_gradients(...)``'s dict (``state_dict()`` names). A
+    tied tensor is one array under two names, so updating the owner updates both.
+    ``no_decay``: name endings exempt from weight decay (LUKE's fine-tuning exempted
+    ``bias`` and the layer norms' ``weight``; torch's default, and so this one's, exempts
+    nothing). ``lr`` may be changed between steps (see ``linear_warmup_decay``).
+    """
+
+    def __init__(self, model, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, no_decay: tuple[str, ...] = ()):
+        self.model, self.lr, self.betas, self.eps = model, lr, betas, eps
+        self.weight_decay, self.no_decay = weight_decay, tuple(no_decay)
+        self.t = 0
+        self.moments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        _make_writable(model.params)
+        for tied, owner in tied_keys(model.config).items():  # one array, as the gradient is one
+            if tied in model.params:
+                model.params[tied] = model.params[owner]
+        self.names = {model._stored_name(key): key for key in model.params}  # state -> param
+
+    def step(self, gradients: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        beta1, beta2 = self.betas
+        correction1, correction2 = 1 - beta1 ** self.t, 1 - beta2 ** self.t
+        for name, g in gradients.items():
+            p = self.model.params[self.names[name]]  # updated in place (tied names share it)
+            m, v = self.moments.setdefault(name, (np.zeros_like(p), np.zeros_like(p)))
+            if self.weight_decay and not name.endswith(self.no_decay):
+                p *= 1 - self.lr * self.weight_decay
+            # in place, with one scratch array per parameter: at luke-base size the update
+            # runs over ~290 million numbers, and every temporary array is another pass
+            scratch = np.multiply(g, g)  # g**2
+            scratch *= 1 - beta2
+            v *= beta2
+            v += scratch  # v = beta2 v + (1 - beta2) g**2
+            np.multiply(g, 1 - beta1, out=scratch)
+            m *= beta1
+            m += scratch  # m = beta1 m + (1 - beta1) g
+            np.sqrt(v, out=scratch)
+            scratch /= math.sqrt(correction2)
+            scratch += self.eps  # the denominator, sqrt(v / (1 - beta2**t)) + eps
+            np.divide(m, scratch, out=scratch)
+            scratch *= self.lr / correction1
+            p -= scratch
+
+
+def _make_writable(params: dict[str, np.ndarray]) -> None:
+    """Replace read-only arrays (memory-mapped from a checkpoint file) by copies, keeping
+    tied names on one shared array."""
+    copies: dict[int, np.ndarray] = {}
+    for name, value in params.items():
+        if not value.flags.writeable:
+            params[name] = copies.setdefault(id(value), value.copy())
+
+
+def linear_warmup_decay(step: int, warmup_steps: int, total_steps: int) -> float:
+    """The learning rate's factor at ``step`` (0-based): rising linearly from 0 to 1 over
+    ``warmup_steps``, then falling linearly to 0 at ``total_steps`` (transformers'
+    ``get_linear_schedule_with_warmup``, which LUKE's fine-tuning used)."""
+    if step < warmup_steps:
+        return step / max(1, warmup_steps)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float):
+    """Scale every gradient by max_norm / (norm + 1e-6) when the global norm
+    sqrt(sum of every entry squared) exceeds max_norm (``torch.nn.utils.clip_grad_norm_``).
+    -> (clipped gradients, the norm before clipping)"""
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in gradients.values()))
+    factor = min(1.0, max_norm / (norm + 1e-6))
+    if factor == 1.0:
+        return gradients, norm
+    return {name: g * factor for name, g in gradients.items()}, norm
