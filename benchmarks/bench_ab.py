@@ -73,8 +73,10 @@ def main() -> None:
     for label in ("LukeModel", "LukeForMaskedLM"):
         pairs[label] = tuple(
             getattr(package.modeling, label).from_state_dict(
-                state, package.config.LukeConfig(**LUKE_BASE))
-            for package in (old, numpy_luke))
+                state, package.config.LukeConfig(**LUKE_BASE)
+            )
+            for package in (old, numpy_luke)
+        )
     config = numpy_luke.config.LukeConfig(**LUKE_BASE)
     print(f"{args.threads} BLAS threads; load average {os.getloadavg()}", flush=True)
     with threadpool_limits(limits=args.threads, user_api="blas"):
@@ -91,10 +93,15 @@ def main() -> None:
             for kind, i in (("wall", 0), ("CPU", 1)):
                 ma, mb = (statistics.median(t[i] for t in ts) for ts in (a, b))
                 paired = statistics.median(y[i] / x[i] for x, y in zip(a, b, strict=True))
-                cells.append(f"{kind} {ma * 1e3:.1f} -> {mb * 1e3:.1f} ms, {mb / ma:.3f}x "
-                             f"(paired {paired:.3f}x)")
-            print(f"{name}: {'; '.join(cells)}; {args.rounds} rounds; same bits: {same}; "
-                  f"load {load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
+                cells.append(
+                    f"{kind} {ma * 1e3:.1f} -> {mb * 1e3:.1f} ms, {mb / ma:.3f}x "
+                    f"(paired {paired:.3f}x)"
+                )
+            print(
+                f"{name}: {'; '.join(cells)}; {args.rounds} rounds; same bits: {same}; "
+                f"load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -35,11 +35,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 WORK = HERE / "_work"
 
-WORDS = ("the of and to in a is that for it as was with be by on not he this are or his "
-         "from at which but have an they you were her she there been one all we their has "
-         "would when if so no more some time new could may city river team music film world "
-         "company league season album school war government country people history water "
-         "energy plants light football player club village county university church").split()
+WORDS = (
+    "the of and to in a is that for it as was with be by on not he this are or his "
+    "from at which but have an they you were her she there been one all we their has "
+    "would when if so no more some time new could may city river team music film world "
+    "company league season album school war government country people history water "
+    "energy plants light football player club village county university church"
+).split()
 TITLES = ["Lionel Messi", "Inter Miami", "Photosynthesis", "Tokyo", "Beyoncé", "Los Angeles"]
 
 TRANSFORMERS_SCRIPT = """
@@ -100,14 +102,16 @@ def make_corpus(path: Path, texts: int, seed: int = 0) -> None:
                     word = str(rng.choice(TITLES))
                     spans.append([len(text) + (k > 0), len(text) + (k > 0) + len(word)])
                 text += (" " if k else "") + word
-            f.write(json.dumps({"text": text + ".", "entity_spans": spans},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"text": text + ".", "entity_spans": spans}, ensure_ascii=False) + "\n"
+            )
 
 
 def measure(command: list[str], env: dict) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one command, through a wrapper process."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], env=env, capture_output=True, text=True
+    )
     seconds, rss, code = done.stderr.strip().splitlines()[-1].split()
     if int(code) != 0:
         raise SystemExit(f"{command[:4]} failed:\n{done.stderr[-2000:]}")
@@ -123,8 +127,9 @@ def compare(ours: Path, theirs: Path, tolerance: float = 1e-5) -> tuple[int, flo
             if [p["token"] for p in mine] != [p["token"] for p in theirs_]:
                 differing += 1
                 continue
-            worst = max([worst] + [abs(p["score"] - q["score"])
-                                   for p, q in zip(mine, theirs_, strict=True)])
+            worst = max(
+                [worst] + [abs(p["score"] - q["score"]) for p, q in zip(mine, theirs_, strict=True)]
+            )
     return differing, worst
 
 
@@ -146,12 +151,36 @@ def main() -> None:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(args.threads)
     ours, theirs = WORK / "corpus-numpy_luke.jsonl", WORK / "corpus-transformers.jsonl"
-    numpy_luke = [sys.executable, "-m", "numpy_luke", "fill", "--input", str(corpus),
-                  "--output", str(ours), "--model", str(folder), "--json",
-                  "--batch-size", str(args.batch_size), "--threads", str(args.threads),
-                  "--top-k", str(args.top_k)]
-    transformers = [sys.executable, "-c", TRANSFORMERS_SCRIPT, str(folder), str(corpus),
-                    str(theirs), str(args.batch_size), str(args.threads), str(args.top_k)]
+    numpy_luke = [
+        sys.executable,
+        "-m",
+        "numpy_luke",
+        "fill",
+        "--input",
+        str(corpus),
+        "--output",
+        str(ours),
+        "--model",
+        str(folder),
+        "--json",
+        "--batch-size",
+        str(args.batch_size),
+        "--threads",
+        str(args.threads),
+        "--top-k",
+        str(args.top_k),
+    ]
+    transformers = [
+        sys.executable,
+        "-c",
+        TRANSFORMERS_SCRIPT,
+        str(folder),
+        str(corpus),
+        str(theirs),
+        str(args.batch_size),
+        str(args.threads),
+        str(args.top_k),
+    ]
     start = time.strftime("%H:%M UTC", time.gmtime())
     ours_s, ours_mb = measure(numpy_luke, env)
     theirs_s, theirs_mb = measure(transformers, env)
@@ -160,18 +189,34 @@ def main() -> None:
     print(f"{args.texts} texts, batch size {args.batch_size}, {args.threads} threads ({start})")
     print(f"numpy_luke   {ours_s:7.1f} s  {rate:6.2f} texts/s  peak {ours_mb:6.0f} MB")
     print(f"transformers {theirs_s:7.1f} s  {their_rate:6.2f} texts/s  peak {theirs_mb:6.0f} MB")
-    print(f"speed-up {rate / their_rate:.2f}x; texts with different top-{args.top_k} tokens: "
-          f"{differing}; largest score difference {worst:.1e}")
+    print(
+        f"speed-up {rate / their_rate:.2f}x; texts with different top-{args.top_k} tokens: "
+        f"{differing}; largest score difference {worst:.1e}"
+    )
     if args.json:
         note = f"{args.texts} texts, batch {args.batch_size}, whole process incl. loading"
         rows = [
-            {"what": "fill --input corpus, texts/s", "unit": "texts/s", "numpy_luke": rate,
-             "transformers": their_rate, "better": "higher", "note": note},
-            {"what": "fill --input corpus, peak memory", "unit": "MB", "numpy_luke": ours_mb,
-             "transformers": theirs_mb, "better": "lower", "note": note},
+            {
+                "what": "fill --input corpus, texts/s",
+                "unit": "texts/s",
+                "numpy_luke": rate,
+                "transformers": their_rate,
+                "better": "higher",
+                "note": note,
+            },
+            {
+                "what": "fill --input corpus, peak memory",
+                "unit": "MB",
+                "numpy_luke": ours_mb,
+                "transformers": theirs_mb,
+                "better": "lower",
+                "note": note,
+            },
         ]
-        notes = [f"corpus answers: {differing} texts differ in their top-{args.top_k} "
-                 f"tokens; largest score difference {worst:.1e}"]
+        notes = [
+            f"corpus answers: {differing} texts differ in their top-{args.top_k} "
+            f"tokens; largest score difference {worst:.1e}"
+        ]
         args.json.write_text(json.dumps({"rows": rows, "notes": notes}, indent=1))
 
 

@@ -210,8 +210,11 @@ def bench(folders: dict[str, Path], runs: int, threads: int) -> dict:
                      "better": "lower", "note": "max resident set size"})  # fmt: skip
     notes.append(f"{threads} threads (OMP/OpenBLAS/MKL); files in the page cache; "
                  "same folder read by both libraries")  # fmt: skip
-    return {"rows": rows, "notes": notes, "phases": {f"{k[0]} / {k[1]}": v
-                                                      for k, v in phases.items()}}
+    return {
+        "rows": rows,
+        "notes": notes,
+        "phases": {f"{k[0]} / {k[1]}": v for k, v in phases.items()},
+    }
 
 
 def format_report(report: dict) -> str:

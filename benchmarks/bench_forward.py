@@ -73,9 +73,16 @@ LUKE_BASE = dict(
 )
 
 # A tiny config for smoke runs of the benchmark's code path (not for the tables).
-TINY = dict(LUKE_BASE, vocab_size=1000, entity_vocab_size=1000, hidden_size=64,
-            entity_emb_size=32, num_hidden_layers=2, num_attention_heads=4,
-            intermediate_size=128)
+TINY = dict(
+    LUKE_BASE,
+    vocab_size=1000,
+    entity_vocab_size=1000,
+    hidden_size=64,
+    entity_emb_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+)
 CONFIGS = {"luke-base": LUKE_BASE, "tiny": TINY}
 
 # transformers' tied tensors in LukeForMaskedLM: name -> the parameter it is (as 4.57 ties
@@ -129,8 +136,11 @@ def set_threads(threads: int):
         from threadpoolctl import threadpool_limits
     except ImportError:
         if os.environ.get("OPENBLAS_NUM_THREADS") != str(threads):
-            env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads),
-                   "OMP_NUM_THREADS": str(threads)}
+            env = {
+                **os.environ,
+                "OPENBLAS_NUM_THREADS": str(threads),
+                "OMP_NUM_THREADS": str(threads),
+            }
             os.execve(sys.executable, [sys.executable, *sys.argv], env)
         return contextlib.nullcontext()
     return threadpool_limits(limits=threads, user_api="blas")
@@ -145,28 +155,37 @@ def machine_description() -> dict:
 
     cpu = platform.processor()
     try:  # lscpu's model name, family/model, cores and caches
-        info = dict(line.split(":", 1) for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
-            if ":" in line)
+        info = dict(
+            line.split(":", 1)
+            for line in subprocess.run(
+                ["lscpu"], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if ":" in line
+        )
         info = {k.strip(): v.strip() for k, v in info.items()}
-        cpu = (f"{info.get('Model name')} (family {info.get('CPU family')}, model "
-               f"{info.get('Model')}), {info.get('Core(s) per socket')} cores x "
-               f"{info.get('Thread(s) per core')} thread, L1d {info.get('L1d cache')}, "
-               f"L2 {info.get('L2 cache')}, L3 {info.get('L3 cache')}, "
-               f"{'AVX-512' if 'avx512f' in info.get('Flags', '') else 'no AVX-512'}, "
-               f"{info.get('Hypervisor vendor', 'no')} hypervisor")
+        cpu = (
+            f"{info.get('Model name')} (family {info.get('CPU family')}, model "
+            f"{info.get('Model')}), {info.get('Core(s) per socket')} cores x "
+            f"{info.get('Thread(s) per core')} thread, L1d {info.get('L1d cache')}, "
+            f"L2 {info.get('L2 cache')}, L3 {info.get('L3 cache')}, "
+            f"{'AVX-512' if 'avx512f' in info.get('Flags', '') else 'no AVX-512'}, "
+            f"{info.get('Hypervisor vendor', 'no')} hypervisor"
+        )
     except (OSError, subprocess.CalledProcessError, ValueError):
         pass
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        blas = [f"(install threadpoolctl to see it; OPENBLAS_NUM_THREADS="
-                f"{os.environ.get('OPENBLAS_NUM_THREADS')})"]
+        blas = [
+            f"(install threadpoolctl to see it; OPENBLAS_NUM_THREADS="
+            f"{os.environ.get('OPENBLAS_NUM_THREADS')})"
+        ]
     else:
         blas = [
             f"{i.get('internal_api')} {i.get('version')} (kernel {i.get('architecture')}, "
             f"{i.get('num_threads')} threads)"
-            for i in threadpool_info() if i.get("user_api") == "blas"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
         ]
     return {
         "cpu": cpu,
@@ -420,13 +439,16 @@ NUMPY_STAGES = {
 }
 # transformers' aten ops -> the same stages (self CPU time; the rest is "other")
 TORCH_STAGES = {
-    "aten::addmm": NUMPY_STAGES["linear"], "aten::mm": NUMPY_STAGES["linear"],
+    "aten::addmm": NUMPY_STAGES["linear"],
+    "aten::mm": NUMPY_STAGES["linear"],
     "aten::bmm": NUMPY_STAGES["entity_aware_self_attention"],
-    "aten::_softmax": "softmax", "aten::gelu": "GELU (erf)",
+    "aten::_softmax": "softmax",
+    "aten::gelu": "GELU (erf)",
     "aten::native_layer_norm": "layer norm",
     "aten::embedding": NUMPY_STAGES["word_embeddings"],
     "aten::index_select": NUMPY_STAGES["word_embeddings"],
-    "aten::cat": NUMPY_STAGES["encoder_layer"], "aten::add": NUMPY_STAGES["encoder_layer"],
+    "aten::cat": NUMPY_STAGES["encoder_layer"],
+    "aten::add": NUMPY_STAGES["encoder_layer"],
 }
 
 
@@ -446,9 +468,14 @@ def stage_profile_numpy(model, inputs, runs: int) -> dict[str, float]:
 
     # the layers call the primitives as fast.linear, fast.gelu_, ...: timers installed on
     # the module are the ones called
-    modules = [numpy_luke.core.fast, numpy_luke.core.attention,
-               numpy_luke.core.embeddings, numpy_luke.core.encoder, numpy_luke.core.heads,
-               numpy_luke.modeling]
+    modules = [
+        numpy_luke.core.fast,
+        numpy_luke.core.attention,
+        numpy_luke.core.embeddings,
+        numpy_luke.core.encoder,
+        numpy_luke.core.heads,
+        numpy_luke.modeling,
+    ]
     own = dict.fromkeys(NUMPY_STAGES.values(), 0.0)
     stack = [0.0]  # time spent in timed callees of each active timed call
 
@@ -463,6 +490,7 @@ def stage_profile_numpy(model, inputs, runs: int) -> dict[str, float]:
                 callees = stack.pop()
                 own[NUMPY_STAGES[name]] += elapsed - callees
                 stack[-1] += elapsed
+
         return wrapper
 
     originals = [(m, n, getattr(m, n)) for m in modules for n in NUMPY_STAGES if hasattr(m, n)]
@@ -516,12 +544,17 @@ def profile(config, models, shapes=FORWARD_SHAPES, runs: int = 2) -> str:
         ours = stage_profile_numpy(np_model, inputs, runs)
         theirs = stage_profile_torch(torch_model, torch_inputs, runs)
         total_ours, total_theirs = sum(ours.values()), sum(theirs.values())
-        lines += [f"{name} ({runs} profiled runs each; totals include timer overhead)", "",
-                  "| stage | numpy_luke ms | share | transformers ms | share |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"{name} ({runs} profiled runs each; totals include timer overhead)",
+            "",
+            "| stage | numpy_luke ms | share | transformers ms | share |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
         for stage in ours:
-            lines.append(f"| {stage} | {ours[stage] * 1e3:.1f} | {ours[stage] / total_ours:.0%} "
-                         f"| {theirs[stage] * 1e3:.1f} | {theirs[stage] / total_theirs:.0%} |")
+            lines.append(
+                f"| {stage} | {ours[stage] * 1e3:.1f} | {ours[stage] / total_ours:.0%} "
+                f"| {theirs[stage] * 1e3:.1f} | {theirs[stage] / total_theirs:.0%} |"
+            )
         lines += [f"| total | {total_ours * 1e3:.0f} | | {total_theirs * 1e3:.0f} | |", ""]
     return "\n".join(lines)
 
@@ -563,8 +596,9 @@ def format_table(rows: list[dict], rate: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False,
-                      config_name: str = "luke-base") -> dict:
+def forward_benchmark(
+    threads: int, budget_s: float, do_profile: bool = False, config_name: str = "luke-base"
+) -> dict:
     """Everything this file measures, as a dict (rows, matmul rate, machine, profile)."""
     import transformers
 
@@ -594,10 +628,17 @@ def forward_benchmark(threads: int, budget_s: float, do_profile: bool = False,
         rows.append(row)
     machine = machine_description()
     machine["load average (1, 5, 15 min) at start, end"] = "; ".join(
-        " ".join(f"{x:.1f}" for x in load) for load in (load_at_start, os.getloadavg()))
-    result = dict(threads=threads, machine=machine, matmul_rate=rate, rows=rows,
-                  config=config_name, transformers=transformers.__version__,
-                  tied_by_hand=models[3].tied_by_hand)
+        " ".join(f"{x:.1f}" for x in load) for load in (load_at_start, os.getloadavg())
+    )
+    result = dict(
+        threads=threads,
+        machine=machine,
+        matmul_rate=rate,
+        rows=rows,
+        config=config_name,
+        transformers=transformers.__version__,
+        tied_by_hand=models[3].tied_by_hand,
+    )
     if do_profile:
         result["profile"] = profile(config, models)
     if hasattr(limiter, "restore_original_limits"):
@@ -616,11 +657,18 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--profile", action="store_true", help="add numpy_luke's profile")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument("--config", choices=CONFIGS, default="luke-base",
-                        help="model sizes: luke-base (the tables) or tiny (a smoke run)")
-    parser.add_argument("--venv5", default="/work/venv5/bin/python",
-                        help="python of an environment with transformers 5.x: its rows are "
-                             "added when it exists ('' to skip)")
+    parser.add_argument(
+        "--config",
+        choices=CONFIGS,
+        default="luke-base",
+        help="model sizes: luke-base (the tables) or tiny (a smoke run)",
+    )
+    parser.add_argument(
+        "--venv5",
+        default="/work/venv5/bin/python",
+        help="python of an environment with transformers 5.x: its rows are "
+        "added when it exists ('' to skip)",
+    )
     args = parser.parse_args(argv)
     clean_blas_environment()
     result = forward_benchmark(args.threads, args.budget, args.profile, args.config)
@@ -637,8 +685,9 @@ def main(argv=None) -> None:
         args.json.write_text(json.dumps(result, indent=1))
 
 
-def add_other_venv_rows(result: dict, python: str, threads: int, budget_s: float,
-                        config_name: str = "luke-base") -> None:
+def add_other_venv_rows(
+    result: dict, python: str, threads: int, budget_s: float, config_name: str = "luke-base"
+) -> None:
     """Add to ``result`` the forward rows of this benchmark run under ``python`` (an
     environment with transformers 5.x), labelled with its version; nothing when there is
     no such python ('' or absent: said on stderr) or the run fails."""
@@ -652,8 +701,7 @@ def add_other_venv_rows(result: dict, python: str, threads: int, budget_s: float
         print(f"no transformers 5.x environment at {python}: 5.x not timed", file=sys.stderr)
 
 
-def run_in_other_venv(python: str, threads: int, budget_s: float, config_name: str
-                      ) -> dict | None:
+def run_in_other_venv(python: str, threads: int, budget_s: float, config_name: str) -> dict | None:
     """This benchmark run by another environment's python (transformers 5.x): its result,
     or None when that python does not exist or the run fails (the reason is printed)."""
     import tempfile
@@ -662,8 +710,20 @@ def run_in_other_venv(python: str, threads: int, budget_s: float, config_name: s
         return None
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
-        command = [python, __file__, "--threads", str(threads), "--budget", str(budget_s),
-                   "--config", config_name, "--venv5", "", "--json", str(out)]
+        command = [
+            python,
+            __file__,
+            "--threads",
+            str(threads),
+            "--budget",
+            str(budget_s),
+            "--config",
+            config_name,
+            "--venv5",
+            "",
+            "--json",
+            str(out),
+        ]
         print(f"running under {python} ...", file=sys.stderr, flush=True)
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0 or not out.exists():

@@ -54,16 +54,25 @@ def main() -> None:
 
     model = WORK / "luke-base-standin"
     if not (model / "model.safetensors").is_file():
-        subprocess.run([sys.executable, str(HERE / "make_lukebase_standin.py"), str(model)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "make_lukebase_standin.py"), str(model)], check=True
+        )
     corpus = WORK / f"scale-out-{args.files}x{args.texts}"
     if not corpus.is_dir():
         corpus.mkdir()
         for k in range(args.files):
             bench_corpus.make_corpus(corpus / f"part{k}.jsonl", args.texts, seed=k)
     total = args.files * args.texts
-    base = [sys.executable, "-m", "numpy_luke", "fill", "--model", str(model), "--input",
-            str(corpus)]
+    base = [
+        sys.executable,
+        "-m",
+        "numpy_luke",
+        "fill",
+        "--model",
+        str(model),
+        "--input",
+        str(corpus),
+    ]
     runs = {
         "one process, 1 thread": ["--threads", "1"],
         "one process, 2 threads": ["--threads", "2"],
@@ -73,27 +82,35 @@ def main() -> None:
     import dask
     import numpy
 
-    print(f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"NumPy {numpy.__version__}, Dask {dask.__version__}")
-    print(f"{args.files} files x {args.texts} texts = {total} texts, part size "
-          f"{args.part_size}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"{cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {numpy.__version__}, Dask {dask.__version__}"
+    )
+    print(
+        f"{args.files} files x {args.texts} texts = {total} texts, part size "
+        f"{args.part_size}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     first = None
     for name, extra in runs.items():
         out = WORK / f"scale-out-answers-{len(extra)}-{extra[1].replace(':', '')}"
         shutil.rmtree(out, ignore_errors=True)
         start = time.perf_counter()
-        done = subprocess.run([*base, "--output", str(out), *extra], env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [*base, "--output", str(out), *extra], env=env, capture_output=True, text=True
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"{name} failed:\n{done.stderr[-2000:]}")
         names = sorted(os.listdir(out))
         first = first or (out, names)
-        same = names == first[1] and all(filecmp.cmp(out / n, first[0] / n, shallow=False)
-                                         for n in names)
-        print(f"{name:<24} {seconds:7.1f} s  {total / seconds:6.2f} texts/s  "
-              f"answers {'identical' if same else 'DIFFERENT'} to the first run's")
+        same = names == first[1] and all(
+            filecmp.cmp(out / n, first[0] / n, shallow=False) for n in names
+        )
+        print(
+            f"{name:<24} {seconds:7.1f} s  {total / seconds:6.2f} texts/s  "
+            f"answers {'identical' if same else 'DIFFERENT'} to the first run's"
+        )
 
 
 if __name__ == "__main__":

@@ -32,16 +32,58 @@ import helpers  # noqa: E402
 
 BATCH = 32
 
-SUBJECTS = ["Ana Ivanovic", "Lionel Messi", "Beyoncé", "Albert Einstein", "Marie Curie",
-            "The Prime Minister of Japan", "São Paulo FC", "Zoë Saldaña", "東京大学",
-            "The European Central Bank", "Cristiano Ronaldo", "Ada Lovelace"]
-PLACES = ["Wimbledon", "Los Angeles", "Tokyo", "Paris", "Berlin", "Buenos Aires", "Cairo",
-          "New Orleans", "Rosario", "Kyoto", "Manchester", "Montréal"]
-VERBS = ["visited", "praised", "left", "returned to", "was seen in", "spoke about",
-         "moved to", "criticised", "celebrated in", "performed in"]
-TAILS = ["on Thursday", "in 2020", "after a long season", "with 3.5 million fans",
-         "despite the rain", "for the first time since 1987", "(again!)", "— reportedly",
-         "according to https://example.org/news", "and nobody was surprised."]
+SUBJECTS = [
+    "Ana Ivanovic",
+    "Lionel Messi",
+    "Beyoncé",
+    "Albert Einstein",
+    "Marie Curie",
+    "The Prime Minister of Japan",
+    "São Paulo FC",
+    "Zoë Saldaña",
+    "東京大学",
+    "The European Central Bank",
+    "Cristiano Ronaldo",
+    "Ada Lovelace",
+]
+PLACES = [
+    "Wimbledon",
+    "Los Angeles",
+    "Tokyo",
+    "Paris",
+    "Berlin",
+    "Buenos Aires",
+    "Cairo",
+    "New Orleans",
+    "Rosario",
+    "Kyoto",
+    "Manchester",
+    "Montréal",
+]
+VERBS = [
+    "visited",
+    "praised",
+    "left",
+    "returned to",
+    "was seen in",
+    "spoke about",
+    "moved to",
+    "criticised",
+    "celebrated in",
+    "performed in",
+]
+TAILS = [
+    "on Thursday",
+    "in 2020",
+    "after a long season",
+    "with 3.5 million fans",
+    "despite the rain",
+    "for the first time since 1987",
+    "(again!)",
+    "— reportedly",
+    "according to https://example.org/news",
+    "and nobody was surprised.",
+]
 
 
 def make_sentences(count: int, seed: int = 0) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -77,7 +119,7 @@ def time_tokenizer(tokenizer, sentences, call=None) -> dict[str, float]:
         results[f"single_{name}"] = time.perf_counter() - start
     start = time.perf_counter()
     for i in range(0, len(sentences), BATCH):
-        chunk = sentences[i:i + BATCH]
+        chunk = sentences[i : i + BATCH]
         call([t for t, _ in chunk], [s for _, s in chunk], padding=True, return_tensors="np")
     results["batch_warm"] = time.perf_counter() - start
     return results
@@ -92,24 +134,32 @@ def run_transformers(folder: Path, sentences) -> dict:
     tokenizer = transformers.LukeTokenizer.from_pretrained(folder)
     timings = time_tokenizer(tokenizer, sentences)
     outputs = [tokenizer(text, entity_spans=spans) for text, spans in sentences[:200]]
-    outputs = [[list(o["input_ids"]), [list(r) for r in o["entity_position_ids"]]]
-               for o in outputs]
+    outputs = [[list(o["input_ids"]), [list(r) for r in o["entity_position_ids"]]] for o in outputs]
     try:  # the case transformers 5.x is known to crash on
         text, spans = sentences[0]
         tokenizer(text, entity_spans=spans, truncation=True, max_length=6)
         truncation = "ok"
     except Exception as error:
         truncation = f"{type(error).__name__}: {error}"[:120]
-    return {"version": transformers.__version__, "class": type(tokenizer).__name__,
-            "outputs": outputs, "truncation_with_entities": truncation, **timings}
+    return {
+        "version": transformers.__version__,
+        "class": type(tokenizer).__name__,
+        "outputs": outputs,
+        "truncation_with_entities": truncation,
+        **timings,
+    }
 
 
 def run_in_other_venv(python: str, folder: Path, count: int) -> dict | None:
     """Time transformers in another virtual environment (5.x) by running this file there."""
     if not Path(python).exists():
         return None
-    done = subprocess.run([python, __file__, "--worker", str(folder), "--sentences", str(count)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
+    done = subprocess.run(
+        [python, __file__, "--worker", str(folder), "--sentences", str(count)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     if done.returncode != 0:
         print(f"transformers in {python} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -126,8 +176,11 @@ def same_output(ours, outputs, sentences) -> bool:
     return True
 
 
-MODES = {"single_cold": "one by one, cold", "single_warm": "one by one, warm",
-         "batch_warm": f"batches of {BATCH}, warm"}
+MODES = {
+    "single_cold": "one by one, cold",
+    "single_warm": "one by one, warm",
+    "batch_warm": f"batches of {BATCH}, warm",
+}
 
 
 def json_report(rows: dict, sentences) -> dict:
@@ -157,8 +210,11 @@ def json_report(rows: dict, sentences) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sentences", type=int, default=5000)
-    parser.add_argument("--venv5", default="/work/venv5/bin/python",
-                        help="python of a virtual environment with transformers 5.x")
+    parser.add_argument(
+        "--venv5",
+        default="/work/venv5/bin/python",
+        help="python of a virtual environment with transformers 5.x",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -198,10 +254,14 @@ def main(argv=None) -> None:
             print(f"{name}: truncation with entity spans fails: {r['truncation_with_entities']}")
     n = len(sentences)
     base = rows["numpy_luke"]
-    print(f"{n} sentences, {sum(len(s) for _, s in sentences)} entity spans; "
-          f"sentences per second (higher is better); x = numpy_luke's speed-up\n")
-    print(f"| tokenizer | one by one, cold | one by one, warm | batches of {BATCH}, warm "
-          "| same ids as numpy_luke |")
+    print(
+        f"{n} sentences, {sum(len(s) for _, s in sentences)} entity spans; "
+        f"sentences per second (higher is better); x = numpy_luke's speed-up\n"
+    )
+    print(
+        f"| tokenizer | one by one, cold | one by one, warm | batches of {BATCH}, warm "
+        "| same ids as numpy_luke |"
+    )
     print("| --- | ---: | ---: | ---: | :---: |")
     for name, r in rows.items():
         cells = []

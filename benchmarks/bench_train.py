@@ -32,10 +32,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CONFIGS = {
-    "base": dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12,
-                 num_attention_heads=12, intermediate_size=3072, entity_emb_size=256),
-    "tiny": dict(vocab_size=500, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                 intermediate_size=64, entity_emb_size=16),
+    "base": dict(
+        vocab_size=50265,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        entity_emb_size=256,
+    ),
+    "tiny": dict(
+        vocab_size=500,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        entity_emb_size=16,
+    ),
 }
 
 
@@ -47,9 +59,11 @@ def inputs(shape: str):
     rng = np.random.default_rng(0)
     positions = np.full((batch, entities, 30), -1)
     positions[:, :, :3] = np.arange(1, 4)
-    return dict(input_ids=rng.integers(3, 400, (batch, words)),
-                entity_ids=rng.integers(1, 400, (batch, entities)),
-                entity_position_ids=positions), rng.integers(0, 9, batch)
+    return dict(
+        input_ids=rng.integers(3, 400, (batch, words)),
+        entity_ids=rng.integers(1, 400, (batch, entities)),
+        entity_position_ids=positions,
+    ), rng.integers(0, 9, batch)
 
 
 def numpy_step(folder: str, shape: str, repeats: int) -> list[float]:
@@ -119,29 +133,54 @@ def main() -> None:
 
     from numpy_luke import LukeConfig, LukeForEntityClassification
 
-    config = LukeConfig(**CONFIGS[args.config], num_labels=9, max_position_embeddings=514,
-                        type_vocab_size=1, entity_vocab_size=args.entity_vocab_size,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
-           "OPENBLAS_NUM_THREADS": str(args.threads), "PYTHONPATH": str(ROOT)}
+    config = LukeConfig(
+        **CONFIGS[args.config],
+        num_labels=9,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        entity_vocab_size=args.entity_vocab_size,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.threads),
+        "OPENBLAS_NUM_THREADS": str(args.threads),
+        "PYTHONPATH": str(ROOT),
+    }
     with tempfile.TemporaryDirectory() as folder:
         LukeForEntityClassification(config, seed=0).save_pretrained(folder)
-        print(f"| step ({args.config}, {args.entity_vocab_size} entities, {args.threads} "
-              f"threads) | numpy_luke s | PyTorch s | ratio | numpy_luke peak MB | "
-              f"PyTorch peak MB |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+        print(
+            f"| step ({args.config}, {args.entity_vocab_size} entities, {args.threads} "
+            f"threads) | numpy_luke s | PyTorch s | ratio | numpy_luke peak MB | "
+            f"PyTorch peak MB |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+        )
         for shape in args.shapes.split(","):
             results = {}
             for library in ("numpy", "torch"):
-                command = [sys.executable, __file__, "--worker", library, "--folder", folder,
-                           "--shape", shape, "--threads", str(args.threads),
-                           "--repeats", str(args.repeats)]
-                done = subprocess.run(command, capture_output=True, text=True, env=env,
-                                      check=True)
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    library,
+                    "--folder",
+                    folder,
+                    "--shape",
+                    shape,
+                    "--threads",
+                    str(args.threads),
+                    "--repeats",
+                    str(args.repeats),
+                ]
+                done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
                 results[library] = json.loads(done.stdout.strip().splitlines()[-1])
             ours, theirs = results["numpy"], results["torch"]
-            print(f"| {shape} | {ours['seconds']:.3f} | {theirs['seconds']:.3f} | "
-                  f"{ours['seconds'] / theirs['seconds']:.2f} | {ours['peak_mb']:.0f} | "
-                  f"{theirs['peak_mb']:.0f} |", flush=True)
+            print(
+                f"| {shape} | {ours['seconds']:.3f} | {theirs['seconds']:.3f} | "
+                f"{ours['seconds'] / theirs['seconds']:.2f} | {ours['peak_mb']:.0f} | "
+                f"{theirs['peak_mb']:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -30,13 +30,18 @@ import torch
 from transformers import LukeConfig, LukeForMaskedLM
 
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("make_lukebase_standin",
-                                               HERE / "make_lukebase_standin.py")
+_spec = importlib.util.spec_from_file_location(
+    "make_lukebase_standin", HERE / "make_lukebase_standin.py"
+)
 standin = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(standin)
 # Tied or derived: what load_state_dict may report missing.
-TIED = {"lm_head.decoder.weight", "lm_head.decoder.bias", "entity_predictions.decoder.weight",
-        "luke.embeddings.position_ids"}
+TIED = {
+    "lm_head.decoder.weight",
+    "lm_head.decoder.bias",
+    "entity_predictions.decoder.weight",
+    "luke.embeddings.position_ids",
+}
 
 
 def lukebase_config() -> LukeConfig:
@@ -57,8 +62,10 @@ def make(work: Path) -> list[Path]:
         return [file.parent for file in files]
     start = time.perf_counter()
     model = LukeForMaskedLM(lukebase_config()).eval()
-    state = {key: torch.from_numpy(value)
-             for key, value in standin.random_state_dict(standin.entity_vocab()).items()}
+    state = {
+        key: torch.from_numpy(value)
+        for key, value in standin.random_state_dict(standin.entity_vocab()).items()
+    }
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and set(missing) <= TIED, (missing, unexpected)
     model.tie_weights()

@@ -93,10 +93,15 @@ def roberta_dir() -> Path:
     """$NUMPY_LUKE_TEST_DATA/roberta-base, which must hold the real vocab.json and merges.txt."""
     data = os.environ.get("NUMPY_LUKE_TEST_DATA")
     folder = Path(data) / "roberta-base" if data else None
-    if folder is None or not (folder / "vocab.json").is_file() or not (
-            folder / "merges.txt").is_file():
-        raise SystemExit("set NUMPY_LUKE_TEST_DATA to a folder holding roberta-base/vocab.json "
-                         "and roberta-base/merges.txt (RoBERTa's real BPE files)")
+    if (
+        folder is None
+        or not (folder / "vocab.json").is_file()
+        or not (folder / "merges.txt").is_file()
+    ):
+        raise SystemExit(
+            "set NUMPY_LUKE_TEST_DATA to a folder holding roberta-base/vocab.json "
+            "and roberta-base/merges.txt (RoBERTa's real BPE files)"
+        )
     return folder
 
 
@@ -154,8 +159,9 @@ def random_state_dict(vocab: dict[str, int], seed: int = 0) -> dict[str, np.ndar
     return state
 
 
-def fine_tuned_queries(params: dict[str, np.ndarray], seed: int = 1,
-                       scale: float = 0.5) -> dict[str, np.ndarray]:
+def fine_tuned_queries(
+    params: dict[str, np.ndarray], seed: int = 1, scale: float = 0.5
+) -> dict[str, np.ndarray]:
     """A copy of ``params`` (keys with or without ``luke.``) in which every layer's
     ``w2e``/``e2w``/``e2e`` queries have moved away from ``query``, as fine-tuning with
     entity-aware attention moves them: ``query + scale * N(0, std(query))`` (a new array per
@@ -191,8 +197,9 @@ def make(folder: Path) -> Path:
     for name in ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
         shutil.copyfile(REAL_VOCAB_LUKE / name, folder / name)
     vocab = entity_vocab()
-    (folder / "entity_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False),
-                                              encoding="utf-8")
+    (folder / "entity_vocab.json").write_text(
+        json.dumps(vocab, ensure_ascii=False), encoding="utf-8"
+    )
     (folder / "config.json").write_text(json.dumps(CONFIG, indent=2) + "\n")
     word_ids = json.loads((roberta / "vocab.json").read_text(encoding="utf-8"))
     assert (word_ids["@"], word_ids["#"]) == (AT_ID, HASH_ID), "not RoBERTa's vocab.json"
@@ -200,9 +207,11 @@ def make(folder: Path) -> Path:
     partial = folder / "model.safetensors.partial"
     save_file(state, str(partial), metadata={"format": "pt"})
     partial.replace(done)
-    print(f"{done}: {done.stat().st_size / 1e6:.1f} MB, "
-          f"{sum(a.size for a in state.values()):,} stored parameters, "
-          f"made in {time.perf_counter() - start:.1f} s")
+    print(
+        f"{done}: {done.stat().st_size / 1e6:.1f} MB, "
+        f"{sum(a.size for a in state.values()):,} stored parameters, "
+        f"made in {time.perf_counter() - start:.1f} s"
+    )
     return folder
 
 

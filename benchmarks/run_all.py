@@ -53,8 +53,9 @@ def run_other(script: Path, options: list[str], threads: int, timeout: float) ->
         start = time.perf_counter()
         try:
             command = [sys.executable, str(script), *options, "--json", str(out)]
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=timeout, cwd=HERE.parent)
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent
+            )
         except subprocess.TimeoutExpired:
             return {"rows": [], "notes": [f"{script.name}: stopped after {timeout:.0f} s"]}
         seconds = time.perf_counter() - start
@@ -64,9 +65,14 @@ def run_other(script: Path, options: list[str], threads: int, timeout: float) ->
             return result
         if "--json" in done.stderr:  # the script does not take --json: run it plainly
             try:
-                done = subprocess.run([sys.executable, str(script), *options], env=env,
-                                      capture_output=True, text=True, timeout=timeout,
-                                      cwd=HERE.parent)
+                done = subprocess.run(
+                    [sys.executable, str(script), *options],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    cwd=HERE.parent,
+                )
             except subprocess.TimeoutExpired:
                 return {"rows": [], "notes": [f"{script.name}: stopped after {timeout:.0f} s"]}
         text = f"$ python benchmarks/{script.name} {' '.join(options)}\n" + done.stdout.strip()
@@ -78,18 +84,35 @@ def run_other(script: Path, options: list[str], threads: int, timeout: float) ->
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="threads for both (default 2)")
-    parser.add_argument("--budget", type=float, default=12.0,
-                        help="seconds of timed forward runs per shape (default 12)")
-    parser.add_argument("--timeout", type=float, default=240.0,
-                        help="seconds allowed to each other benchmark script (default 240)")
-    parser.add_argument("--full", action="store_true",
-                        help="run the other benchmarks with their own (longer) defaults")
-    parser.add_argument("--forward-only", action="store_true",
-                        help="skip the tokenizer, loading and fill benchmarks")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=12.0,
+        help="seconds of timed forward runs per shape (default 12)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        help="seconds allowed to each other benchmark script (default 240)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="run the other benchmarks with their own (longer) defaults",
+    )
+    parser.add_argument(
+        "--forward-only",
+        action="store_true",
+        help="skip the tokenizer, loading and fill benchmarks",
+    )
     parser.add_argument("--json", type=Path, help="also write everything to this file")
-    parser.add_argument("--venv5", default="/work/venv5/bin/python",
-                        help="python of an environment with transformers 5.x, whose forward "
-                             "rows are added when it exists ('' to skip)")
+    parser.add_argument(
+        "--venv5",
+        default="/work/venv5/bin/python",
+        help="python of an environment with transformers 5.x, whose forward "
+        "rows are added when it exists ('' to skip)",
+    )
     args = parser.parse_args(argv)
     bench_forward.clean_blas_environment()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -119,10 +142,12 @@ def main(argv=None) -> None:
     print("## Machine\n")
     for key, value in result["machine"].items():
         print(f"- {key}: {value}")
-    print(f"\n## Method\n\n{args.threads} threads for both libraries; warm-up runs, then "
-          "numpy_luke and transformers alternate run by run; medians. ratio = numpy_luke / "
-          "transformers (below 1: numpy_luke is faster, for times; above 1 is better for "
-          f"rates). Whole run: {total:.0f} s.\n")
+    print(
+        f"\n## Method\n\n{args.threads} threads for both libraries; warm-up runs, then "
+        "numpy_luke and transformers alternate run by run; medians. ratio = numpy_luke / "
+        "transformers (below 1: numpy_luke is faster, for times; above 1 is better for "
+        f"rates). Whole run: {total:.0f} s.\n"
+    )
     print("## Results\n")
     print(bench_forward.format_table(rows, result["matmul_rate"]))
     if notes:

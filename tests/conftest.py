@@ -8,8 +8,11 @@ from hypothesis import settings
 # So tests can `import helpers`, and a test module can import another's shared pieces by its
 # name (test file names are unique across the folders; tests/shape/test_tests_layout.py checks).
 TESTS = Path(__file__).parent
-sys.path[:0] = [str(TESTS)] + [str(folder) for folder in sorted(TESTS.iterdir())
-                               if folder.is_dir() and any(folder.glob("test_*.py"))]
+sys.path[:0] = [str(TESTS)] + [
+    str(folder)
+    for folder in sorted(TESTS.iterdir())
+    if folder.is_dir() and any(folder.glob("test_*.py"))
+]
 
 import helpers  # noqa: E402
 

@@ -84,17 +84,13 @@ def _vocab_downloaded() -> tuple[Path, Path] | None:
         return None
     for repo in VOCAB_REPOS:
         try:
-            return tuple(
-                Path(hf_hub_download(repo, name, etag_timeout=5)) for name in _VOCAB_FILES
-            )
+            return tuple(Path(hf_hub_download(repo, name, etag_timeout=5)) for name in _VOCAB_FILES)
         except Exception:  # best effort: the tests then skip and say how to enable them
             continue
     return None
 
 
-def place_in_hf_cache(
-    folder: Path, cache_dir: Path, repo_id: str, link: bool = False
-) -> Path:
+def place_in_hf_cache(folder: Path, cache_dir: Path, repo_id: str, link: bool = False) -> Path:
     """Lay out ``folder``'s files as the Hugging Face cache holds a downloaded repository.
 
     ``cache_dir/models--ORG--NAME/refs/main`` names a commit whose snapshot folder holds the
@@ -174,8 +170,12 @@ def lukebase_standin_dir() -> Path | None:
         return None
     if not (LUKEBASE_STANDIN / "model.safetensors").is_file():
         subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "make_lukebase_standin.py"),
-             str(LUKEBASE_STANDIN)],
-            check=True, timeout=900,
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "make_lukebase_standin.py"),
+                str(LUKEBASE_STANDIN),
+            ],
+            check=True,
+            timeout=900,
         )
     return LUKEBASE_STANDIN

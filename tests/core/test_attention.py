@@ -19,8 +19,11 @@ QUERIES = ("query", "w2e_query", "e2w_query", "e2e_query")
 
 
 def random_params():
-    return {f"{name}.{part}": RNG.normal(size=(HIDDEN, HIDDEN) if part == "weight" else HIDDEN)
-            for name in (*QUERIES, "key", "value") for part in ("weight", "bias")}
+    return {
+        f"{name}.{part}": RNG.normal(size=(HIDDEN, HIDDEN) if part == "weight" else HIDDEN)
+        for name in (*QUERIES, "key", "value")
+        for part in ("weight", "bias")
+    }
 
 
 def test_the_mask_joins_words_and_entities_and_is_additive():
@@ -44,7 +47,8 @@ def test_one_head_equals_the_four_block_formula():
     words = RNG.normal(size=(1, WORDS, HIDDEN))
     entities = RNG.normal(size=(1, ENTITIES, HIDDEN))
     word_out, entity_out, probs = entity_aware_self_attention(
-        params, words, entities, None, num_heads=1)
+        params, words, entities, None, num_heads=1
+    )
 
     def lin(name, x):
         return functional.linear(x[0], params[f"{name}.weight"], params[f"{name}.bias"])
@@ -52,8 +56,12 @@ def test_one_head_equals_the_four_block_formula():
     both = np.concatenate([words, entities], axis=1)
     k, v = lin("key", both), lin("value", both)
     kw, ke = k[:WORDS], k[WORDS:]
-    scores = np.block([[lin("query", words) @ kw.T, lin("w2e_query", words) @ ke.T],
-                       [lin("e2w_query", entities) @ kw.T, lin("e2e_query", entities) @ ke.T]])
+    scores = np.block(
+        [
+            [lin("query", words) @ kw.T, lin("w2e_query", words) @ ke.T],
+            [lin("e2w_query", entities) @ kw.T, lin("e2e_query", entities) @ ke.T],
+        ]
+    )
     expected_probs = functional.softmax(scores / np.sqrt(HIDDEN))
     assert_allclose(probs[0, 0], expected_probs, atol=1e-12)
     assert_allclose(word_out[0], (expected_probs @ v)[:WORDS], atol=1e-12)
@@ -75,8 +83,12 @@ def test_padded_keys_get_no_attention_and_rows_sum_to_one():
     params = random_params()
     mask = extended_attention_mask(np.array([[1, 1, 0]]), np.array([[1, 0]]), np.float64)
     _, _, probs = entity_aware_self_attention(
-        params, RNG.normal(size=(1, WORDS, HIDDEN)), RNG.normal(size=(1, ENTITIES, HIDDEN)),
-        mask, num_heads=2)
+        params,
+        RNG.normal(size=(1, WORDS, HIDDEN)),
+        RNG.normal(size=(1, ENTITIES, HIDDEN)),
+        mask,
+        num_heads=2,
+    )
     assert_array_equal(probs[..., [2, 4]], 0)
     assert_allclose(probs.sum(axis=-1), 1, atol=1e-12)
 
@@ -84,8 +96,9 @@ def test_padded_keys_get_no_attention_and_rows_sum_to_one():
 def test_without_entities_it_is_plain_attention_over_words():
     params = random_params()
     words = RNG.normal(size=(1, WORDS, HIDDEN))
-    word_out, entity_out, probs = entity_aware_self_attention(params, words, None, None,
-                                                              num_heads=1)
+    word_out, entity_out, probs = entity_aware_self_attention(
+        params, words, None, None, num_heads=1
+    )
     assert entity_out is None and probs.shape == (1, 1, WORDS, WORDS)
     q = functional.linear(words[0], params["query.weight"], params["query.bias"])
     k = functional.linear(words[0], params["key.weight"], params["key.bias"])

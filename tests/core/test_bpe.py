@@ -84,13 +84,16 @@ def test_decode_replaces_invalid_utf8(tiny_bpe):
     assert tiny_bpe.decode(half_of_e_acute) == "\ufffd"
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "not valid JSON"),
-    ('["a", "b"]', "expected a JSON object"),
-    ('{"a": -1}', "not an int >= 0"),
-    ('{"a": 1.5}', "not an int >= 0"),
-    ('{"a": 0, "b": 0}', "share an id"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('["a", "b"]', "expected a JSON object"),
+        ('{"a": -1}', "not an int >= 0"),
+        ('{"a": 1.5}', "not an int >= 0"),
+        ('{"a": 0, "b": 0}', "share an id"),
+    ],
+)
 def test_read_vocab_errors(tmp_path, content, message):
     path = tmp_path / "vocab.json"
     path.write_text(content, encoding="utf-8")
@@ -119,8 +122,9 @@ def test_vocab_round_trip(tmp_path):
 def test_the_word_cache_stays_bounded(tiny_bpe):
     """Each distinct word's ids are cached until the cache is full; after that, new words are
     encoded (correctly) but not stored, so memory stays bounded on endless text."""
-    bpe = ByteLevelBPE(tiny_bpe.vocab, sorted(tiny_bpe.merge_ranks, key=tiny_bpe.merge_ranks.get),
-                       cache_size=100)
+    bpe = ByteLevelBPE(
+        tiny_bpe.vocab, sorted(tiny_bpe.merge_ranks, key=tiny_bpe.merge_ranks.get), cache_size=100
+    )
     words = [" " + "".join(chr(ord("a") + int(d)) for d in str(n)) for n in range(1000, 2000)]
     for word in words:
         bpe.encode(word)

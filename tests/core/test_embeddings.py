@@ -23,32 +23,45 @@ def norm(x):
 
 def test_position_ids_count_real_tokens_from_pad_plus_one():
     ids = np.array([[0, 7, 8, 2, 1, 1], [0, 1, 9, 2, 1, 1]])  # pad_token_id 1
-    assert_array_equal(create_position_ids_from_input_ids(ids, pad_token_id=1),
-                       [[2, 3, 4, 5, 1, 1], [2, 1, 3, 4, 1, 1]])  # a pad inside shifts nothing
+    assert_array_equal(
+        create_position_ids_from_input_ids(ids, pad_token_id=1),
+        [[2, 3, 4, 5, 1, 1], [2, 1, 3, 4, 1, 1]],
+    )  # a pad inside shifts nothing
 
 
 def test_word_vectors_are_layer_norm_of_token_plus_position_plus_type():
-    params = {"word_embeddings.weight": RNG.normal(size=(10, HIDDEN)),
-              "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
-              "token_type_embeddings.weight": RNG.normal(size=(2, HIDDEN)), **NORM}
+    params = {
+        "word_embeddings.weight": RNG.normal(size=(10, HIDDEN)),
+        "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
+        "token_type_embeddings.weight": RNG.normal(size=(2, HIDDEN)),
+        **NORM,
+    }
     ids = np.array([[0, 5, 2, 1]])
-    expected = norm(params["word_embeddings.weight"][[0, 5, 2, 1]]
-                    + params["position_embeddings.weight"][[2, 3, 4, 1]]
-                    + params["token_type_embeddings.weight"][0])
+    expected = norm(
+        params["word_embeddings.weight"][[0, 5, 2, 1]]
+        + params["position_embeddings.weight"][[2, 3, 4, 1]]
+        + params["token_type_embeddings.weight"][0]
+    )
     assert_allclose(word_embeddings(params, ids, pad_token_id=1)[0], expected, atol=1e-12)
     types = np.array([[0, 1, 1, 0]])
-    expected_typed = norm(params["word_embeddings.weight"][[0, 5, 2, 1]]
-                          + params["position_embeddings.weight"][[2, 3, 4, 1]]
-                          + params["token_type_embeddings.weight"][[0, 1, 1, 0]])
-    assert_allclose(word_embeddings(params, ids, types, pad_token_id=1)[0], expected_typed,
-                    atol=1e-12)
+    expected_typed = norm(
+        params["word_embeddings.weight"][[0, 5, 2, 1]]
+        + params["position_embeddings.weight"][[2, 3, 4, 1]]
+        + params["token_type_embeddings.weight"][[0, 1, 1, 0]]
+    )
+    assert_allclose(
+        word_embeddings(params, ids, types, pad_token_id=1)[0], expected_typed, atol=1e-12
+    )
 
 
 def test_entity_vector_is_projection_plus_mean_mention_position_plus_type():
-    params = {"entity_embeddings.weight": RNG.normal(size=(5, 3)),
-              "entity_embedding_dense.weight": RNG.normal(size=(HIDDEN, 3)),
-              "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
-              "token_type_embeddings.weight": RNG.normal(size=(1, HIDDEN)), **NORM}
+    params = {
+        "entity_embeddings.weight": RNG.normal(size=(5, 3)),
+        "entity_embedding_dense.weight": RNG.normal(size=(HIDDEN, 3)),
+        "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
+        "token_type_embeddings.weight": RNG.normal(size=(1, HIDDEN)),
+        **NORM,
+    }
     entity_ids = np.array([[3, 4]])
     positions = np.array([[[3, 5, -1], [-1, -1, -1]]])  # a mention of tokens 3, 5; an empty one
     got = entity_embeddings(params, entity_ids, positions)[0]
@@ -60,9 +73,12 @@ def test_entity_vector_is_projection_plus_mean_mention_position_plus_type():
 
 
 def test_without_the_dense_matrix_the_entity_table_is_used_as_it_is():
-    params = {"entity_embeddings.weight": RNG.normal(size=(5, HIDDEN)),
-              "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
-              "token_type_embeddings.weight": np.zeros((1, HIDDEN)), **NORM}
+    params = {
+        "entity_embeddings.weight": RNG.normal(size=(5, HIDDEN)),
+        "position_embeddings.weight": RNG.normal(size=(12, HIDDEN)),
+        "token_type_embeddings.weight": np.zeros((1, HIDDEN)),
+        **NORM,
+    }
     got = entity_embeddings(params, np.array([[2]]), np.array([[[4, -1]]]))[0, 0]
     expected = norm(params["entity_embeddings.weight"][2] + params["position_embeddings.weight"][4])
     assert_allclose(got, expected, atol=1e-12)

@@ -38,8 +38,14 @@ def test_entity_segment_and_position_rows():
 
 @pytest.mark.parametrize("head, tail", [((0, 2), (3, 5)), ((3, 5), (0, 2))])
 def test_the_pair_layout_puts_markers_around_head_and_tail(head, tail):
-    segment = task_segment("entity_pair_classification", "ab cd", [head, tail], chars,
-                           markers=(-1, -2), masks=(100, 101))
+    segment = task_segment(
+        "entity_pair_classification",
+        "ab cd",
+        [head, tail],
+        chars,
+        markers=(-1, -2),
+        masks=(100, 101),
+    )
     assert segment.entity_ids == [100, 101]
     for (start, end), marker in zip(segment.token_spans, (-1, -2), strict=True):
         assert segment.word_ids[start] == segment.word_ids[end - 1] == marker
@@ -49,8 +55,9 @@ def test_the_pair_layout_puts_markers_around_head_and_tail(head, tail):
 def test_the_classification_and_span_layouts():
     one = task_segment("entity_classification", "ab cd", [(3, 5)], chars, (-1, -2), (100, 101))
     assert one == Segment([97, 98, -1, 32, 99, 100, -1], [100], [(2, 7)])
-    spans = task_segment("entity_span_classification", "ab cd", [(0, 2), (3, 5)], chars,
-                         (-1, -2), (100, 101))
+    spans = task_segment(
+        "entity_span_classification", "ab cd", [(0, 2), (3, 5)], chars, (-1, -2), (100, 101)
+    )
     assert spans == Segment(chars("ab cd"), [100, 100], [(0, 2), (2, 5)])
 
 

@@ -21,8 +21,10 @@ def write(path, obj):
 
 @pytest.fixture
 def published(tmp_path):
-    return write(tmp_path / "entity_vocab.json",
-                 {**SPECIALS, "Tokyo": 3, "Beyoncé": 4, "東京タワー": 5, "[MASK2]": 6})
+    return write(
+        tmp_path / "entity_vocab.json",
+        {**SPECIALS, "Tokyo": 3, "Beyoncé": 4, "東京タワー": 5, "[MASK2]": 6},
+    )
 
 
 def test_published_layout(published):
@@ -61,8 +63,10 @@ def test_multilingual_layout(tmp_path, layout):
     if layout == "json list":
         write(path, MULTILINGUAL)
     else:
-        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in MULTILINGUAL) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in MULTILINGUAL) + "\n",
+            encoding="utf-8",
+        )
     vocab = read_entity_vocab(path)
     # keys as transformers' mLUKE conversion writes them: "language:title"
     assert vocab.vocab["en:Tokyo"] == vocab.vocab["ja:東京"] == vocab.vocab["es:Tokio"] == 3
@@ -92,20 +96,22 @@ def test_tokenizer_reads_a_multilingual_entity_vocab(tiny_luke_dir, tmp_path):
         (folder / file.name).write_bytes(file.read_bytes())
     write(folder / "entity_vocab.json", MULTILINGUAL)
     tok = LukeTokenizer.from_pretrained(folder)
-    enc = tok("Tokyo is in Japan.", entity_spans=[(0, 5), (12, 17)],
-              entities=["en:Tokyo", "Japan"])
+    enc = tok("Tokyo is in Japan.", entity_spans=[(0, 5), (12, 17)], entities=["en:Tokyo", "Japan"])
     assert enc["entity_ids"] == [3, tok.entity_unk_token_id]
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"[PAD]": 0, "[UNK]": 1, "[MASK]": 2}, r"\[MASK2\] are missing"),
-    ({**SPECIALS, "[MASK2]": 3, "Bad": -4}, "not an int >= 0"),
-    ({**SPECIALS, "[MASK2]": 3, "Bad": "7"}, "not an int >= 0"),
-    ({**SPECIALS, "[MASK2]": 3, "Bad": True}, "not an int >= 0"),
-    ([{"id": 0}], "record 0"),
-    ([{"id": 0, "entities": [["only-title"]]}], "record 0"),
-    ("just a string", "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"[PAD]": 0, "[UNK]": 1, "[MASK]": 2}, r"\[MASK2\] are missing"),
+        ({**SPECIALS, "[MASK2]": 3, "Bad": -4}, "not an int >= 0"),
+        ({**SPECIALS, "[MASK2]": 3, "Bad": "7"}, "not an int >= 0"),
+        ({**SPECIALS, "[MASK2]": 3, "Bad": True}, "not an int >= 0"),
+        ([{"id": 0}], "record 0"),
+        ([{"id": 0, "entities": [["only-title"]]}], "record 0"),
+        ("just a string", "expected a JSON object"),
+    ],
+)
 def test_malformed_files(tmp_path, content, message):
     with pytest.raises(TokenizerFileError, match=message):
         read_entity_vocab(write(tmp_path / "entity_vocab.json", content))
@@ -124,8 +130,21 @@ def test_not_json(tmp_path):
 def make_big_vocab(path, size=500_000):
     """An entity vocabulary the size of luke-base's (500,000 titles, ~16 MB of JSON)."""
     rng = random.Random(0)
-    words = ["Battle", "of", "River", "John", "Smith", "(album)", "FC", "Saint", "Église",
-             "東京", "County", "Railway", "station"]
+    words = [
+        "Battle",
+        "of",
+        "River",
+        "John",
+        "Smith",
+        "(album)",
+        "FC",
+        "Saint",
+        "Église",
+        "東京",
+        "County",
+        "Railway",
+        "station",
+    ]
     vocab = dict(SPECIALS)
     while len(vocab) < size - 1:
         title = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))

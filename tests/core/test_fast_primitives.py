@@ -22,8 +22,14 @@ FLOATS = st.sampled_from([np.float32, np.float64])
 def _values(dtype, bound):
     """Finite values up to ``bound`` in magnitude, denormals and signed zeros included."""
     bound = float(dtype(bound))  # representable in dtype
-    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False,
-                     allow_subnormal=True, width=32 if dtype == np.float32 else 64)
+    return st.floats(
+        -bound,
+        bound,
+        allow_nan=False,
+        allow_infinity=False,
+        allow_subnormal=True,
+        width=32 if dtype == np.float32 else 64,
+    )
 
 
 @st.composite
@@ -35,10 +41,18 @@ def _array(draw, dtype, shape, bound):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.data(), FLOATS, st.integers(1, 3), st.integers(1, 90), st.integers(1, 40),
-       st.integers(1, 40), st.booleans())
-def test_linear_is_the_reference_within_the_summation_bound(data, dtype, batch, rows, inputs,
-                                                            outputs, with_bias):
+@given(
+    st.data(),
+    FLOATS,
+    st.integers(1, 3),
+    st.integers(1, 90),
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.booleans(),
+)
+def test_linear_is_the_reference_within_the_summation_bound(
+    data, dtype, batch, rows, inputs, outputs, with_bias
+):
     # rows * batch spans both sides of the 64-row switch to (W x^T)^T
     x = data.draw(_array(dtype, (batch, rows, inputs), 1e4))
     weight = data.draw(_array(dtype, (outputs, inputs), 1e4))
@@ -57,24 +71,30 @@ def test_linear_gives_the_references_bits_on_layer_shapes(rows):
     x = rng.standard_normal((rows, 768), dtype=np.float32)
     weight = rng.standard_normal((256, 768), dtype=np.float32)
     bias = rng.standard_normal(256, dtype=np.float32)
-    np.testing.assert_array_equal(fast.linear(x, weight, bias),
-                                  functional.linear(x, weight, bias))
+    np.testing.assert_array_equal(fast.linear(x, weight, bias), functional.linear(x, weight, bias))
 
 
 # ---------------------------------------------------------------------------- layer norm
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.data(), FLOATS, array_shapes(min_dims=1, max_dims=3, max_side=40),
-       st.sampled_from([1e-12, 1e-5, 0.25]), st.sampled_from([1.0, 1e-20, 1e15]))
+@given(
+    st.data(),
+    FLOATS,
+    array_shapes(min_dims=1, max_dims=3, max_side=40),
+    st.sampled_from([1e-12, 1e-5, 0.25]),
+    st.sampled_from([1.0, 1e-20, 1e15]),
+)
 def test_layer_norm_is_the_reference_within_d_eps(data, dtype, shape, eps, scale):
     d = shape[-1]
     x = data.draw(_array(dtype, shape, 1.0)) * dtype(scale)  # tiny, unit and huge rows
     weight = data.draw(_array(dtype, (d,), 10.0))
     bias = data.draw(_array(dtype, (d,), 10.0))
     before = x.copy()
-    got, expected = fast.layer_norm(x, weight, bias, eps), functional.layer_norm(x, weight, bias,
-                                                                                 eps)
+    got, expected = (
+        fast.layer_norm(x, weight, bias, eps),
+        functional.layer_norm(x, weight, bias, eps),
+    )
     np.testing.assert_array_equal(x, before)  # x is left unchanged
     assert got.dtype == expected.dtype == dtype
     # the variance within d eps relative moves (x - mean) / sqrt(var + eps) by at most half
@@ -114,15 +134,21 @@ def _gelu_bound(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     own_error = (4 * 2.0**-52 + np.where(magnitude < 1e-10, 1e-11, 0)) * magnitude
     if x.dtype == np.float64:
         return own_error + np.finfo(np.float64).smallest_subnormal
-    slope = np.abs(0.5 * (1 + erf.erf(x64 / math.sqrt(2)))
-                   + x64 * np.exp(-x64 * x64 / 2) / math.sqrt(2 * math.pi))
+    slope = np.abs(
+        0.5 * (1 + erf.erf(x64 / math.sqrt(2)))
+        + x64 * np.exp(-x64 * x64 / 2) / math.sqrt(2 * math.pi)
+    )
     ulp = np.spacing(np.abs(reference.astype(np.float32))).astype(np.float64)
     return 6 * ulp + slope * np.spacing(np.abs(x)).astype(np.float64) + own_error
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.data(), FLOATS, array_shapes(min_dims=1, max_dims=3, max_side=30),
-       st.sampled_from([1.0, 10.0, 40.0, 1e30]))
+@given(
+    st.data(),
+    FLOATS,
+    array_shapes(min_dims=1, max_dims=3, max_side=30),
+    st.sampled_from([1.0, 10.0, 40.0, 1e30]),
+)
 def test_gelu_in_place_is_the_reference_within_its_bound(data, dtype, shape, bound):
     x = data.draw(_array(dtype, shape, bound))
     expected64 = functional.gelu(x.astype(np.float64))  # before rounding to x's dtype
@@ -147,8 +173,9 @@ def test_gelu_in_blocks_gives_the_same_bits_as_one_block(dtype, monkeypatch):
     x = np.random.default_rng(0).normal(0, 3, (3, 50_000)).astype(dtype)
     blocked = fast.gelu_(x.copy())
     monkeypatch.setattr(fast, "ERF_BLOCK_BYTES", x.nbytes)
-    monkeypatch.setattr(fast, "GELU_FLOAT32_MAX_BLOCK",
-                        np.full(x.size, fast.GELU_FLOAT32_MAX, np.float32))
+    monkeypatch.setattr(
+        fast, "GELU_FLOAT32_MAX_BLOCK", np.full(x.size, fast.GELU_FLOAT32_MAX, np.float32)
+    )
     np.testing.assert_array_equal(fast.gelu_(x.copy()), blocked)
     monkeypatch.undo()
     transposed = np.asfortranarray(x)
@@ -185,8 +212,11 @@ def test_every_activation_in_place_is_its_reference(name, dtype):
 
 
 @settings(max_examples=200, deadline=None)
-@given(arrays(np.float32, st.integers(1, 200), elements=st.floats(
-    0, 20, width=32, allow_subnormal=True)))
+@given(
+    arrays(
+        np.float32, st.integers(1, 200), elements=st.floats(0, 20, width=32, allow_subnormal=True)
+    )
+)
 def test_float32_erfc_is_the_float64_erfc_within_float32_rounding(m):
     # 0.5 m erfc(m / sqrt 2) against erf.py's float64 erfc: 6 (1 + m**2 / 2) units in the
     # last place (measured: 5.6) above float32's smallest normal
@@ -201,10 +231,13 @@ def test_float32_erfc_is_the_float64_erfc_within_float32_rounding(m):
 
 
 @settings(max_examples=100, deadline=None)
-@given(arrays(np.float32, st.integers(1, 100),
-              elements=st.floats(0, float(np.float32(3e38)), width=32)))
+@given(
+    arrays(
+        np.float32, st.integers(1, 100), elements=st.floats(0, float(np.float32(3e38)), width=32)
+    )
+)
 def test_the_clamp_array_gives_the_bits_of_a_scalar_clamp(m):
-    clamped = np.minimum(m, fast.GELU_FLOAT32_MAX_BLOCK[:m.size])
+    clamped = np.minimum(m, fast.GELU_FLOAT32_MAX_BLOCK[: m.size])
     np.testing.assert_array_equal(clamped, np.minimum(m, np.float32(fast.GELU_FLOAT32_MAX)))
 
 
@@ -215,7 +248,8 @@ def _exact_gelu_and_slope(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tail = 0.5 * np.abs(x) * erfc(np.abs(x) / math.sqrt(2)).astype(np.float64)
     value = np.where(x < 0, -tail, x - tail)  # x Phi(x) = x - 0.5 x erfc(x / sqrt 2) for x >= 0
     slope = 0.5 * erfc(-x / math.sqrt(2)).astype(np.float64) + x * np.exp(-x * x / 2) / math.sqrt(
-        2 * math.pi)
+        2 * math.pi
+    )
     return value, slope
 
 
@@ -223,8 +257,13 @@ def test_gelu_float32_is_within_float32_rounding_on_the_whole_line():
     # Every x of a dense grid over [-16, 16], and of geometric grids from 1e-38 (and
     # denormals) up, both signs: within 5 units in the last place (ulps) of the exact GELU
     # of some point within one ulp of x, i.e. |error| <= 5 ulp(GELU(x)) + |GELU'(x)| ulp(x).
-    magnitudes = np.concatenate([np.geomspace(1e-45, 1e-38, 2_001),
-                                 np.geomspace(1e-38, 16, 100_001), [0.5, 1, 2, 3, 5, 8, 13]])
+    magnitudes = np.concatenate(
+        [
+            np.geomspace(1e-45, 1e-38, 2_001),
+            np.geomspace(1e-38, 16, 100_001),
+            [0.5, 1, 2, 3, 5, 8, 13],
+        ]
+    )
     x = np.concatenate([np.linspace(-16, 16, 400_001), magnitudes, -magnitudes])
     x = x.astype(np.float32)
     got = fast.gelu_(x.copy())
@@ -244,20 +283,41 @@ def test_gelu_float32_is_within_float32_rounding_on_the_whole_line():
 
 
 def test_gelu_float32_special_values_are_as_before():
-    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -1e-45, 30.0, -30.0, 1e30,
-                  -1e30, np.finfo(np.float32).max, np.finfo(np.float32).min], dtype=np.float32)
+    x = np.array(
+        [
+            np.inf,
+            -np.inf,
+            np.nan,
+            0.0,
+            -0.0,
+            1e-45,
+            -1e-45,
+            30.0,
+            -30.0,
+            1e30,
+            -1e30,
+            np.finfo(np.float32).max,
+            np.finfo(np.float32).min,
+        ],
+        dtype=np.float32,
+    )
     with np.errstate(invalid="ignore", over="ignore"):
         got = fast.gelu_(x.copy())
     assert got.dtype == np.float32
     assert got[0] == np.inf and np.isnan(got[1]) and np.isnan(got[2])
     # (the largest float32 overflows to inf in x + |x|, as it did in x + x erf(x / sqrt 2))
-    np.testing.assert_array_equal(got[3:], np.array([0, 0, 1e-45, 0, 30, 0, 1e30, 0, np.inf, 0],
-                                                   dtype=np.float32))
+    np.testing.assert_array_equal(
+        got[3:], np.array([0, 0, 1e-45, 0, 30, 0, 1e30, 0, np.inf, 0], dtype=np.float32)
+    )
 
 
 def test_the_gelu_float32_coefficients_are_reproduced_by_their_fit():
-    np.testing.assert_allclose(fit_gelu_float32_coefficients(len(fast.GELU_FLOAT32_CHEBYSHEV) - 1),
-                               fast.GELU_FLOAT32_CHEBYSHEV, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        fit_gelu_float32_coefficients(len(fast.GELU_FLOAT32_CHEBYSHEV) - 1),
+        fast.GELU_FLOAT32_CHEBYSHEV,
+        rtol=0,
+        atol=1e-13,
+    )
 
 
 def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
@@ -269,7 +329,7 @@ def fit_gelu_float32_coefficients(degree: int = 9) -> np.ndarray:
         m = k * (1 + v) / (1 - v)
         return math.log((m + k) * 0.5 * math.erfc(m / math.sqrt(2))) + m * m / 2
 
-    fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree,
-                                              domain=list(fast.GELU_FLOAT32_DOMAIN))
+    fit = np.polynomial.Chebyshev.interpolate(
+        np.vectorize(target), degree, domain=list(fast.GELU_FLOAT32_DOMAIN)
+    )
     return fit.coef
-

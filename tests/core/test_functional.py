@@ -63,8 +63,9 @@ def test_erf_is_the_float64_erf_for_any_input():
 
 
 def test_the_erfc_coefficients_are_reproduced_by_their_fit():
-    np.testing.assert_allclose(fit_erfc_coefficients(len(ERFC_CHEBYSHEV) - 1), ERFC_CHEBYSHEV,
-                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        fit_erfc_coefficients(len(ERFC_CHEBYSHEV) - 1), ERFC_CHEBYSHEV, rtol=0, atol=1e-13
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -78,8 +79,9 @@ def test_gelu_keeps_a_float_dtype_and_computes_in_float64():
     x = np.linspace(-10, 10, 2001)
     got = gelu(x.astype(np.float32))
     assert got.dtype == np.float32 and gelu(np.array([1, 2])).dtype == np.float64
-    np.testing.assert_array_equal(got, gelu(x.astype(np.float32).astype(np.float64))
-                                  .astype(np.float32))
+    np.testing.assert_array_equal(
+        got, gelu(x.astype(np.float32).astype(np.float64)).astype(np.float32)
+    )
 
 
 def test_gelu_is_not_the_tanh_approximation():
@@ -96,8 +98,11 @@ def test_activation_lookup():
 
 
 @settings(max_examples=200, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 9)),
-              elements=st.floats(-1e4, 1e4)))
+@given(
+    arrays(
+        np.float64, st.tuples(st.integers(1, 4), st.integers(1, 9)), elements=st.floats(-1e4, 1e4)
+    )
+)
 def test_softmax_is_a_distribution_and_shift_invariant(x):
     p = softmax(x)
     np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-12)
@@ -117,8 +122,11 @@ def test_softmax_survives_huge_and_masked_scores():
 
 
 @settings(max_examples=100, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(2, 16)),
-              elements=st.floats(-100, 100)))
+@given(
+    arrays(
+        np.float64, st.tuples(st.integers(1, 3), st.integers(2, 16)), elements=st.floats(-100, 100)
+    )
+)
 def test_layer_norm_normalises_then_scales(x):
     d = x.shape[-1]
     weight = np.linspace(0.5, 2.0, d)
@@ -134,8 +142,10 @@ def test_layer_norm_normalises_then_scales(x):
 def test_layer_norm_uses_the_biased_variance_and_eps():
     x = np.array([1.0, 3.0])
     # mean 2, biased variance 1: ((x - 2) / sqrt(1 + 0.25)) exactly
-    np.testing.assert_allclose(layer_norm(x, np.ones(2), np.zeros(2), eps=0.25),
-                               [-1 / math.sqrt(1.25), 1 / math.sqrt(1.25)])
+    np.testing.assert_allclose(
+        layer_norm(x, np.ones(2), np.zeros(2), eps=0.25),
+        [-1 / math.sqrt(1.25), 1 / math.sqrt(1.25)],
+    )
 
 
 def test_linear_uses_pytorch_weight_layout():
@@ -143,6 +153,7 @@ def test_linear_uses_pytorch_weight_layout():
     weight = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # (out=2, in=3)
     np.testing.assert_array_equal(linear(x, weight), [[1.0, 5.0]])
     np.testing.assert_array_equal(linear(x, weight, np.array([10.0, 20.0])), [[11.0, 25.0]])
+
 
 # ---- where the constants of core/erf.py come from
 
@@ -164,4 +175,3 @@ def fit_erfc_coefficients(degree: int = 16) -> np.ndarray:
 
     fit = np.polynomial.Chebyshev.interpolate(np.vectorize(target), degree, domain=[0, 1])
     return fit.coef
-

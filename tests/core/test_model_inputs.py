@@ -18,12 +18,15 @@ from numpy_luke.core.model_inputs import (
 CLS, SEP, PAD, ENTITY_PAD = 0, 2, 1, 0
 
 
-@pytest.mark.parametrize("strategy, side, remove, expected", [
-    ("longest_first", "right", 3, ([1, 2, 3], [7, 8])),  # 5 vs 3: even out, then alternate
-    ("longest_first", "left", 3, ([3, 4, 5], [8, 9])),
-    ("only_first", "right", 3, ([1, 2], [7, 8, 9])),
-    ("only_second", "left", 2, ([1, 2, 3, 4, 5], [9])),
-])
+@pytest.mark.parametrize(
+    "strategy, side, remove, expected",
+    [
+        ("longest_first", "right", 3, ([1, 2, 3], [7, 8])),  # 5 vs 3: even out, then alternate
+        ("longest_first", "left", 3, ([3, 4, 5], [8, 9])),
+        ("only_first", "right", 3, ([1, 2], [7, 8, 9])),
+        ("only_second", "left", 2, ([1, 2, 3, 4, 5], [9])),
+    ],
+)
 def test_truncate_by_strategy_and_side(strategy, side, remove, expected):
     assert truncate([1, 2, 3, 4, 5], [7, 8, 9], remove, strategy, side) == expected
 
@@ -48,17 +51,23 @@ def test_kept_entities_after_a_cut_from_the_start():
 
 def test_model_input_shifts_positions_and_drops_cut_mentions():
     segment = Segment([10, 11, 12, 13, 14], [100, 101], [(1, 3), (3, 5)])
-    settings = InputSettings(max_length=6, truncation="longest_first", max_mention_length=3,
-                             task="entity_span_classification")
+    settings = InputSettings(
+        max_length=6,
+        truncation="longest_first",
+        max_mention_length=3,
+        task="entity_span_classification",
+    )
     out, notes = model_input(segment, None, (CLS, SEP), settings)
     assert out["input_ids"] == [0, 10, 11, 12, 13, 2]  # 4 words + <s>, </s>
     assert out["entity_ids"] == [100]  # the second mention lost its last token
     assert out["entity_position_ids"] == [[2, 3, -1]]  # shifted by <s>
     assert (out["entity_start_positions"], out["entity_end_positions"]) == ([2], [3])
-    assert notes == [("warning", "1 entities are ignored because truncation removed their "
-                                 "mentions")]
-    left = InputSettings(max_length=6, truncation="longest_first", truncation_side="left",
-                         max_mention_length=3)
+    assert notes == [
+        ("warning", "1 entities are ignored because truncation removed their mentions")
+    ]
+    left = InputSettings(
+        max_length=6, truncation="longest_first", truncation_side="left", max_mention_length=3
+    )
     out, _ = model_input(segment, None, (CLS, SEP), left)
     assert out["input_ids"] == [0, 11, 12, 13, 14, 2]
     assert out["entity_position_ids"] == [[1, 2, -1], [3, 4, -1]]  # counted after the cut
@@ -74,10 +83,18 @@ def test_the_pair_text_starts_after_its_special_tokens():
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_padding_moves_start_positions_but_not_position_rows(side):
-    long = {"input_ids": [0, 5, 6, 2], "entity_ids": [100, 101],
-            "entity_position_ids": [[1], [2]], "entity_start_positions": [1, 2]}
-    short = {"input_ids": [0, 5, 2], "entity_ids": [100], "entity_position_ids": [[1]],
-             "entity_start_positions": [1]}
+    long = {
+        "input_ids": [0, 5, 6, 2],
+        "entity_ids": [100, 101],
+        "entity_position_ids": [[1], [2]],
+        "entity_start_positions": [1, 2],
+    }
+    short = {
+        "input_ids": [0, 5, 2],
+        "entity_ids": [100],
+        "entity_position_ids": [[1]],
+        "entity_start_positions": [1],
+    }
     settings = InputSettings(padding="longest", padding_side=side, max_mention_length=1)
     batch = pad([long, short], settings, None, (PAD, ENTITY_PAD))
     if side == "right":

@@ -18,7 +18,10 @@ def toy_tokenizer(**flags):
 
 def test_split_cuts_around_added_tokens_and_leaves_out_empty_pieces():
     assert split_added_tokens("x <mask> y", MASK, set(), set()) == [
-        ("x ", False), ("<mask>", True), (" y", False)]
+        ("x ", False),
+        ("<mask>", True),
+        (" y", False),
+    ]
     assert split_added_tokens("<mask>", MASK, set(), set()) == [("<mask>", True)]
     assert split_added_tokens("no token", MASK, set(), set()) == [("no token", False)]
     assert split_added_tokens("", MASK, set(), set()) == []
@@ -26,9 +29,15 @@ def test_split_cuts_around_added_tokens_and_leaves_out_empty_pieces():
 
 def test_strip_flags_swallow_the_white_space_on_their_side_only():
     assert split_added_tokens("x  <mask>  y", MASK, {"<mask>"}, set()) == [
-        ("x", False), ("<mask>", True), ("  y", False)]
+        ("x", False),
+        ("<mask>", True),
+        ("  y", False),
+    ]
     assert split_added_tokens("x  <mask>  y", MASK, set(), {"<mask>"}) == [
-        ("x  ", False), ("<mask>", True), ("y", False)]
+        ("x  ", False),
+        ("<mask>", True),
+        ("y", False),
+    ]
     # a piece left empty by stripping is left out
     assert split_added_tokens(" <mask> ", MASK, {"<mask>"}, {"<mask>"}) == [("<mask>", True)]
 

@@ -113,64 +113,128 @@ FLAGS = {"output_hidden_states": True, "output_attentions": True}
 
 
 def cases():
-    span = {"entity_start_positions": np.array([[1, 2, 3], [1, 2, 1]]),
-            "entity_end_positions": np.array([[2, 4, 3], [3, 2, 1]])}
+    span = {
+        "entity_start_positions": np.array([[1, 2, 3], [1, 2, 1]]),
+        "entity_end_positions": np.array([[2, 4, 3], [3, 2, 1]]),
+    }
     return {
-        "base_aware_proj": ("LukeModel", "safetensors",
-                            dict(entity_emb_size=16, use_entity_aware_attention=True),
-                            [(both(), FLAGS), (words_inputs(), FLAGS), (both(), {})]),
-        "base_plain_one_type": ("LukeModel", "bin",
-                                dict(entity_emb_size=32, use_entity_aware_attention=False,
-                                     type_vocab_size=1),
-                                [(both(two_types=False), FLAGS)]),
-        "base_aware_same_bin": ("LukeModel", "bin",
-                                dict(entity_emb_size=32, use_entity_aware_attention=True),
-                                [(both(), FLAGS)]),
-        "masked_lm": ("LukeForMaskedLM", "safetensors", dict(entity_emb_size=16), [
-            (both(labels=np.where(words_inputs()["attention_mask"] == 1,
-                                  np.arange(14).reshape(2, 7) + 3, -100),
-                  entity_labels=np.array([[2, -100, 5], [7, 1, -100]])), FLAGS),
-            (words_inputs(), {}),
-        ]),
-        "masked_lm_bin_plain": ("LukeForMaskedLM", "bin",
-                                dict(entity_emb_size=24, use_entity_aware_attention=False),
-                                [(both(labels=np.full((2, 7), -100)), FLAGS)]),
-        "entity_classification": ("LukeForEntityClassification", "bin",
-                                  dict(entity_emb_size=16, num_labels=3), [
-            (both(labels=np.array([2, 0])), FLAGS),
-            (both(labels=np.array([[1, 0, 1], [0, 0, 1]])), {}),
-        ]),
-        "entity_pair_classification": ("LukeForEntityPairClassification", "safetensors",
-                                       dict(entity_emb_size=32, num_labels=4,
-                                            use_entity_aware_attention=False),
-                                       [(both(labels=np.array([3, 1])), FLAGS)]),
-        "entity_span_classification": ("LukeForEntitySpanClassification", "bin",
-                                       dict(entity_emb_size=16, num_labels=5), [
-            (both(**span, labels=np.array([[0, 4, -100], [2, 1, -100]])), FLAGS),
-            (both(**span, labels=np.random.default_rng(5).integers(0, 2, (2, 3, 5))), {}),
-        ]),
-        "sequence_classification": ("LukeForSequenceClassification", "safetensors",
-                                    dict(entity_emb_size=16, num_labels=3), [
-            (both(labels=np.array([2, 1])), FLAGS),
-            (both(labels=np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=np.float32)), {}),
-            ({**words_inputs(), "labels": np.array([0, 2])}, {}),
-        ]),
-        "sequence_regression": ("LukeForSequenceClassification", "bin",
-                                dict(entity_emb_size=16, num_labels=1),
-                                [(both(labels=np.array([0.5, -1.25], dtype=np.float32)), {})]),
-        "token_classification": ("LukeForTokenClassification", "bin",
-                                 dict(entity_emb_size=16, num_labels=4), [
-            (both(labels=np.where(words_inputs()["attention_mask"] == 1,
-                                  np.arange(14).reshape(2, 7) % 4, -100)), FLAGS),
-        ]),
-        "question_answering": ("LukeForQuestionAnswering", "safetensors",
-                               dict(entity_emb_size=16, num_labels=2), [
-            (both(start_positions=np.array([1, 3]), end_positions=np.array([4, 30])), FLAGS),
-            (words_inputs(), {}),
-        ]),
-        "multiple_choice": ("LukeForMultipleChoice", "bin", dict(entity_emb_size=16), [
-            (choices(labels=np.array([1, 0])), FLAGS),
-        ]),
+        "base_aware_proj": (
+            "LukeModel",
+            "safetensors",
+            dict(entity_emb_size=16, use_entity_aware_attention=True),
+            [(both(), FLAGS), (words_inputs(), FLAGS), (both(), {})],
+        ),
+        "base_plain_one_type": (
+            "LukeModel",
+            "bin",
+            dict(entity_emb_size=32, use_entity_aware_attention=False, type_vocab_size=1),
+            [(both(two_types=False), FLAGS)],
+        ),
+        "base_aware_same_bin": (
+            "LukeModel",
+            "bin",
+            dict(entity_emb_size=32, use_entity_aware_attention=True),
+            [(both(), FLAGS)],
+        ),
+        "masked_lm": (
+            "LukeForMaskedLM",
+            "safetensors",
+            dict(entity_emb_size=16),
+            [
+                (
+                    both(
+                        labels=np.where(
+                            words_inputs()["attention_mask"] == 1,
+                            np.arange(14).reshape(2, 7) + 3,
+                            -100,
+                        ),
+                        entity_labels=np.array([[2, -100, 5], [7, 1, -100]]),
+                    ),
+                    FLAGS,
+                ),
+                (words_inputs(), {}),
+            ],
+        ),
+        "masked_lm_bin_plain": (
+            "LukeForMaskedLM",
+            "bin",
+            dict(entity_emb_size=24, use_entity_aware_attention=False),
+            [(both(labels=np.full((2, 7), -100)), FLAGS)],
+        ),
+        "entity_classification": (
+            "LukeForEntityClassification",
+            "bin",
+            dict(entity_emb_size=16, num_labels=3),
+            [
+                (both(labels=np.array([2, 0])), FLAGS),
+                (both(labels=np.array([[1, 0, 1], [0, 0, 1]])), {}),
+            ],
+        ),
+        "entity_pair_classification": (
+            "LukeForEntityPairClassification",
+            "safetensors",
+            dict(entity_emb_size=32, num_labels=4, use_entity_aware_attention=False),
+            [(both(labels=np.array([3, 1])), FLAGS)],
+        ),
+        "entity_span_classification": (
+            "LukeForEntitySpanClassification",
+            "bin",
+            dict(entity_emb_size=16, num_labels=5),
+            [
+                (both(**span, labels=np.array([[0, 4, -100], [2, 1, -100]])), FLAGS),
+                (both(**span, labels=np.random.default_rng(5).integers(0, 2, (2, 3, 5))), {}),
+            ],
+        ),
+        "sequence_classification": (
+            "LukeForSequenceClassification",
+            "safetensors",
+            dict(entity_emb_size=16, num_labels=3),
+            [
+                (both(labels=np.array([2, 1])), FLAGS),
+                (both(labels=np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=np.float32)), {}),
+                ({**words_inputs(), "labels": np.array([0, 2])}, {}),
+            ],
+        ),
+        "sequence_regression": (
+            "LukeForSequenceClassification",
+            "bin",
+            dict(entity_emb_size=16, num_labels=1),
+            [(both(labels=np.array([0.5, -1.25], dtype=np.float32)), {})],
+        ),
+        "token_classification": (
+            "LukeForTokenClassification",
+            "bin",
+            dict(entity_emb_size=16, num_labels=4),
+            [
+                (
+                    both(
+                        labels=np.where(
+                            words_inputs()["attention_mask"] == 1,
+                            np.arange(14).reshape(2, 7) % 4,
+                            -100,
+                        )
+                    ),
+                    FLAGS,
+                ),
+            ],
+        ),
+        "question_answering": (
+            "LukeForQuestionAnswering",
+            "safetensors",
+            dict(entity_emb_size=16, num_labels=2),
+            [
+                (both(start_positions=np.array([1, 3]), end_positions=np.array([4, 30])), FLAGS),
+                (words_inputs(), {}),
+            ],
+        ),
+        "multiple_choice": (
+            "LukeForMultipleChoice",
+            "bin",
+            dict(entity_emb_size=16),
+            [
+                (choices(labels=np.array([1, 0])), FLAGS),
+            ],
+        ),
     }
 
 

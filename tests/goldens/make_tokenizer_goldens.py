@@ -78,11 +78,23 @@ TEXTS = [
     "Python (programming language) is on Wikipedia.",
 ]
 
-TITLES = ["Ana Ivanovic", "Thursday", "Beyoncé", "Los Angeles", "Japan", "Tokyo", "東京",
-          "Paris", "Germany", "Emoji", "Not In The Vocabulary", "[MASK]", "[UNK]"]
+TITLES = [
+    "Ana Ivanovic",
+    "Thursday",
+    "Beyoncé",
+    "Los Angeles",
+    "Japan",
+    "Tokyo",
+    "東京",
+    "Paris",
+    "Germany",
+    "Emoji",
+    "Not In The Vocabulary",
+    "[MASK]",
+    "[UNK]",
+]
 
-TASKS = [None, "entity_classification", "entity_pair_classification",
-         "entity_span_classification"]
+TASKS = [None, "entity_classification", "entity_pair_classification", "entity_span_classification"]
 
 
 def spans_to_tuples(value):
@@ -101,8 +113,10 @@ def _is_pair(value) -> bool:
 
 def call_from_json(call: dict) -> dict:
     """A stored call's keywords with spans as tuples."""
-    return {key: spans_to_tuples(value) if key.startswith("entity_spans") else value
-            for key, value in call.items()}
+    return {
+        key: spans_to_tuples(value) if key.startswith("entity_spans") else value
+        for key, value in call.items()
+    }
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
@@ -149,25 +163,45 @@ def build_cases(rng: random.Random) -> list[dict]:
         call(text=text, entity_spans=spans, add_special_tokens=False)
         # tasks
         one, two = random_spans(rng, text, 1), random_spans(rng, text, 2)
-        call({"task": "entity_classification"}, text=text, entity_spans=one,
-             return_token_type_ids=True)
+        call(
+            {"task": "entity_classification"},
+            text=text,
+            entity_spans=one,
+            return_token_type_ids=True,
+        )
         call({"task": "entity_pair_classification"}, text=text, entity_spans=two)
         call({"task": "entity_pair_classification"}, text=text, entity_spans=two[::-1])
-        call({"task": "entity_span_classification"}, text=text,
-             entity_spans=random_spans(rng, text, rng.randint(1, 6)))
+        call(
+            {"task": "entity_span_classification"},
+            text=text,
+            entity_spans=random_spans(rng, text, rng.randint(1, 6)),
+        )
         # truncation with entities, and entity-count truncation
         many = random_spans(rng, text, 6)
         for max_length in (4, 8, 12):
             call(text=text, entity_spans=many, truncation=True, max_length=max_length)
         call(text=text, entity_spans=many, max_entity_length=2, truncation=True)
         call(text=text, entity_spans=many, max_length=10)  # max_length alone truncates
-        call({"task": "entity_span_classification"}, text=text, entity_spans=many,
-             truncation=True, max_length=9, max_entity_length=3, padding="max_length")
+        call(
+            {"task": "entity_span_classification"},
+            text=text,
+            entity_spans=many,
+            truncation=True,
+            max_length=9,
+            max_entity_length=3,
+            padding="max_length",
+        )
         # padding to a length
-        call(text=text, entity_spans=spans, padding="max_length", max_length=40,
-             max_entity_length=6)
-        call({"max_mention_length": 3}, text=text, entity_spans=spans, padding="max_length",
-             max_length=60)
+        call(
+            text=text, entity_spans=spans, padding="max_length", max_length=40, max_entity_length=6
+        )
+        call(
+            {"max_mention_length": 3},
+            text=text,
+            entity_spans=spans,
+            padding="max_length",
+            max_length=60,
+        )
 
     # pairs
     for _ in range(40):
@@ -175,21 +209,38 @@ def build_cases(rng: random.Random) -> list[dict]:
         spans_a, spans_b = random_spans(rng, a, 2), random_spans(rng, b, 2)
         strategy = rng.choice([True, "longest_first", "only_first", "only_second"])
         call(text=a, text_pair=b)
-        call(text=a, text_pair=b, entity_spans=spans_a, entity_spans_pair=spans_b,
-             entities=[rng.choice(TITLES) for _ in spans_a],
-             entities_pair=[rng.choice(TITLES) for _ in spans_b], return_token_type_ids=True)
-        call(text=a, text_pair=b, entity_spans=spans_a, entity_spans_pair=spans_b,
-             truncation=strategy, max_length=rng.randint(6, 30),
-             max_entity_length=rng.randint(1, 4))
+        call(
+            text=a,
+            text_pair=b,
+            entity_spans=spans_a,
+            entity_spans_pair=spans_b,
+            entities=[rng.choice(TITLES) for _ in spans_a],
+            entities_pair=[rng.choice(TITLES) for _ in spans_b],
+            return_token_type_ids=True,
+        )
+        call(
+            text=a,
+            text_pair=b,
+            entity_spans=spans_a,
+            entity_spans_pair=spans_b,
+            truncation=strategy,
+            max_length=rng.randint(6, 30),
+            max_entity_length=rng.randint(1, 4),
+        )
         call(text=a, text_pair=b, entity_spans_pair=spans_b)  # pair entities alone: ignored
-        call({"task": "entity_classification"}, text=a, text_pair=b,
-             entity_spans=random_spans(rng, a, 1))  # tasks ignore text_pair
+        call(
+            {"task": "entity_classification"},
+            text=a,
+            text_pair=b,
+            entity_spans=random_spans(rng, a, 1),
+        )  # tasks ignore text_pair
     # batches: padding, truncation, per-task
     for task in TASKS:
         for _ in range(6):
             batch = rng.sample(texts, rng.randint(2, 5))
             count = {"entity_classification": 1, "entity_pair_classification": 2}.get(
-                task, rng.randint(1, 4))
+                task, rng.randint(1, 4)
+            )
             spans = [random_spans(rng, t, count) for t in batch]
             if task is None and rng.random() < 0.5:
                 spans[0] = []
@@ -204,11 +255,16 @@ def build_cases(rng: random.Random) -> list[dict]:
                 kwargs["truncation"] = True
             call({"task": task} if task else {}, **kwargs)
     batch = rng.sample(texts, 3)
-    call(text=batch, text_pair=rng.sample(texts, 3),
-         entity_spans=[random_spans(rng, t, 2) for t in batch], padding=True,
-         entities=[["Japan", "Tokyo"], [], ["Paris", "Nowhere"]])
-    call(text=batch, padding="max_length", max_length=32, truncation=True,
-         return_token_type_ids=True)
+    call(
+        text=batch,
+        text_pair=rng.sample(texts, 3),
+        entity_spans=[random_spans(rng, t, 2) for t in batch],
+        padding=True,
+        entities=[["Japan", "Tokyo"], [], ["Paris", "Nowhere"]],
+    )
+    call(
+        text=batch, padding="max_length", max_length=32, truncation=True, return_token_type_ids=True
+    )
     # malformed input: transformers' exception type is recorded
     text = TEXTS[0]
     call(text=text, entity_spans=[0])
@@ -227,16 +283,28 @@ def decode_cases(rng: random.Random, tokenizer) -> list[dict]:
     cases = []
     for text in TEXTS:
         ids = tokenizer(text, entity_spans=None)["input_ids"]
-        for options in ({}, {"skip_special_tokens": True},
-                        {"spaces_between_special_tokens": False},
-                        {"clean_up_tokenization_spaces": True}):
+        for options in (
+            {},
+            {"skip_special_tokens": True},
+            {"spaces_between_special_tokens": False},
+            {"clean_up_tokenization_spaces": True},
+        ):
             cases.append({"init": {}, "decode": ids, "options": options})
     for task in ("entity_classification", "entity_pair_classification"):
         text = TEXTS[0]
-        cases.append({"init": {"task": task}, "decode_of_call": {
-            "text": text, "entity_spans": [(9, 21), (39, 42)][: 1 if "pair" not in task else 2]}})
-    cases += [{"init": {}, "decode": [rng.randrange(50267) for _ in range(12)],
-               "options": {}} for _ in range(10)]
+        cases.append(
+            {
+                "init": {"task": task},
+                "decode_of_call": {
+                    "text": text,
+                    "entity_spans": [(9, 21), (39, 42)][: 1 if "pair" not in task else 2],
+                },
+            }
+        )
+    cases += [
+        {"init": {}, "decode": [rng.randrange(50267) for _ in range(12)], "options": {}}
+        for _ in range(10)
+    ]
     return cases
 
 
@@ -287,8 +355,9 @@ def main() -> None:
         cases = build_cases(rng) + decode_cases(rng, LukeTokenizer.from_pretrained(folder))
         cases = run(cases, folder)
     document = {"transformers": transformers.__version__, "seed": SEED, "cases": cases}
-    OUT.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n",
-                   encoding="utf-8")
+    OUT.write_text(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     errors = sum("error" in case for case in cases)
     print(f"{OUT}: {len(cases)} cases ({errors} errors), {OUT.stat().st_size / 1e3:.0f} kB")
 

@@ -39,11 +39,19 @@ def stored(standin):
 def test_config_is_luke_base(standin):
     config = json.loads((standin / "config.json").read_text())
     assert config["architectures"] == ["LukeForMaskedLM"]
-    expected = {"vocab_size": 50267, "entity_vocab_size": 500_000, "hidden_size": 768,
-                "entity_emb_size": 256, "num_hidden_layers": 12, "num_attention_heads": 12,
-                "intermediate_size": 3072, "max_position_embeddings": 514,
-                "type_vocab_size": 1, "layer_norm_eps": 1e-5,
-                "use_entity_aware_attention": True}
+    expected = {
+        "vocab_size": 50267,
+        "entity_vocab_size": 500_000,
+        "hidden_size": 768,
+        "entity_emb_size": 256,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "max_position_embeddings": 514,
+        "type_vocab_size": 1,
+        "layer_norm_eps": 1e-5,
+        "use_entity_aware_attention": True,
+    }
     assert {key: config[key] for key in expected} == expected
 
 
@@ -52,8 +60,11 @@ def test_keys_are_the_masked_lm_layout_with_tied_decoders_left_out(stored):
     assert prefixes == {"luke", "lm_head", "entity_predictions"}
     layers = {int(m.group(1)) for key in stored if (m := re.search(r"layer\.(\d+)\.", key))}
     assert layers == set(range(12))
-    for tied in ("lm_head.decoder.weight", "lm_head.decoder.bias",
-                 "entity_predictions.decoder.weight"):
+    for tied in (
+        "lm_head.decoder.weight",
+        "lm_head.decoder.bias",
+        "entity_predictions.decoder.weight",
+    ):
         assert tied not in stored
     assert stored["luke.embeddings.word_embeddings.weight"].shape == (50267, 768)
     assert stored["luke.entity_embeddings.entity_embeddings.weight"].shape == (500_000, 256)
@@ -73,8 +84,7 @@ def test_entity_queries_are_copies_of_query_in_every_layer(stored):
 def test_entity_vocabulary_and_the_mask2_embedding(standin, stored):
     vocab = json.loads((standin / "entity_vocab.json").read_text(encoding="utf-8"))
     assert len(vocab) == 500_000 and sorted(vocab.values()) == list(range(500_000))
-    assert (vocab["[PAD]"], vocab["[UNK]"], vocab["[MASK]"], vocab["[MASK2]"]) == (
-        0, 1, 2, 499_999)
+    assert (vocab["[PAD]"], vocab["[UNK]"], vocab["[MASK]"], vocab["[MASK2]"]) == (0, 1, 2, 499_999)
     assert "Lionel Messi" in vocab
     entities = stored["luke.entity_embeddings.entity_embeddings.weight"]
     assert np.array_equal(entities[vocab["[MASK2]"]], entities[vocab["[MASK]"]])
@@ -95,15 +105,15 @@ def test_loads_with_both_decoders_tied(standin):
     mlm = LukeForMaskedLM.from_pretrained(standin)
     p = mlm.params
     assert np.array_equal(p["lm_head.decoder.weight"], p["embeddings.word_embeddings.weight"])
-    assert np.array_equal(p["entity_predictions.decoder.weight"],
-                          p["entity_embeddings.entity_embeddings.weight"])
+    assert np.array_equal(
+        p["entity_predictions.decoder.weight"], p["entity_embeddings.entity_embeddings.weight"]
+    )
     assert mlm.config.layer_norm_eps == 1e-5 and mlm.config.type_vocab_size == 1
 
 
 def test_tokenizer_uses_the_real_vocabulary(standin):
     tokenizer = LukeTokenizer.from_pretrained(standin)
-    encoding = tokenizer("Lionel Messi plays.", entity_spans=[(0, 12)],
-                         entities=["Lionel Messi"])
+    encoding = tokenizer("Lionel Messi plays.", entity_spans=[(0, 12)], entities=["Lionel Messi"])
     tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"])
     assert tokens[1:5] == ["L", "ion", "el", "ĠMessi"]  # four tokens for "Lionel Messi"
     assert encoding["entity_ids"] == [tokenizer.entity_vocab["Lionel Messi"]]
@@ -111,16 +121,19 @@ def test_tokenizer_uses_the_real_vocabulary(standin):
 
 def test_fine_tuned_variant_moves_only_the_three_queries(standin):
     spec = importlib.util.spec_from_file_location(
-        "make_lukebase_standin", ROOT / "benchmarks" / "make_lukebase_standin.py")
+        "make_lukebase_standin", ROOT / "benchmarks" / "make_lukebase_standin.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     model = LukeModel.from_pretrained(standin)
     tuned = module.fine_tuned_queries(model.params)
     changed = {key for key in model.params if tuned[key] is not model.params[key]}
-    assert changed == {f"encoder.layer.{layer}.attention.self.{name}.{part}"
-                       for layer in range(12)
-                       for name in ("w2e_query", "e2w_query", "e2e_query")
-                       for part in ("weight", "bias")}
+    assert changed == {
+        f"encoder.layer.{layer}.attention.self.{name}.{part}"
+        for layer in range(12)
+        for name in ("w2e_query", "e2w_query", "e2e_query")
+        for part in ("weight", "bias")
+    }
     for key in changed:
         assert not np.array_equal(tuned[key], model.params[key])
         assert tuned[key].dtype == model.params[key].dtype

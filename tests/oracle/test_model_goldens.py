@@ -26,10 +26,16 @@ def load_case(name):
         arrays = dict(data)
     runs = []
     for k, run in enumerate(meta["runs"]):
-        inputs = {key.split(".", 2)[2]: value for key, value in arrays.items()
-                  if key.startswith(f"run{k}.in.")}
-        expected = {key.split(".", 2)[2]: value for key, value in arrays.items()
-                    if key.startswith(f"run{k}.out.")}
+        inputs = {
+            key.split(".", 2)[2]: value
+            for key, value in arrays.items()
+            if key.startswith(f"run{k}.in.")
+        }
+        expected = {
+            key.split(".", 2)[2]: value
+            for key, value in arrays.items()
+            if key.startswith(f"run{k}.out.")
+        }
         runs.append((inputs, run["flags"], run["outputs"], expected))
     return folder, meta, runs
 
@@ -50,10 +56,17 @@ def test_the_goldens_cover_what_the_issue_asks():
     metas = [json.loads((MODEL_GOLDENS / c / "case.json").read_text()) for c in CASES]
     configs = [json.loads((MODEL_GOLDENS / c / "config.json").read_text()) for c in CASES]
     classes = {m["class"] for m in metas}
-    assert classes == {"LukeModel", "LukeForMaskedLM", "LukeForEntityClassification",
-                       "LukeForEntityPairClassification", "LukeForEntitySpanClassification",
-                       "LukeForSequenceClassification", "LukeForTokenClassification",
-                       "LukeForQuestionAnswering", "LukeForMultipleChoice"}
+    assert classes == {
+        "LukeModel",
+        "LukeForMaskedLM",
+        "LukeForEntityClassification",
+        "LukeForEntityPairClassification",
+        "LukeForEntitySpanClassification",
+        "LukeForSequenceClassification",
+        "LukeForTokenClassification",
+        "LukeForQuestionAnswering",
+        "LukeForMultipleChoice",
+    }
     assert {m["format"] for m in metas} == {"safetensors", "bin"}
     assert {c["use_entity_aware_attention"] for c in configs} == {True, False}
     assert {c["entity_emb_size"] == c["hidden_size"] for c in configs} == {True, False}

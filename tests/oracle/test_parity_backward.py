@@ -35,22 +35,29 @@ def autograd(model, folder, inputs, labels):
     """transformers' loss and {parameter name: gradient} for the same weights and batch."""
     model.save_pretrained(folder)
     dtype = torch.float64 if model.dtype == np.float64 else torch.float32
-    theirs = getattr(transformers, type(model).__name__).from_pretrained(
-        folder, dtype=dtype).eval()
+    theirs = getattr(transformers, type(model).__name__).from_pretrained(folder, dtype=dtype).eval()
     tensors = {k: torch.tensor(np.asarray(v)) for k, v in {**inputs, **labels}.items()}
     loss = theirs(**tensors).loss
     loss.backward()
-    grads = {name: p.grad.numpy() for name, p in theirs.named_parameters()
-             if p.grad is not None}
+    grads = {name: p.grad.numpy() for name, p in theirs.named_parameters() if p.grad is not None}
     return loss.item(), grads
 
 
-def compare(model, folder, inputs, labels, loss_tolerance=LOSS_TOLERANCE,
-            tolerance=GRADIENT_TOLERANCE, floor=1e-8):
+def compare(
+    model,
+    folder,
+    inputs,
+    labels,
+    loss_tolerance=LOSS_TOLERANCE,
+    tolerance=GRADIENT_TOLERANCE,
+    floor=1e-8,
+):
     loss, grads = model.loss_and_gradients(**inputs, **labels)
     their_loss, their_grads = autograd(model, folder, inputs, labels)
-    assert abs(float(loss) - their_loss) <= loss_tolerance * max(1, abs(their_loss)), \
-        (float(loss), their_loss)
+    assert abs(float(loss) - their_loss) <= loss_tolerance * max(1, abs(their_loss)), (
+        float(loss),
+        their_loss,
+    )
     assert set(grads) == set(their_grads), set(grads) ^ set(their_grads)
     worst = 0.0
     for name, theirs in their_grads.items():
@@ -62,8 +69,10 @@ def compare(model, folder, inputs, labels, loss_tolerance=LOSS_TOLERANCE,
         assert error <= tolerance, (name, error)
         if scale > floor:  # the figure printed: tensors with a gradient above round-off
             worst = max(worst, error)
-    print(f"{type(model).__name__}: loss error {abs(float(loss) - their_loss):.1e}, "
-          f"largest gradient error {worst:.1e} of the tensor's largest entry")
+    print(
+        f"{type(model).__name__}: loss error {abs(float(loss) - their_loss):.1e}, "
+        f"largest gradient error {worst:.1e} of the tensor's largest entry"
+    )
 
 
 @pytest.mark.parametrize("case", range(9))
@@ -94,13 +103,21 @@ def test_float32_gradients_equal_torch_autograd_within_1e_3(tmp_path, case):
         labels = {**labels, "labels": labels["labels"].astype(np.float32)}
     model = float64_model(cls, config, seed=case)
     model.params = {k: v.astype(np.float32) for k, v in model.params.items()}
-    for tied, owner in (("lm_head.decoder.weight", "embeddings.word_embeddings.weight"),
-                        ("entity_predictions.decoder.weight",
-                         "entity_embeddings.entity_embeddings.weight")):
+    for tied, owner in (
+        ("lm_head.decoder.weight", "embeddings.word_embeddings.weight"),
+        ("entity_predictions.decoder.weight", "entity_embeddings.entity_embeddings.weight"),
+    ):
         if tied in model.params:
             model.params[tied] = model.params[owner]
-    compare(model, tmp_path, batch_inputs(rng, config), labels, loss_tolerance=1e-6,
-            tolerance=1e-3, floor=1e-4)
+    compare(
+        model,
+        tmp_path,
+        batch_inputs(rng, config),
+        labels,
+        loss_tolerance=1e-6,
+        tolerance=1e-3,
+        floor=1e-4,
+    )
 
 
 def test_multiple_choice_gradients_equal_torch_autograd(tmp_path):
@@ -133,13 +150,15 @@ def test_five_adamw_steps_equal_torch_adamw(tmp_path, case):
     model = float64_model(cls, config, seed=case)
     inputs = batch_inputs(rng, config)
     model.save_pretrained(tmp_path)
-    theirs = getattr(transformers, cls.__name__).from_pretrained(
-        tmp_path, dtype=torch.float64).eval()
+    theirs = (
+        getattr(transformers, cls.__name__).from_pretrained(tmp_path, dtype=torch.float64).eval()
+    )
     lr, max_norm, no_decay = 1e-2, 0.5, ("bias", "LayerNorm.weight", "layer_norm.weight")
     named = dict(theirs.named_parameters())
-    groups = [{"params": [p for n, p in named.items() if not n.endswith(no_decay)]},
-              {"params": [p for n, p in named.items() if n.endswith(no_decay)],
-               "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for n, p in named.items() if not n.endswith(no_decay)]},
+        {"params": [p for n, p in named.items() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
     torch_optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=0.01)
     optimizer = AdamW(model, lr, weight_decay=0.01, no_decay=no_decay)
     tensors = {k: torch.tensor(np.asarray(v)) for k, v in {**inputs, **labels}.items()}
@@ -187,8 +206,9 @@ def test_gradients_with_dropout_equal_torch_autograd_given_the_same_masks(tmp_pa
     masks = iter([torch.tensor((u >= p) / (1 - p)) for u in recorder.draws])
 
     model.save_pretrained(tmp_path)
-    theirs = getattr(transformers, cls.__name__).from_pretrained(
-        tmp_path, dtype=torch.float64).train()
+    theirs = (
+        getattr(transformers, cls.__name__).from_pretrained(tmp_path, dtype=torch.float64).train()
+    )
     for module in theirs.modules():
         if isinstance(module, torch.nn.Dropout):
             module.forward = lambda x: x * next(masks)

@@ -33,8 +33,9 @@ def same_logits(np_mlm, torch_mlm, config):
         theirs = torch_mlm(**{k: torch.from_numpy(v) for k, v in inputs.items()})
     ours = np_mlm(**inputs)
     for field in ("logits", "entity_logits"):
-        np.testing.assert_allclose(getattr(ours, field), getattr(theirs, field).numpy(),
-                                   atol=1e-4, rtol=0)
+        np.testing.assert_allclose(
+            getattr(ours, field), getattr(theirs, field).numpy(), atol=1e-4, rtol=0
+        )
 
 
 def test_models_of_this_transformers_version(tiny):
@@ -51,8 +52,9 @@ def test_untied_decoders_as_5x_leaves_them_are_tied_by_hand(tiny):
     values = {k: v for k, v in config.to_dict().items() if k in bench_forward.LUKE_BASE}
     with torch.device("meta"):
         torch_mlm = transformers.LukeForMaskedLM(transformers.LukeConfig(**values))
-    torch_mlm.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False,
-                              assign=True)
+    torch_mlm.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in state.items()}, strict=False, assign=True
+    )
     assert torch_mlm.lm_head.decoder.weight.is_meta  # no tie_weights: as under 5.x
     assert bench_forward.tie_by_hand(torch_mlm) == list(bench_forward.TORCH_TIES)
     assert torch_mlm.lm_head.decoder.weight is torch_mlm.luke.embeddings.word_embeddings.weight

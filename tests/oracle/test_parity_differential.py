@@ -97,8 +97,12 @@ def configs(draw, class_name):
 
 
 # Entities each head class reads (the first one, or the first two).
-MIN_ENTITIES = {"LukeForEntityClassification": 1, "LukeForEntityPairClassification": 2,
-                "LukeForEntitySpanClassification": 1, "LukeForMaskedLM": 1}
+MIN_ENTITIES = {
+    "LukeForEntityClassification": 1,
+    "LukeForEntityPairClassification": 2,
+    "LukeForEntitySpanClassification": 1,
+    "LukeForMaskedLM": 1,
+}
 
 
 def padded_inputs(rng, config, batch, words, entities, mention, side):
@@ -114,8 +118,11 @@ def padded_inputs(rng, config, batch, words, entities, mention, side):
     ids = np.where(real, rng.integers(3, config["vocab_size"], (batch, words)), 1)
     ids[np.arange(batch), offsets] = 0  # <s> on the first real token
     mask = real.astype(np.int64)
-    out = {"input_ids": ids, "attention_mask": mask,
-           "token_type_ids": rng.integers(0, config["type_vocab_size"], (batch, words)) * mask}
+    out = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": rng.integers(0, config["type_vocab_size"], (batch, words)) * mask,
+    }
     if entities:
         counts = rng.integers(1, entities + 1, size=batch)
         entity_real = np.arange(entities)[None] < counts[:, None]
@@ -143,30 +150,41 @@ def model_inputs(rng, config, class_name, shape, side):
     entities = max(entities, MIN_ENTITIES.get(class_name, 0))
     if class_name == "LukeForMultipleChoice":
         choices = int(rng.integers(2, 4))
-        parts = [padded_inputs(rng, config, batch, words, entities, mention, side)
-                 for _ in range(choices)]
+        parts = [
+            padded_inputs(rng, config, batch, words, entities, mention, side)
+            for _ in range(choices)
+        ]
         return {key: np.stack([part[key] for part in parts], axis=1) for key in parts[0]}
     inputs = padded_inputs(rng, config, batch, words, entities, mention, side)
     if class_name == "LukeForEntitySpanClassification":
         starts = rng.integers(0, words, (batch, entities))
         inputs["entity_start_positions"] = starts
         inputs["entity_end_positions"] = np.minimum(
-            starts + rng.integers(0, 3, starts.shape), words - 1)
+            starts + rng.integers(0, 3, starts.shape), words - 1
+        )
     return inputs
 
 
-def compare_saved_model(class_name, config_values, seed, shape, side, layout, with_labels,
-                        multi, flags, folder):
+def compare_saved_model(
+    class_name, config_values, seed, shape, side, layout, with_labels, multi, flags, folder
+):
     rng = np.random.default_rng(seed)
     config = transformers.LukeConfig(**config_values)
     torch.manual_seed(seed)
     theirs = getattr(transformers, class_name)(config).eval()
     randomize(theirs, seed)  # every parameter drawn on its own: w2e, e2w, e2e queries differ
     if config.use_entity_aware_attention:
-        attention = theirs.luke.encoder.layer[0].attention.self if hasattr(theirs, "luke") \
+        attention = (
+            theirs.luke.encoder.layer[0].attention.self
+            if hasattr(theirs, "luke")
             else theirs.encoder.layer[0].attention.self
-        queries = [attention.query.weight, attention.w2e_query.weight,
-                   attention.e2w_query.weight, attention.e2e_query.weight]
+        )
+        queries = [
+            attention.query.weight,
+            attention.w2e_query.weight,
+            attention.e2w_query.weight,
+            attention.e2e_query.weight,
+        ]
         assert all(not torch.equal(a, b) for a, b in itertools.combinations(queries, 2))
     theirs.save_pretrained(folder, **FORMATS[layout])
 
@@ -180,8 +198,10 @@ def compare_saved_model(class_name, config_values, seed, shape, side, layout, wi
         inputs.update(random_labels(rng, config_values, class_name, inputs, multi))
 
     def run_theirs(model, dtype):
-        tensors = {k: torch.tensor(v.astype(dtype) if v.dtype.kind == "f" else v)
-                   for k, v in inputs.items()}
+        tensors = {
+            k: torch.tensor(v.astype(dtype) if v.dtype.kind == "f" else v)
+            for k, v in inputs.items()
+        }
         with torch.no_grad():
             return model(**tensors, **flags)
 
@@ -190,43 +210,61 @@ def compare_saved_model(class_name, config_values, seed, shape, side, layout, wi
     # reads each row's first attended word and entities (docs/python-api.md). Those outputs
     # are checked against transformers' answers for each text alone in test_invariance.py.
     skip = READS_FIRST_POSITIONS.get(class_name, ()) if side == "left" else ()
-    assert_outputs_agree(class_name, run_theirs(theirs, np.float32),
-                         run_theirs(theirs64, np.float64),
-                         ours(**inputs, **flags), ours64(**inputs, **flags), skip)
+    assert_outputs_agree(
+        class_name,
+        run_theirs(theirs, np.float32),
+        run_theirs(theirs64, np.float64),
+        ours(**inputs, **flags),
+        ours64(**inputs, **flags),
+        skip,
+    )
 
 
 # The outputs transformers computes from the first word (the pooler) or the first entities.
 READS_FIRST_POSITIONS = {
     "LukeModel": ("pooler_output",),
-    **dict.fromkeys(["LukeForSequenceClassification", "LukeForMultipleChoice",
-                     "LukeForEntityClassification", "LukeForEntityPairClassification"],
-                    ("logits", "loss")),
+    **dict.fromkeys(
+        [
+            "LukeForSequenceClassification",
+            "LukeForMultipleChoice",
+            "LukeForEntityClassification",
+            "LukeForEntityPairClassification",
+        ],
+        ("logits", "loss"),
+    ),
 }
 
 
 @pytest.mark.parametrize("class_name", CLASSES)
 def test_saved_models_match_transformers(class_name, tmp_path_factory):
-    @settings(max_examples=MODEL_EXAMPLES, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=MODEL_EXAMPLES,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(
         config=configs(class_name),
         seed=st.integers(0, 2**31 - 1),
-        shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(0, 4),
-                        st.integers(1, 3)),
+        shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(0, 4), st.integers(1, 3)),
         side=st.sampled_from(["right", "left"]),
         layout=st.sampled_from(sorted(FORMATS)),
         with_labels=st.booleans(),
         multi=st.booleans(),
-        flags=st.fixed_dictionaries({"output_hidden_states": st.booleans(),
-                                     "output_attentions": st.booleans()}),
+        flags=st.fixed_dictionaries(
+            {"output_hidden_states": st.booleans(), "output_attentions": st.booleans()}
+        ),
     )
     def check(config, seed, shape, side, layout, with_labels, multi, flags):
         folder = tmp_path_factory.mktemp(class_name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compare_saved_model(class_name, config, seed, shape, side, layout, with_labels,
-                                multi, flags, folder)
+            compare_saved_model(
+                class_name, config, seed, shape, side, layout, with_labels, multi, flags, folder
+            )
 
     check()
 
@@ -235,8 +273,7 @@ def test_saved_models_match_transformers(class_name, tmp_path_factory):
 # Tokenizers
 # ---------------------------------------------------------------------------------------
 
-TASKS = [None, "entity_classification", "entity_pair_classification",
-         "entity_span_classification"]
+TASKS = [None, "entity_classification", "entity_pair_classification", "entity_span_classification"]
 
 # Fixed example calls, per task: single texts, pairs, batches of unequal lengths, with and
 # without entity spans (and titles, which tasks ignore). Texts use words of both vocabularies.
@@ -259,8 +296,12 @@ EXAMPLES = {
         {"text": _LONG},
         {"text": _LONG, "text_pair": _PAIR},
         {"text": _LONG, "entity_spans": [START, JAPAN], "entities": ["Tokyo", "Japan"]},
-        {"text": _LONG, "entity_spans": [START, COUNTRY],
-         "text_pair": _PAIR, "entity_spans_pair": [START]},
+        {
+            "text": _LONG,
+            "entity_spans": [START, COUNTRY],
+            "text_pair": _PAIR,
+            "entity_spans_pair": [START],
+        },
         {"text": [_LONG, _SHORT]},
         {"text": [_LONG, _SHORT], "text_pair": [_PAIR, _PAIR]},
         {"text": [_LONG, _SHORT], "entity_spans": [[START, COUNTRY], [START, FRANCE]]},
@@ -290,8 +331,10 @@ GRID = {
 def grid(**axes):
     """Every combination of ``axes`` (name -> list of values) as a list of option dicts."""
     names = list(axes)
-    return [dict(zip(names, values, strict=True))
-            for values in itertools.product(*(axes[name] for name in names))]
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(axes[name] for name in names))
+    ]
 
 
 def examples(task=None, *, spans=None, pairs=None, batches=None):
@@ -299,8 +342,11 @@ def examples(task=None, *, spans=None, pairs=None, batches=None):
     those with entity spans / a text pair / a batch, False only those without."""
     chosen = []
     for example in EXAMPLES[task]:
-        has = {"spans": "entity_spans" in example, "pairs": "text_pair" in example,
-               "batches": isinstance(example["text"], list)}
+        has = {
+            "spans": "entity_spans" in example,
+            "pairs": "text_pair" in example,
+            "batches": isinstance(example["text"], list),
+        }
         wanted = {"spans": spans, "pairs": pairs, "batches": batches}
         if all(wanted[k] is None or wanted[k] == has[k] for k in has):
             chosen.append(example)
@@ -323,8 +369,10 @@ def mismatches(ours, theirs, calls):
         expected = outcome(theirs[task], **example, **options)
         actual = outcome(ours, **example, **options, task=task)
         if actual != expected:
-            found.append(f"task={task} {json.dumps({**example, **options})}: "
-                         f"ours {str(actual)[:300]} != transformers {str(expected)[:300]}")
+            found.append(
+                f"task={task} {json.dumps({**example, **options})}: "
+                f"ours {str(actual)[:300]} != transformers {str(expected)[:300]}"
+            )
     return found
 
 
@@ -334,14 +382,17 @@ def assert_agree(ours, theirs, calls):
 
 
 def all_calls(options_list, **filters):
-    return [(task, example, options) for task in TASKS for example in examples(task, **filters)
-            for options in options_list]
+    return [
+        (task, example, options)
+        for task in TASKS
+        for example in examples(task, **filters)
+        for options in options_list
+    ]
 
 
 def load_pair(folder):
     transformers.utils.logging.set_verbosity_error()
-    theirs = {task: transformers.LukeTokenizer.from_pretrained(folder, task=task)
-              for task in TASKS}
+    theirs = {task: transformers.LukeTokenizer.from_pretrained(folder, task=task) for task in TASKS}
     return LukeTokenizer.from_pretrained(folder), theirs
 
 
@@ -376,8 +427,11 @@ def test_documented_differences(tokenizers):
     answers something for the same call."""
     ours, theirs, _ = tokenizers
     text = _SHORT
-    for spans, words in (([(12, 100)], "out of range"), ([(12, 5)], "reversed"),
-                         ([(-1, 5)], "out of range")):
+    for spans, words in (
+        ([(12, 100)], "out of range"),
+        ([(12, 5)], "reversed"),
+        ([(-1, 5)], "out of range"),
+    ):
         with pytest.raises(ValueError, match=words):
             ours(text, entity_spans=spans)
     with pytest.raises(ValueError, match="entities"):
@@ -388,8 +442,9 @@ def test_documented_differences(tokenizers):
 # Features of transformers' tokenizer beyond the grid's axes (issue 14 B and A3, all
 # implemented): each check compares over part of the grid.
 PADDED = grid(padding=[True, "max_length"], truncation=[False], max_length=[12])
-TRUNCATED = grid(padding=[False, True], truncation=[True, "only_first", "only_second"],
-                 max_length=[7])
+TRUNCATED = grid(
+    padding=[False, True], truncation=[True, "only_first", "only_second"], max_length=[7]
+)
 
 
 def test_padding_side_left_call_time(tokenizers):
@@ -407,8 +462,11 @@ def shifted_like_numpy_luke(encoding):
     if not isinstance(encoding, dict) or "entity_position_ids" not in encoding:
         return encoding
     single = not isinstance(encoding["input_ids"][0], list)
-    rows = [encoding] if single else [{k: v[b] for k, v in encoding.items()}
-                                      for b in range(len(encoding["input_ids"]))]
+    rows = (
+        [encoding]
+        if single
+        else [{k: v[b] for k, v in encoding.items()} for b in range(len(encoding["input_ids"]))]
+    )
     for row in rows:
         pad = row["attention_mask"].index(1) if 1 in row["attention_mask"] else 0
         real = row["entity_attention_mask"]
@@ -426,8 +484,10 @@ def assert_agree_left_padded(ours, theirs, calls):
         expected = shifted_like_numpy_luke(outcome(theirs[task], **example, **options))
         actual = outcome(ours, **example, **options, task=task)
         if actual != expected:
-            found.append(f"task={task} {json.dumps({**example, **options})}: "
-                         f"ours {str(actual)[:300]} != expected {str(expected)[:300]}")
+            found.append(
+                f"task={task} {json.dumps({**example, **options})}: "
+                f"ours {str(actual)[:300]} != expected {str(expected)[:300]}"
+            )
     assert not found, f"{len(found)} of {len(calls)} calls differ, e.g.\n" + "\n".join(found[:3])
 
 
@@ -443,22 +503,31 @@ def test_padding_side_left_with_entities(tokenizers):
             continue
         padded = ours(**example, **options, task=task)
         pad = padded["attention_mask"].index(1) if 1 in padded["attention_mask"] else 0
-        real = [e for e, m in zip(mention_tokens(padded, pad), padded["entity_attention_mask"],
-                                  strict=True) if m]
+        real = [
+            e
+            for e, m in zip(
+                mention_tokens(padded, pad), padded["entity_attention_mask"], strict=True
+            )
+            if m
+        ]
         assert real == mention_tokens(ours(**example, task=task))
 
 
 def test_padding_side_left_from_pretrained(tokenizers):
     _, _, folder = tokenizers
     ours = LukeTokenizer.from_pretrained(folder, padding_side="left")
-    theirs = {task: transformers.LukeTokenizer.from_pretrained(
-        folder, task=task, padding_side="left") for task in TASKS}
+    theirs = {
+        task: transformers.LukeTokenizer.from_pretrained(folder, task=task, padding_side="left")
+        for task in TASKS
+    }
     assert_agree_left_padded(ours, theirs, all_calls(PADDED))
 
 
 def load_theirs(folder, **settings):
-    return {task: transformers.LukeTokenizer.from_pretrained(folder, task=task, **settings)
-            for task in TASKS}
+    return {
+        task: transformers.LukeTokenizer.from_pretrained(folder, task=task, **settings)
+        for task in TASKS
+    }
 
 
 def test_truncation_side_left_call_time(tokenizers):
@@ -472,17 +541,20 @@ def test_truncation_side_left_call_time(tokenizers):
         expected = outcome(theirs[task], **example, **options)
         actual = outcome(ours, **example, **options, task=task, truncation_side="left")
         if actual != expected:
-            found.append(f"task={task} {json.dumps({**example, **options})}: "
-                         f"ours {str(actual)[:300]} != transformers {str(expected)[:300]}")
+            found.append(
+                f"task={task} {json.dumps({**example, **options})}: "
+                f"ours {str(actual)[:300]} != transformers {str(expected)[:300]}"
+            )
     assert not found, f"{len(found)} of {len(calls)} calls differ, e.g.\n" + "\n".join(found[:3])
 
 
 def mention_tokens(encoding, pad=0):
     """(entity id, the word tokens its positions point at) for each entity of one text,
     whose words start after ``pad`` padding tokens."""
-    return [(i, tuple(encoding["input_ids"][p + pad] for p in row if p >= 0))
-            for i, row in zip(encoding["entity_ids"], encoding["entity_position_ids"],
-                              strict=True)]
+    return [
+        (i, tuple(encoding["input_ids"][p + pad] for p in row if p >= 0))
+        for i, row in zip(encoding["entity_ids"], encoding["entity_position_ids"], strict=True)
+    ]
 
 
 def test_truncation_side_left_with_entities(tokenizers):
@@ -509,16 +581,21 @@ def test_truncation_side_left_with_entities(tokenizers):
 @pytest.mark.parametrize("multiple", [8, 5])
 def test_pad_to_multiple_of(tokenizers, multiple):
     ours, theirs, _ = tokenizers
-    options = grid(padding=[True, "longest"], truncation=[False, True], max_length=[None, 12],
-                   pad_to_multiple_of=[multiple])
+    options = grid(
+        padding=[True, "longest"],
+        truncation=[False, True],
+        max_length=[None, 12],
+        pad_to_multiple_of=[multiple],
+    )
     assert_agree(ours, theirs, all_calls(options))
 
 
 @pytest.mark.parametrize("flag", ["return_special_tokens_mask", "return_length"])
 def test_return_flags(tokenizers, flag):
     ours, theirs, _ = tokenizers
-    options = grid(padding=[False, True], truncation=[False, True], max_length=[None, 7],
-                   **{flag: [True]})
+    options = grid(
+        padding=[False, True], truncation=[False, True], max_length=[None, 7], **{flag: [True]}
+    )
     assert_agree(ours, theirs, all_calls(options))
 
 
@@ -526,31 +603,60 @@ def test_return_flags(tokenizers, flag):
 _IDS = [0, 101, 307, 2]
 METHOD_CALLS = {
     "encode_plus": lambda t: dict(t.encode_plus(_LONG, _PAIR, truncation=True, max_length=9)),
-    "batch_encode_plus": lambda t: dict(t.batch_encode_plus(
-        [_LONG, _SHORT], padding=True,
-        batch_entity_spans_or_entity_spans_pairs=[[START], [START]])),
+    "batch_encode_plus": lambda t: dict(
+        t.batch_encode_plus(
+            [_LONG, _SHORT],
+            padding=True,
+            batch_entity_spans_or_entity_spans_pairs=[[START], [START]],
+        )
+    ),
     "pad": lambda t: dict(t.pad([{"input_ids": [0, 5, 2]}, {"input_ids": [0, 5, 6, 7, 2]}])),
-    "pad_entities": lambda t: dict(t.pad(
-        [t(_LONG, entity_spans=[START]), t(_SHORT, entity_spans=[START, FRANCE])],
-        pad_to_multiple_of=4)),
-    "pad_max_length": lambda t: dict(t.pad(
-        {"input_ids": [[0, 5, 2], [0, 5, 6, 2]]}, padding="max_length", max_length=6,
-        padding_side="left")),
+    "pad_entities": lambda t: dict(
+        t.pad(
+            [t(_LONG, entity_spans=[START]), t(_SHORT, entity_spans=[START, FRANCE])],
+            pad_to_multiple_of=4,
+        )
+    ),
+    "pad_max_length": lambda t: dict(
+        t.pad(
+            {"input_ids": [[0, 5, 2], [0, 5, 6, 2]]},
+            padding="max_length",
+            max_length=6,
+            padding_side="left",
+        )
+    ),
     "prepare_for_model": lambda t: dict(t.prepare_for_model([5, 6, 7], [8, 9])),
-    "prepare_for_model_entities": lambda t: dict(t.prepare_for_model(
-        [5, 6, 7, 8], [9, 10], entity_ids=[2, 1], entity_token_spans=[(0, 2), (1, 4)],
-        pair_entity_ids=[3], pair_entity_token_spans=[(0, 1)], truncation=True, max_length=8,
-        padding="max_length", max_entity_length=4, return_token_type_ids=True)),
+    "prepare_for_model_entities": lambda t: dict(
+        t.prepare_for_model(
+            [5, 6, 7, 8],
+            [9, 10],
+            entity_ids=[2, 1],
+            entity_token_spans=[(0, 2), (1, 4)],
+            pair_entity_ids=[3],
+            pair_entity_token_spans=[(0, 1)],
+            truncation=True,
+            max_length=8,
+            padding="max_length",
+            max_entity_length=4,
+            return_token_type_ids=True,
+        )
+    ),
     "build_inputs_with_special_tokens": lambda t: (
         t.build_inputs_with_special_tokens([5, 6]),
-        t.build_inputs_with_special_tokens([5, 6], [7])),
+        t.build_inputs_with_special_tokens([5, 6], [7]),
+    ),
     "get_special_tokens_mask": lambda t: (
-        t.get_special_tokens_mask([5, 6]), t.get_special_tokens_mask([5, 6], [7]),
-        t.get_special_tokens_mask(_IDS, already_has_special_tokens=True)),
+        t.get_special_tokens_mask([5, 6]),
+        t.get_special_tokens_mask([5, 6], [7]),
+        t.get_special_tokens_mask(_IDS, already_has_special_tokens=True),
+    ),
     "num_special_tokens_to_add": lambda t: (
-        t.num_special_tokens_to_add(), t.num_special_tokens_to_add(pair=True)),
-    "create_token_type_ids_from_sequences": lambda t: (
-        t.create_token_type_ids_from_sequences([5, 6], [7])),
+        t.num_special_tokens_to_add(),
+        t.num_special_tokens_to_add(pair=True),
+    ),
+    "create_token_type_ids_from_sequences": lambda t: t.create_token_type_ids_from_sequences(
+        [5, 6], [7]
+    ),
     "pad_token_type_id": lambda t: t.pad_token_type_id,
     "is_fast": lambda t: t.is_fast,
 }
@@ -567,8 +673,9 @@ def test_added_tokens_saved_and_reloaded(tokenizers, tmp_path):
     _, _, folder = tokenizers
     ours, theirs = load_pair(folder)
     assert ours.add_tokens(["newword", "<new>"]) == theirs[None].add_tokens(["newword", "<new>"])
-    assert ours.add_special_tokens({"additional_special_tokens": ["<sep2>"]}) == \
-        theirs[None].add_special_tokens({"additional_special_tokens": ["<sep2>"]})
+    assert ours.add_special_tokens({"additional_special_tokens": ["<sep2>"]}) == theirs[
+        None
+    ].add_special_tokens({"additional_special_tokens": ["<sep2>"]})
     text = "a newword and <new> then <sep2> end"
     assert ours(text)["input_ids"] == theirs[None](text)["input_ids"]
     ours.save_pretrained(tmp_path)
@@ -595,10 +702,14 @@ def test_built_directly_with_transformers_added_tokens(tokenizers):
     _, _, folder = tokenizers
     files = [str(folder / name) for name in ("vocab.json", "merges.txt", "entity_vocab.json")]
     texts = ["Tokyo is the <mask> of Japan.", "a <mask>b <ent> c  <x> d<x>e"]
-    for options in ({}, {"mask_token": transformers.AddedToken("<mask>", lstrip=True)},
-                     {"mask_token": transformers.AddedToken("<mask>", lstrip=False),
-                      "additional_special_tokens": [transformers.AddedToken("<x>", rstrip=True),
-                                                    ""]}):
+    for options in (
+        {},
+        {"mask_token": transformers.AddedToken("<mask>", lstrip=True)},
+        {
+            "mask_token": transformers.AddedToken("<mask>", lstrip=False),
+            "additional_special_tokens": [transformers.AddedToken("<x>", rstrip=True), ""],
+        },
+    ):
         ours = LukeTokenizer(*files, **options)
         theirs = transformers.LukeTokenizer(*files, **options)
         for text in texts:
@@ -613,16 +724,28 @@ def test_add_tokens_as_transformers_common_tests_do(tokenizers):
 
     def steps(tok):
         size = tok.vocab_size
-        out = [tok.add_tokens(["aaaaa bbbbbb", "cccccccccdddddddd"]), tok.vocab_size == size,
-               len(tok), tok.encode("aaaaa bbbbbb low cccccccccdddddddd l",
-                                    add_special_tokens=False)]
-        out.append(tok.add_special_tokens({"eos_token": ">>>>|||<||<<|<<",
-                                           "pad_token": "<<<<<|||>|>>>>|>"}))
-        out += [tok.encode(">>>>|||<||<<|<< aaaaa bbbbbb low cccccccccdddddddd <<<<<|||>|>>>>|> l",
-                           add_special_tokens=False),
-                tok.eos_token_id, tok.pad_token_id, len(tok),
-                tok(["a", "aaaaa bbbbbb"], padding=True)["input_ids"],
-                list(dict.fromkeys(tok.all_special_tokens))]  # transformers lists some twice
+        out = [
+            tok.add_tokens(["aaaaa bbbbbb", "cccccccccdddddddd"]),
+            tok.vocab_size == size,
+            len(tok),
+            tok.encode("aaaaa bbbbbb low cccccccccdddddddd l", add_special_tokens=False),
+        ]
+        out.append(
+            tok.add_special_tokens(
+                {"eos_token": ">>>>|||<||<<|<<", "pad_token": "<<<<<|||>|>>>>|>"}
+            )
+        )
+        out += [
+            tok.encode(
+                ">>>>|||<||<<|<< aaaaa bbbbbb low cccccccccdddddddd <<<<<|||>|>>>>|> l",
+                add_special_tokens=False,
+            ),
+            tok.eos_token_id,
+            tok.pad_token_id,
+            len(tok),
+            tok(["a", "aaaaa bbbbbb"], padding=True)["input_ids"],
+            list(dict.fromkeys(tok.all_special_tokens)),
+        ]  # transformers lists some twice
         return out
 
     _, _, folder = tokenizers

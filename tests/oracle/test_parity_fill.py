@@ -185,8 +185,7 @@ def oracle_entity_predictions(oracle, text, top_k):
 
 
 @pytest.mark.parametrize("text", ENTITY_TEXTS)
-def test_entity_predictions_equal_an_argsort_of_transformers_entity_logits(oracle, combined,
-                                                                           text):
+def test_entity_predictions_equal_an_argsort_of_transformers_entity_logits(oracle, combined, text):
     top_k = 6
     masks, entities = oracle_entity_predictions(oracle, text, top_k)
     answer = combined(text, top_k=top_k)

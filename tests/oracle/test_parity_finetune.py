@@ -16,17 +16,39 @@ transformers = pytest.importorskip("transformers")
 
 def test_a_finetuned_checkpoint_loads_in_transformers_with_the_same_outputs(tmp_path):
     train = write(tmp_path / "train.jsonl", typing_lines(0, 4))
-    assert cli.main(["finetune", "--task", "entity-classification", "--train", train,
-                     "--model", str(TINY_LUKE), "--output", str(tmp_path / "out"),
-                     "--epochs", "1", "--learning-rate", "3e-3"]) == 0
+    assert (
+        cli.main(
+            [
+                "finetune",
+                "--task",
+                "entity-classification",
+                "--train",
+                train,
+                "--model",
+                str(TINY_LUKE),
+                "--output",
+                str(tmp_path / "out"),
+                "--epochs",
+                "1",
+                "--learning-rate",
+                "3e-3",
+            ]
+        )
+        == 0
+    )
     folder = tmp_path / "out"
     tokenizer = LukeTokenizer.from_pretrained(folder)
-    batch = tokenizer(["We flew to Tokyo last week.", "Ajax won the cup again."],
-                      entity_spans=[[(11, 16)], [(0, 4)]], task="entity_classification",
-                      padding=True, return_tensors="np")
+    batch = tokenizer(
+        ["We flew to Tokyo last week.", "Ajax won the cup again."],
+        entity_spans=[[(11, 16)], [(0, 4)]],
+        task="entity_classification",
+        padding=True,
+        return_tensors="np",
+    )
     ours = LukeForEntityClassification.from_pretrained(folder)(**batch).logits
     theirs_model, info = transformers.LukeForEntityClassification.from_pretrained(
-        folder, output_loading_info=True)
+        folder, output_loading_info=True
+    )
     assert not any(info.values()), info
     with torch.no_grad():
         theirs = theirs_model.eval()(**{k: torch.tensor(v) for k, v in batch.items()}).logits

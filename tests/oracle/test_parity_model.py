@@ -25,10 +25,15 @@ import numpy_luke  # noqa: E402
 TOLERANCE = 1e-5  # float32 outputs
 TOLERANCE_64 = 1e-8  # float64 outputs (rounding amplified by at most 1/sqrt(eps))
 CLASSES = [
-    "LukeModel", "LukeForMaskedLM", "LukeForEntityClassification",
-    "LukeForEntityPairClassification", "LukeForEntitySpanClassification",
-    "LukeForSequenceClassification", "LukeForTokenClassification",
-    "LukeForQuestionAnswering", "LukeForMultipleChoice",
+    "LukeModel",
+    "LukeForMaskedLM",
+    "LukeForEntityClassification",
+    "LukeForEntityPairClassification",
+    "LukeForEntitySpanClassification",
+    "LukeForSequenceClassification",
+    "LukeForTokenClassification",
+    "LukeForQuestionAnswering",
+    "LukeForMultipleChoice",
 ]
 ACTIVATIONS = ["gelu", "relu", "gelu_new", "gelu_fast", "quick_gelu", "silu", "tanh"]
 
@@ -68,8 +73,11 @@ def random_inputs(rng, config, class_name, batch, words, entities, mention):
     mask = (np.arange(words)[None] < lengths[:, None]).astype(np.int64)
     ids = np.where(mask == 1, ids, pad)
     ids[:, 0] = 0
-    out = {"input_ids": ids, "attention_mask": mask,
-           "token_type_ids": rng.integers(0, config["type_vocab_size"], (batch, words)) * mask}
+    out = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": rng.integers(0, config["type_vocab_size"], (batch, words)) * mask,
+    }
     if entities:
         counts = rng.integers(1, entities + 1, size=batch)
         entity_mask = (np.arange(entities)[None] < counts[:, None]).astype(np.int64)
@@ -89,8 +97,12 @@ def random_inputs(rng, config, class_name, batch, words, entities, mention):
             entity_position_ids=positions,
         )
     # Optional inputs: sometimes left to their defaults, sometimes given explicitly.
-    for name in ("attention_mask", "token_type_ids", "entity_attention_mask",
-                 "entity_token_type_ids"):
+    for name in (
+        "attention_mask",
+        "token_type_ids",
+        "entity_attention_mask",
+        "entity_token_type_ids",
+    ):
         if name in out and rng.random() < 0.25:
             del out[name]
     if rng.random() < 0.25:
@@ -98,8 +110,9 @@ def random_inputs(rng, config, class_name, batch, words, entities, mention):
     if class_name == "LukeForEntitySpanClassification":
         starts = rng.integers(0, words, (batch, entities))
         out["entity_start_positions"] = starts
-        out["entity_end_positions"] = np.minimum(starts + rng.integers(0, 3, starts.shape),
-                                                 words - 1)
+        out["entity_end_positions"] = np.minimum(
+            starts + rng.integers(0, 3, starts.shape), words - 1
+        )
     return out
 
 
@@ -131,8 +144,10 @@ def random_labels(rng, config, class_name, inputs, multi):
         labels[inputs["input_ids"] == 1] = -100  # padding
         return {"labels": labels}
     if class_name == "LukeForQuestionAnswering":
-        return {"start_positions": rng.integers(0, words + 3, batch),
-                "end_positions": rng.integers(0, words + 3, batch)}
+        return {
+            "start_positions": rng.integers(0, words + 3, batch),
+            "end_positions": rng.integers(0, words + 3, batch),
+        }
     if class_name == "LukeForMultipleChoice":
         return {"labels": rng.integers(0, inputs["input_ids"].shape[1], batch)}
     return {}
@@ -164,8 +179,12 @@ def flatten(outputs, to_numpy):
 def compare(class_name, config_values, seed, shape, with_labels, multi, flags):
     rng = np.random.default_rng(seed)
     batch, words, entities, mention = shape
-    needs = {"LukeForEntityClassification": 1, "LukeForEntityPairClassification": 2,
-             "LukeForEntitySpanClassification": 1, "LukeForMaskedLM": 0}
+    needs = {
+        "LukeForEntityClassification": 1,
+        "LukeForEntityPairClassification": 2,
+        "LukeForEntitySpanClassification": 1,
+        "LukeForMaskedLM": 0,
+    }
     entities = max(entities, needs.get(class_name, 0))
     if class_name == "LukeForMaskedLM" and with_labels:
         entities = max(entities, 1)
@@ -176,12 +195,15 @@ def compare(class_name, config_values, seed, shape, with_labels, multi, flags):
     randomize(torch_model, seed)
     state = {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
     ours = getattr(numpy_luke, class_name).from_state_dict(
-        state, numpy_luke.LukeConfig.from_dict(config.to_dict()))
+        state, numpy_luke.LukeConfig.from_dict(config.to_dict())
+    )
 
     if class_name == "LukeForMultipleChoice":
         choices = int(rng.integers(2, 4))
-        parts = [random_inputs(rng, config_values, class_name, batch, words, entities, mention)
-                 for _ in range(choices)]
+        parts = [
+            random_inputs(rng, config_values, class_name, batch, words, entities, mention)
+            for _ in range(choices)
+        ]
         common = set.intersection(*(set(p) for p in parts))
         inputs = {k: np.stack([p[k] for p in parts], axis=1) for k in sorted(common)}
     else:
@@ -194,11 +216,14 @@ def compare(class_name, config_values, seed, shape, with_labels, multi, flags):
     # The same weights in double precision, for transformers and for us.
     torch_model64 = copy.deepcopy(torch_model).double()
     ours64 = getattr(numpy_luke, class_name).from_state_dict(
-        state, numpy_luke.LukeConfig.from_dict(config.to_dict()), dtype=np.float64)
+        state, numpy_luke.LukeConfig.from_dict(config.to_dict()), dtype=np.float64
+    )
 
     def run_torch(model, dtype):
-        tensors = {k: torch.tensor(v.astype(dtype) if v.dtype.kind == "f" else v)
-                   for k, v in inputs.items()}
+        tensors = {
+            k: torch.tensor(v.astype(dtype) if v.dtype.kind == "f" else v)
+            for k, v in inputs.items()
+        }
         with torch.no_grad():
             return model(**tensors, **flags)
 
@@ -211,17 +236,20 @@ def compare(class_name, config_values, seed, shape, with_labels, multi, flags):
 
 @pytest.mark.parametrize("class_name", CLASSES)
 def test_parity_with_transformers(class_name):
-    @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(
         config=configs(class_name),
         seed=st.integers(0, 2**31 - 1),
-        shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(0, 4),
-                        st.integers(1, 3)),
+        shape=st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(0, 4), st.integers(1, 3)),
         with_labels=st.booleans(),
         multi=st.booleans(),
-        flags=st.fixed_dictionaries({"output_hidden_states": st.booleans(),
-                                     "output_attentions": st.booleans()}),
+        flags=st.fixed_dictionaries(
+            {"output_hidden_states": st.booleans(), "output_attentions": st.booleans()}
+        ),
     )
     def check(config, seed, shape, with_labels, multi, flags):
         with warnings.catch_warnings():

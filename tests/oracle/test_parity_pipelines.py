@@ -56,8 +56,12 @@ def test_entity_typing_equals_transformers():
     answers = typing(TYPING_TEXTS)  # one batch
     for text, answer in zip(TYPING_TEXTS, answers, strict=True):
         plain, spans = parse_mentions(text)
-        probs = 1 / (1 + np.exp(-logits_of(model, tokenizer(plain, entity_spans=spans,
-                                                               return_tensors="pt"))[0]))
+        probs = 1 / (
+            1
+            + np.exp(
+                -logits_of(model, tokenizer(plain, entity_spans=spans, return_tensors="pt"))[0]
+            )
+        )
         theirs = [(model.config.id2label[i], probs[i]) for i in np.argsort(-probs)
                   if probs[i] >= 0.3]  # fmt: skip
         assert_labels_equal(answer["labels"], theirs)
@@ -105,8 +109,15 @@ def test_ner_equals_transformers(max_span_length):
             for (s, e), p in zip(chunk, probs, strict=True):
                 label = int(np.argmax(p))
                 if label != 0:  # NIL
-                    found.append({"mention": text[s:e], "start": s, "end": e,
-                                  "label": model.config.id2label[label], "score": p[label]})
+                    found.append(
+                        {
+                            "mention": text[s:e],
+                            "start": s,
+                            "end": e,
+                            "label": model.config.id2label[label],
+                            "score": p[label],
+                        }
+                    )
         theirs = select_spans(found)
         ours = ner(text)["entities"]
         assert [(e["start"], e["end"], e["label"]) for e in ours] == [

@@ -53,9 +53,11 @@ def test_num_parameters_and_state_dict_names_equal_transformers(name):
     for options in ({}, {"exclude_embeddings": True}, {"only_trainable": True}):
         assert model.num_parameters(**options) == theirs.num_parameters(**options), options
     assert set(model.state_dict()) == {
-        k for k in theirs.state_dict() if not k.endswith("position_ids")}
-    np.testing.assert_array_equal(model.get_input_embeddings().shape,
-                                  tuple(theirs.get_input_embeddings().weight.shape))
+        k for k in theirs.state_dict() if not k.endswith("position_ids")
+    }
+    np.testing.assert_array_equal(
+        model.get_input_embeddings().shape, tuple(theirs.get_input_embeddings().weight.shape)
+    )
     out = theirs.get_output_embeddings()
     assert (model.get_output_embeddings() is None) == (out is None)
 
@@ -66,8 +68,10 @@ def test_transformers_saved_folder_and_ours_hold_the_same_tensors(tmp_path):
     numpy_luke.LukeForMaskedLM.from_pretrained(TINY_LUKE).save_pretrained(tmp_path / "ours")
     from safetensors.numpy import load_file
 
-    a, b = load_file(tmp_path / "theirs" / "model.safetensors"), load_file(
-        tmp_path / "ours" / "model.safetensors")
+    a, b = (
+        load_file(tmp_path / "theirs" / "model.safetensors"),
+        load_file(tmp_path / "ours" / "model.safetensors"),
+    )
     assert set(a) == set(b)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])

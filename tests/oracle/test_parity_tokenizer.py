@@ -18,18 +18,55 @@ from numpy_luke import LukeTokenizer
 pytestmark = pytest.mark.parity
 transformers = pytest.importorskip("transformers")
 
-TASKS = [None, "entity_classification", "entity_pair_classification",
-         "entity_span_classification"]
-SPAN_COUNT = {"entity_classification": (1, 1), "entity_pair_classification": (2, 2),
-              "entity_span_classification": (1, 5), None: (0, 5)}
+TASKS = [None, "entity_classification", "entity_pair_classification", "entity_span_classification"]
+SPAN_COUNT = {
+    "entity_classification": (1, 1),
+    "entity_pair_classification": (2, 2),
+    "entity_span_classification": (1, 5),
+    None: (0, 5),
+}
 
 characters = st.characters(blacklist_categories=("Cs",))
-pieces = st.sampled_from([
-    "Top", " seed", " Ana", " Ivanovic", " said", " on", " Thursday", "Beyoncé", " Los",
-    " Angeles", "'s", "'re", " 2020", "3.14", " ", "  ", "\n", "\t", "\u00a0", "\u3000", "東京",
-    "القاهرة", "👨\u200d👩\u200d👧", "e\u0301", "<mask>", " <mask>", "<s>", "</s>", "<ent>",
-    "<ent2>", "<pad>", "<unk>", "https://x.org/a?b=1", "def f(x):", "!!!", "—",
-])
+pieces = st.sampled_from(
+    [
+        "Top",
+        " seed",
+        " Ana",
+        " Ivanovic",
+        " said",
+        " on",
+        " Thursday",
+        "Beyoncé",
+        " Los",
+        " Angeles",
+        "'s",
+        "'re",
+        " 2020",
+        "3.14",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u00a0",
+        "\u3000",
+        "東京",
+        "القاهرة",
+        "👨\u200d👩\u200d👧",
+        "e\u0301",
+        "<mask>",
+        " <mask>",
+        "<s>",
+        "</s>",
+        "<ent>",
+        "<ent2>",
+        "<pad>",
+        "<unk>",
+        "https://x.org/a?b=1",
+        "def f(x):",
+        "!!!",
+        "—",
+    ]
+)
 texts = st.lists(st.one_of(st.text(characters, max_size=5), pieces), max_size=12).map("".join)
 titles = st.sampled_from(["Ana Ivanovic", "Thursday", "Japan", "東京", "Nowhere", "[MASK]"])
 
@@ -67,8 +104,9 @@ def calls(draw):
     if draw(st.booleans()):
         options["padding"] = draw(st.sampled_from([True, "longest", "max_length"]))
     if draw(st.booleans()):
-        options["truncation"] = draw(st.sampled_from(
-            [True, "longest_first", "only_first", "only_second"]))
+        options["truncation"] = draw(
+            st.sampled_from([True, "longest_first", "only_first", "only_second"])
+        )
     if draw(st.booleans()) or options.get("padding") == "max_length":
         # None (with padding="max_length") pads to model_max_length, 512
         options["max_length"] = draw(st.one_of(st.integers(4, 40), st.just(None)))
@@ -98,8 +136,7 @@ def calls(draw):
 def pair_of_tokenizers(roberta_dir, tmp_path_factory):
     folder = helpers.real_vocab_luke_dir(tmp_path_factory.mktemp("luke-base"))
     transformers.utils.logging.set_verbosity_error()
-    theirs = {task: transformers.LukeTokenizer.from_pretrained(folder, task=task)
-              for task in TASKS}
+    theirs = {task: transformers.LukeTokenizer.from_pretrained(folder, task=task) for task in TASKS}
     return LukeTokenizer.from_pretrained(folder), theirs
 
 
@@ -129,9 +166,11 @@ def test_tokenize_and_decode_match_transformers(pair_of_tokenizers, text, skip):
     assert ours.tokenize(text) == theirs[None].tokenize(text)
     ids = theirs[None](text)["input_ids"]
     for spaces in (True, False):
-        assert ours.decode(ids, skip_special_tokens=skip,
-                           spaces_between_special_tokens=spaces) == theirs[None].decode(
-            ids, skip_special_tokens=skip, spaces_between_special_tokens=spaces)
+        assert ours.decode(
+            ids, skip_special_tokens=skip, spaces_between_special_tokens=spaces
+        ) == theirs[None].decode(
+            ids, skip_special_tokens=skip, spaces_between_special_tokens=spaces
+        )
 
 
 @given(st.lists(st.integers(0, 50266), max_size=20))
@@ -175,8 +214,7 @@ def test_saved_folder_reads_the_same_in_transformers(pair_of_tokenizers, tmp_pat
         theirs = transformers.LukeTokenizer.from_pretrained(tmp_path, task=task)
         text = "Top seed Ana Ivanovic said <mask> Thursday she could hardly believe her luck."
         spans = [(9, 21), (30, 38)][: 1 if task == "entity_classification" else 2]
-        assert ours(text, entity_spans=spans, task=task) == dict(
-            theirs(text, entity_spans=spans))
+        assert ours(text, entity_spans=spans, task=task) == dict(theirs(text, entity_spans=spans))
         assert theirs.tokenize(" a <mask> b <ent2>") == ours.tokenize(" a <mask> b <ent2>")
 
 

@@ -42,12 +42,16 @@ def load(repo_id):
     download = os.environ.get("NUMPY_LUKE_ALLOW_DOWNLOAD") == "1"
     try:
         tokenizer = LukeTokenizer.from_pretrained(
-            repo_id, task="entity_classification", local_files_only=not download)
+            repo_id, task="entity_classification", local_files_only=not download
+        )
         model = LukeModel.from_pretrained(repo_id, local_files_only=not download)
     except CheckpointNotFoundError as error:
-        how = ("the download failed" if download else
-               "it is not in the local Hugging Face cache; set NUMPY_LUKE_ALLOW_DOWNLOAD=1 "
-               "to download it")
+        how = (
+            "the download failed"
+            if download
+            else "it is not in the local Hugging Face cache; set NUMPY_LUKE_ALLOW_DOWNLOAD=1 "
+            "to download it"
+        )
         pytest.skip(f"{repo_id} unavailable: {how} ({str(error)[:120]})")
     return tokenizer, model
 
@@ -59,11 +63,13 @@ def test_published_hidden_state_figures(repo_id):
     encoding = tokenizer(TEXT, entity_spans=[SPAN], add_prefix_space=True, return_tensors="np")
     outputs = model(**encoding)
     assert outputs.last_hidden_state.shape == (1, 42, hidden)
-    np.testing.assert_allclose(outputs.last_hidden_state[0, :3, :3], word_slice,
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        outputs.last_hidden_state[0, :3, :3], word_slice, rtol=1e-4, atol=1e-4
+    )
     assert outputs.entity_last_hidden_state.shape == (1, 1, hidden)
-    np.testing.assert_allclose(outputs.entity_last_hidden_state[0, :1, :3], entity_slice,
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        outputs.entity_last_hidden_state[0, :1, :3], entity_slice, rtol=1e-4, atol=1e-4
+    )
 
 
 def test_the_figure_input_has_the_published_shape(tmp_path):

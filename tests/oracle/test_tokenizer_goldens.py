@@ -54,15 +54,29 @@ def test_goldens_cover_the_corpus():
     """The recorded corpus really spans what the goldens claim to cover."""
     calls = [case["call"] for case in CASES if "call" in case]
     tasks = Counter(case["init"].get("task") for case in CASES if "call" in case)
-    assert set(tasks) == {None, "entity_classification", "entity_pair_classification",
-                          "entity_span_classification"}
+    assert set(tasks) == {
+        None,
+        "entity_classification",
+        "entity_pair_classification",
+        "entity_span_classification",
+    }
     assert sum("text_pair" in c for c in calls) >= 40
     assert sum(isinstance(c["text"], list) for c in calls) >= 20
     assert sum(bool(c.get("truncation")) and "entity_spans" in c for c in calls) >= 50
     assert sum(c.get("padding") == "max_length" for c in calls) >= 20
     texts = " ".join(c["text"] for c in calls if isinstance(c["text"], str))
-    for sample in ("東京", "القاهرة", "👨\u200d👩", "e\u0301", "\u3000", "\u00a0", "https://",
-                   "<mask>", "<s>", "def f(x)"):
+    for sample in (
+        "東京",
+        "القاهرة",
+        "👨\u200d👩",
+        "e\u0301",
+        "\u3000",
+        "\u00a0",
+        "https://",
+        "<mask>",
+        "<s>",
+        "def f(x)",
+    ):
         assert sample in texts
     assert "" in [c["text"] for c in calls]
     assert sum("error" in case for case in CASES) >= 5

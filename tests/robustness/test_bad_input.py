@@ -38,22 +38,27 @@ def mention_text(tokenizer, encoding, row):
 
 # ---------------------------------------------------------------------------- spans
 
-@pytest.mark.parametrize("span, words", [
-    ((0, 100), "out of range"),
-    ((-1, 5), "out of range"),
-    ((39, 39), "out of range"),  # len(TEXT) == 38
-    ((12, 0), "reversed"),
-    ((0, 5, 9), r"not a \(start, end\) pair"),
-    ((3,), r"not a \(start, end\) pair"),
-    ("0:5", r"not a \(start, end\) pair"),
-])
+
+@pytest.mark.parametrize(
+    "span, words",
+    [
+        ((0, 100), "out of range"),
+        ((-1, 5), "out of range"),
+        ((39, 39), "out of range"),  # len(TEXT) == 38
+        ((12, 0), "reversed"),
+        ((0, 5, 9), r"not a \(start, end\) pair"),
+        ((3,), r"not a \(start, end\) pair"),
+        ("0:5", r"not a \(start, end\) pair"),
+    ],
+)
 def test_spans_out_of_range_reversed_or_not_pairs(tokenizer, span, words):
     with pytest.raises(ValueError, match=words):
         tokenizer(TEXT, entity_spans=[MESSI, span])
 
 
-@pytest.mark.parametrize("span", [(0.0, 12), (0, 12.0), (True, 12), (0, "12"), (None, 12),
-                                  (np.float64(0), 12)])
+@pytest.mark.parametrize(
+    "span", [(0.0, 12), (0, 12.0), (True, 12), (0, "12"), (None, 12), (np.float64(0), 12)]
+)
 def test_span_offsets_must_be_integers(tokenizer, span):
     with pytest.raises(TypeError, match="must be ints"):
         tokenizer(TEXT, entity_spans=[span])
@@ -87,8 +92,9 @@ def test_overlapping_and_nested_spans_are_legitimate(tokenizer, model):
 def test_the_same_span_twice_gives_two_equal_entities(tokenizer, model):
     encoding = tokenizer(TEXT, entity_spans=[MESSI, MESSI], return_tensors="np")
     logits = model(**encoding).entity_logits[0]  # (2, entity_vocab)
-    np.testing.assert_array_equal(encoding["entity_position_ids"][0, 0],
-                                  encoding["entity_position_ids"][0, 1])
+    np.testing.assert_array_equal(
+        encoding["entity_position_ids"][0, 0], encoding["entity_position_ids"][0, 1]
+    )
     np.testing.assert_allclose(logits[0], logits[1], rtol=1e-6, atol=1e-6)
 
 
@@ -101,6 +107,7 @@ def test_an_empty_span_is_an_entity_without_positions(tokenizer, model):
 
 
 # ---------------------------------------------------------------------------- entities
+
 
 def test_entities_and_spans_of_different_lengths(tokenizer):
     with pytest.raises(ValueError, match="2 titles but entity_spans has 1 spans"):
@@ -128,19 +135,23 @@ def test_unknown_titles_become_unk(tokenizer):
     assert encoding["entity_ids"] == [tokenizer.entity_unk_token_id]
 
 
-@pytest.mark.parametrize("task, spans", [
-    ("entity_classification", [MESSI, MIAMI]),
-    ("entity_classification", []),
-    ("entity_pair_classification", [MESSI]),
-    ("entity_span_classification", []),
-    ("entity_span_classification", None),
-])
+@pytest.mark.parametrize(
+    "task, spans",
+    [
+        ("entity_classification", [MESSI, MIAMI]),
+        ("entity_classification", []),
+        ("entity_pair_classification", [MESSI]),
+        ("entity_span_classification", []),
+        ("entity_span_classification", None),
+    ],
+)
 def test_tasks_need_their_number_of_spans(tokenizer, task, spans):
     with pytest.raises(ValueError, match=f"task='{task}' needs entity_spans"):
         tokenizer(TEXT, entity_spans=spans, task=task)
 
 
 # ------------------------------------------------- more spans than max_entity_length
+
 
 def test_more_spans_than_max_entity_length(tokenizer, model):
     """As transformers 4.57: without truncation every entity is kept (the model reads any
@@ -149,8 +160,10 @@ def test_more_spans_than_max_entity_length(tokenizer, model):
     assert len(tokenizer(TEXT, entity_spans=spans)["entity_ids"]) == 40
     truncated = tokenizer(TEXT, entity_spans=spans, truncation=True)
     assert len(truncated["entity_ids"]) == tokenizer.max_entity_length == 32
-    assert truncated["entity_position_ids"] == tokenizer(TEXT, entity_spans=spans)[
-        "entity_position_ids"][:32]
+    assert (
+        truncated["entity_position_ids"]
+        == tokenizer(TEXT, entity_spans=spans)["entity_position_ids"][:32]
+    )
     three = tokenizer(TEXT, entity_spans=spans, truncation=True, max_entity_length=3)
     assert len(three["entity_ids"]) == 3
     outputs = model(**tokenizer(TEXT, entity_spans=spans, return_tensors="np"))
@@ -186,8 +199,9 @@ def test_long_text_without_truncation_warns_and_the_model_refuses_it(tokenizer, 
 
 
 def test_long_text_with_truncation_runs(tokenizer, model):
-    encoding = tokenizer(LONG, entity_spans=[(0, 5), (3000, 3005)], truncation=True,
-                         return_tensors="np")
+    encoding = tokenizer(
+        LONG, entity_spans=[(0, 5), (3000, 3005)], truncation=True, return_tensors="np"
+    )
     assert encoding["input_ids"].shape == (1, 512)
     assert encoding["entity_ids"].shape == (1, 1)  # the mention cut away is dropped
     assert model(**encoding).logits.shape == (1, 512, model.config.vocab_size)
@@ -205,13 +219,14 @@ def test_model_refuses_more_positions_than_its_table(model):
         model(input_ids=np.full((1, table - 1), 5))
     # padding does not count: a padded batch whose longest text fits is fine
     padded = np.full((2, table + 50), model.config.pad_token_id)
-    padded[0, :table - 2] = 5
+    padded[0, : table - 2] = 5
     assert model(input_ids=padded).logits.shape[1] == table + 50
     with pytest.raises(ValueError, match="position_ids holds values"):
         model(input_ids=np.full((1, 3), 5), position_ids=np.array([[2, 3, table]]))
 
 
 # ---------------------------------------------------------------------------- odd texts
+
 
 @pytest.mark.parametrize("text", ["", " ", "   \n\t  ", "\u3000", "\n"])
 def test_empty_and_whitespace_only_texts(tokenizer, model, text):
@@ -236,8 +251,11 @@ def test_lone_surrogates_are_a_clear_value_error(tokenizer, text):
     """A lone surrogate has no UTF-8 encoding. transformers lets the UnicodeEncodeError of
     BPE escape; numpy_luke raises InputError (a ValueError) naming where it is."""
     position = next(k for k, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF)
-    for call in (lambda: tokenizer(text), lambda: tokenizer.tokenize(text),
-                 lambda: tokenizer(text, entity_spans=[(0, 1)])):
+    for call in (
+        lambda: tokenizer(text),
+        lambda: tokenizer.tokenize(text),
+        lambda: tokenizer(text, entity_spans=[(0, 1)]),
+    ):
         with pytest.raises(InputError, match=f"lone surrogate .* at character {position}"):
             call()
     with pytest.raises(ValueError, match=r"text_pair holds a lone surrogate"):
@@ -255,6 +273,7 @@ def test_surrogate_pairs_and_control_characters_round_trip(tokenizer, model):
 
 # ------------------------------------------------------------- batches into the model
 
+
 def test_ragged_batches(tokenizer, model):
     ragged = tokenizer(["Messi", "Lionel Messi plays"])  # lists of different lengths
     with pytest.raises(ValueError, match="ragged"):
@@ -270,11 +289,12 @@ def test_mismatched_shapes_between_inputs(tokenizer, model):
     two = dict(tokenizer([TEXT, TEXT], entity_spans=[[MESSI], [MESSI]], return_tensors="np"))
     cases = {
         "entity_ids has shape": {**one, "entity_ids": two["entity_ids"]},
-        "entity_position_ids has shape": {**one, "entity_position_ids":
-                                          two["entity_position_ids"]},
+        "entity_position_ids has shape": {**one, "entity_position_ids": two["entity_position_ids"]},
         "attention_mask has shape": {**one, "attention_mask": one["attention_mask"][:, :-1]},
-        "entity_attention_mask has shape": {**two,
-                                            "entity_attention_mask": one["entity_attention_mask"]},
+        "entity_attention_mask has shape": {
+            **two,
+            "entity_attention_mask": one["entity_attention_mask"],
+        },
         "entity_position_ids is required": {**one, "entity_position_ids": None},
     }
     for message, inputs in cases.items():
@@ -290,20 +310,27 @@ def test_three_dimensional_attention_masks(model):
     with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 1, 0\)"):
         model(input_ids=[0], attention_mask=np.ones((1, 0)))
     with pytest.raises(ValueError, match="without entities only"):
-        model(input_ids=[[0, 5, 2]], attention_mask=full, entity_ids=[[2]],
-              entity_position_ids=[[[1]]])
+        model(
+            input_ids=[[0, 5, 2]],
+            attention_mask=full,
+            entity_ids=[[2]],
+            entity_position_ids=[[[1]]],
+        )
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("input_ids", [[0, 419, 2]], r"input_ids holds values in \[0, 419\] .* \[0, 418\]"),
-    ("input_ids", [[0, -1, 2]], r"input_ids holds values in \[-1, 2\]"),
-    ("input_ids", np.array([[0, 2**64 - 1]], dtype=np.uint64), "int64 range"),
-    ("input_ids", [[0, 1.5, 2]], "must hold integers"),
-    ("input_ids", [[0, np.inf, 2]], "must hold integers"),
-    ("input_ids", [[0, np.nan, 2]], "must hold integers"),
-    ("input_ids", np.zeros((1, 2, 3), dtype=np.int64), r"shape \(batch, words\)"),
-    ("token_type_ids", [[0, 2, 0]], "token_type_ids holds values"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("input_ids", [[0, 419, 2]], r"input_ids holds values in \[0, 419\] .* \[0, 418\]"),
+        ("input_ids", [[0, -1, 2]], r"input_ids holds values in \[-1, 2\]"),
+        ("input_ids", np.array([[0, 2**64 - 1]], dtype=np.uint64), "int64 range"),
+        ("input_ids", [[0, 1.5, 2]], "must hold integers"),
+        ("input_ids", [[0, np.inf, 2]], "must hold integers"),
+        ("input_ids", [[0, np.nan, 2]], "must hold integers"),
+        ("input_ids", np.zeros((1, 2, 3), dtype=np.int64), r"shape \(batch, words\)"),
+        ("token_type_ids", [[0, 2, 0]], "token_type_ids holds values"),
+    ],
+)
 def test_out_of_range_or_malformed_word_inputs(model, name, value, message):
     inputs = {"input_ids": [[0, 5, 2]], name: value}
     with pytest.raises(ValueError, match=message):
@@ -319,8 +346,9 @@ def test_masks_other_than_0_and_1_are_refused(model, tokenizer, name, value):
     encoding = dict(tokenizer(TEXT, entity_spans=[MESSI, MIAMI], return_tensors="np"))
     reference = model(**encoding).logits
     for convert in (lambda a: a.astype(np.float32), lambda a: a.astype(bool)):
-        np.testing.assert_array_equal(model(**{**encoding, name: convert(encoding[name])})
-                                      .logits, reference)
+        np.testing.assert_array_equal(
+            model(**{**encoding, name: convert(encoding[name])}).logits, reference
+        )
     bad = encoding[name].astype(np.float64)
     bad[0, -1] = value
     with pytest.raises(ValueError, match=f"{name} must hold only 0 .padding. and 1"):
@@ -329,24 +357,30 @@ def test_masks_other_than_0_and_1_are_refused(model, tokenizer, name, value):
         model(input_ids=[[0, 5, 2]], attention_mask=np.full((1, 3, 3), value))
 
 
-@pytest.mark.parametrize("name, value, error", [
-    ("input_ids", [[True, False]], TypeError),
-    ("input_ids", [["0", "5"]], TypeError),
-    ("attention_mask", [["1", "1", "1"]], TypeError),
-])
+@pytest.mark.parametrize(
+    "name, value, error",
+    [
+        ("input_ids", [[True, False]], TypeError),
+        ("input_ids", [["0", "5"]], TypeError),
+        ("attention_mask", [["1", "1", "1"]], TypeError),
+    ],
+)
 def test_inputs_of_the_wrong_type(model, name, value, error):
     inputs = {"input_ids": [[0, 5, 2]], name: value}
     with pytest.raises(error, match=name):
         model(**inputs)
 
 
-@pytest.mark.parametrize("entity_ids, positions, message", [
-    ([[33]], [[[1]]], r"entity_ids holds values in \[33, 33\] .* \[0, 32\]"),
-    ([[-1]], [[[1]]], r"entity_ids holds values in \[-1, -1\]"),
-    ([[2]], [[[514]]], r"entity_position_ids holds values in \[514, 514\] .* \[-1, 513\]"),
-    ([[2]], [[[-2]]], r"entity_position_ids holds values in \[-2, -2\]"),
-    ([[2], [2]], [[[1]], [[1]]], r"entity_ids has shape \(2, 1\); expected \(1, entities\)"),
-])
+@pytest.mark.parametrize(
+    "entity_ids, positions, message",
+    [
+        ([[33]], [[[1]]], r"entity_ids holds values in \[33, 33\] .* \[0, 32\]"),
+        ([[-1]], [[[1]]], r"entity_ids holds values in \[-1, -1\]"),
+        ([[2]], [[[514]]], r"entity_position_ids holds values in \[514, 514\] .* \[-1, 513\]"),
+        ([[2]], [[[-2]]], r"entity_position_ids holds values in \[-2, -2\]"),
+        ([[2], [2]], [[[1]], [[1]]], r"entity_ids has shape \(2, 1\); expected \(1, entities\)"),
+    ],
+)
 def test_out_of_range_or_mismatched_entity_inputs(model, entity_ids, positions, message):
     with pytest.raises(ValueError, match=message):
         model(input_ids=[[0, 5, 2]], entity_ids=entity_ids, entity_position_ids=positions)
@@ -356,8 +390,12 @@ def test_numpy_integer_types_and_lists_give_the_same_outputs(tokenizer):
     base = LukeModel.from_pretrained(TINY_LUKE)
     encoding = tokenizer(TEXT, entity_spans=[MESSI, MIAMI], return_tensors="np")
     reference = base(**encoding).last_hidden_state
-    for convert in (lambda a: a.astype(np.int32), lambda a: a.astype(np.int16),
-                    lambda a: a.tolist(), lambda a: a.astype(np.float64)):
+    for convert in (
+        lambda a: a.astype(np.int32),
+        lambda a: a.astype(np.int16),
+        lambda a: a.tolist(),
+        lambda a: a.astype(np.float64),
+    ):
         same = {k: convert(v) for k, v in encoding.items()}
         np.testing.assert_array_equal(base(**same).last_hidden_state, reference)
     unbatched = {k: v[0] for k, v in encoding.items()}  # one example without a batch axis

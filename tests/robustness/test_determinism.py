@@ -26,7 +26,7 @@ SPANS = [[(0, 12), (23, 36)], [(0, 7)]]
 # Runs in a fresh interpreter: this module's compute_digests(), printed as JSON.
 SCRIPT = f"""
 import json, sys
-sys.path[:0] = [{str(TESTS)!r}, {str(TESTS / 'robustness')!r}]
+sys.path[:0] = [{str(TESTS)!r}, {str(TESTS / "robustness")!r}]
 import test_determinism
 json.dump(test_determinism.compute_digests(), sys.stdout)
 """
@@ -51,8 +51,14 @@ def output_digests(model, encoding) -> dict[str, str]:
 
 def run_python(code: str, seed: str, *args: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, *(["-c", code] if code else []), *args],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, *(["-c", code] if code else []), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -89,8 +95,18 @@ def test_two_fresh_processes_with_different_hash_seeds_agree(in_process):
 
 
 def test_fill_cli_json_is_byte_identical_across_runs():
-    args = ["-m", "numpy_luke", "fill", *TEXTS, "[[Lionel Messi]] plays for <mask>.",
-            "--model", str(TINY_LUKE), "--json", "--top-k", "5"]
+    args = [
+        "-m",
+        "numpy_luke",
+        "fill",
+        *TEXTS,
+        "[[Lionel Messi]] plays for <mask>.",
+        "--model",
+        str(TINY_LUKE),
+        "--json",
+        "--top-k",
+        "5",
+    ]
     first = run_python("", "1", *args)
     second = run_python("", "2", *args)
     assert first == second

@@ -19,7 +19,12 @@ FIXTURE = str(helpers.TINY_LUKE)
 def run(args, env=None, **kwargs):
     return subprocess.run(
         [sys.executable, "-m", "numpy_luke", *args],
-        capture_output=True, text=True, cwd=helpers.ROOT, env=env, timeout=120, **kwargs,
+        capture_output=True,
+        text=True,
+        cwd=helpers.ROOT,
+        env=env,
+        timeout=120,
+        **kwargs,
     )
 
 
@@ -59,8 +64,9 @@ def test_unreachable_hub_still_reads_the_cache(tmp_path):
     start = time.monotonic()
     result = run(["fill", "--json", "Tokyo is the <mask> of Japan."], env=env)
     elapsed = time.monotonic() - start
-    offline = run(["fill", "--json", "Tokyo is the <mask> of Japan."],
-                  env={**env, "HF_HUB_OFFLINE": "1"})
+    offline = run(
+        ["fill", "--json", "Tokyo is the <mask> of Japan."], env={**env, "HF_HUB_OFFLINE": "1"}
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == offline.stdout != ""
@@ -91,7 +97,11 @@ def test_missing_dependency_says_what_to_install():
     """Issue 14 item 11: not 'a bug in numpy_luke', but which package to install."""
     result = subprocess.run(
         [sys.executable, "-c", HIDE_NUMPY, "fill", "--model", FIXTURE, "a <mask>"],
-        capture_output=True, text=True, cwd=helpers.ROOT, env=base_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=helpers.ROOT,
+        env=base_env(),
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stdout == ""
@@ -105,11 +115,25 @@ def test_missing_dependency_says_what_to_install():
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
 def test_closed_stdout_exits_cleanly(json_flag):
     """`numpy_luke fill ... >&-`: nothing to write to, no traceback, exit 0."""
-    command = [sys.executable, "-m", "numpy_luke", "fill", *json_flag, "--model", FIXTURE,
-               "a <mask> b"]
+    command = [
+        sys.executable,
+        "-m",
+        "numpy_luke",
+        "fill",
+        *json_flag,
+        "--model",
+        FIXTURE,
+        "a <mask> b",
+    ]
     result = subprocess.run(
-        command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        cwd=helpers.ROOT, env=base_env(), timeout=120, preexec_fn=lambda: os.close(1),
+        command,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=helpers.ROOT,
+        env=base_env(),
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -123,10 +147,21 @@ def test_reader_gone_exits_cleanly(texts):
     os.close(read)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "numpy_luke", "fill", "--model", FIXTURE,
-             *["a <mask> b"] * texts],
-            stdout=write, stderr=subprocess.PIPE, text=True, cwd=helpers.ROOT,
-            env=base_env(), timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "numpy_luke",
+                "fill",
+                "--model",
+                FIXTURE,
+                *["a <mask> b"] * texts,
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=helpers.ROOT,
+            env=base_env(),
+            timeout=120,
         )
     finally:
         os.close(write)
@@ -141,8 +176,12 @@ def test_full_disk_is_an_error_not_silence():
     with open("/dev/full", "w") as full:
         result = subprocess.run(
             [sys.executable, "-m", "numpy_luke", "fill", "--model", FIXTURE, "a <mask>"],
-            stdout=full, stderr=subprocess.PIPE, text=True, cwd=helpers.ROOT,
-            env=base_env(), timeout=120,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=helpers.ROOT,
+            env=base_env(),
+            timeout=120,
         )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "error" in result.stderr

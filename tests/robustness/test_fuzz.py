@@ -45,13 +45,23 @@ from numpy_luke.tokenizer_files import read_entity_vocab, read_merges, read_voca
 from numpy_luke.weights import load_state_dict
 
 EXAMPLES = int(os.environ.get("NUMPY_LUKE_FUZZ_EXAMPLES", 40))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 TEXT = "Lionel Messi plays for Inter Miami CF."
 SPANS = [(0, 12), (23, 37)]
-JSON_FILES = ("vocab.json", "entity_vocab.json", "tokenizer_config.json",
-              "special_tokens_map.json", "added_tokens.json", "config.json")
+JSON_FILES = (
+    "vocab.json",
+    "entity_vocab.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "config.json",
+)
 TEXT_FILES = (*JSON_FILES, "merges.txt")
 ORIGINAL = {name: (TINY_LUKE / name).read_bytes() for name in TEXT_FILES}
 STATE = load_state_dict([TINY_LUKE / "model.safetensors"])
@@ -59,13 +69,33 @@ STATE = load_state_dict([TINY_LUKE / "model.safetensors"])
 
 # ---------------------------------------------------------------------------- strategies
 
-EXTREME_NUMBERS = st.sampled_from([-1, 0, 1, 2**31, 2**63 - 1, 2**63, -(2**63), 10**30,
-                                   1e308, float("inf"), float("nan"), -0.0, 0.5])
+EXTREME_NUMBERS = st.sampled_from(
+    [
+        -1,
+        0,
+        1,
+        2**31,
+        2**63 - 1,
+        2**63,
+        -(2**63),
+        10**30,
+        1e308,
+        float("inf"),
+        float("nan"),
+        -0.0,
+        0.5,
+    ]
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | EXTREME_NUMBERS
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | EXTREME_NUMBERS
     | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                               max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 
@@ -83,9 +113,9 @@ def mutated_bytes(draw, original: bytes) -> bytes:
         elif edit == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=8))
         elif edit == "delete":
-            del data[at:at + draw(st.integers(1, 16))]
+            del data[at : at + draw(st.integers(1, 16))]
         elif edit == "repeat":
-            data[at:at] = data[at:at + draw(st.integers(1, 64))] * draw(st.integers(1, 4))
+            data[at:at] = data[at : at + draw(st.integers(1, 64))] * draw(st.integers(1, 4))
         elif edit == "truncate":
             del data[at:]
     return bytes(data)
@@ -121,6 +151,7 @@ def file_contents(name: str):
 
 # ---------------------------------------------------------------------------- helpers
 
+
 @pytest.fixture(scope="module")
 def folder():
     """One private copy of the fixture folder; each example spoils one file, then puts it
@@ -149,8 +180,11 @@ def raised_by_numpy_luke(error: BaseException) -> bool:
     """True when the innermost frame that raised ``error`` is numpy_luke's own code (a check
     with a message), not NumPy or the standard library failing underneath it."""
     frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and f"{os.sep}numpy_luke{os.sep}" in frames[-1].filename and \
-        f"{os.sep}tests{os.sep}" not in frames[-1].filename
+    return (
+        bool(frames)
+        and f"{os.sep}numpy_luke{os.sep}" in frames[-1].filename
+        and f"{os.sep}tests{os.sep}" not in frames[-1].filename
+    )
 
 
 def check_tokenizer_works(tokenizer: LukeTokenizer) -> None:
@@ -159,24 +193,26 @@ def check_tokenizer_works(tokenizer: LukeTokenizer) -> None:
     assert encoding["entity_ids"].shape == (1, 2)
     ids = encoding["input_ids"][0].tolist()
     assert isinstance(tokenizer.decode(ids), str)
-    tokenizer([TEXT, "Messi"], entity_spans=[SPANS, [(0, 5)]], padding=True,
-              return_tensors="np")
+    tokenizer([TEXT, "Messi"], entity_spans=[SPANS, [(0, 5)]], padding=True, return_tensors="np")
     tokenizer.convert_ids_to_tokens(ids)
     with tempfile.TemporaryDirectory() as saved:  # what it saves loads back the same
         tokenizer.save_pretrained(saved)
-        again = LukeTokenizer.from_pretrained(saved)(TEXT, entity_spans=SPANS,
-                                                     return_tensors="np")
+        again = LukeTokenizer.from_pretrained(saved)(TEXT, entity_spans=SPANS, return_tensors="np")
     assert all(np.array_equal(again[key], encoding[key]) for key in encoding)
 
 
 # ---------------------------------------------------------------------------- readers
 
+
 @pytest.mark.parametrize("name", ["vocab.json", "merges.txt", "entity_vocab.json"])
 @FUZZ
 @given(data=st.data())
 def test_fuzz_single_file_readers(folder, name, data):
-    read = {"vocab.json": read_vocab, "merges.txt": read_merges,
-            "entity_vocab.json": read_entity_vocab}[name]
+    read = {
+        "vocab.json": read_vocab,
+        "merges.txt": read_merges,
+        "entity_vocab.json": read_entity_vocab,
+    }[name]
     with spoiled(folder, name, data.draw(file_contents(name), label=name)) as path:
         try:
             result = read(path)
@@ -232,8 +268,9 @@ def test_fuzz_config_json(folder, content):
         event(f"config read; model refused with {type(error).__name__}")
         return
     try:
-        outputs = model(input_ids=[[0, 80, 372, 2]], entity_ids=[[2]],
-                        entity_position_ids=[[[1, 2]]])
+        outputs = model(
+            input_ids=[[0, 80, 372, 2]], entity_ids=[[2]], entity_position_ids=[[[1, 2]]]
+        )
     except ValueError as error:
         assert raised_by_numpy_luke(error), traceback.format_exc()
         event("model built; input refused with ValueError")
@@ -250,23 +287,44 @@ ADDED = tuple(TOKENIZER.get_vocab())[-8:]  # "<s>", "<mask>", "<ent>", ... somet
 
 @st.composite
 def text_and_spans(draw):
-    pieces = draw(st.lists(st.text(max_size=12) | st.sampled_from(
-        [" ", "  ", "\ud800", "\x00", "<mask>", "<ent>", "</s>", "😀", "e\u0301", "\u3000"]),
-        max_size=8))
+    pieces = draw(
+        st.lists(
+            st.text(max_size=12)
+            | st.sampled_from(
+                [" ", "  ", "\ud800", "\x00", "<mask>", "<ent>", "</s>", "😀", "e\u0301", "\u3000"]
+            ),
+            max_size=8,
+        )
+    )
     text = "".join(pieces)
     offsets = st.integers(-2, len(text) + 2)
     inside = st.lists(st.integers(0, len(text)), min_size=2, max_size=2).map(sorted)
-    spans = draw(st.lists(inside.map(tuple) | inside.map(tuple) | st.tuples(offsets, offsets)
-                          | st.sampled_from([(0.0, 1), (True, 1), (np.int64(0), np.int32(1)),
-                                             (1, 2, 3), "ab"]), max_size=5))
+    spans = draw(
+        st.lists(
+            inside.map(tuple)
+            | inside.map(tuple)
+            | st.tuples(offsets, offsets)
+            | st.sampled_from([(0.0, 1), (True, 1), (np.int64(0), np.int32(1)), (1, 2, 3), "ab"]),
+            max_size=5,
+        )
+    )
     return text, spans
 
 
 @FUZZ
-@given(case=text_and_spans(),
-       task=st.sampled_from([None, None, "entity_classification",
-                             "entity_pair_classification", "entity_span_classification"]),
-       pair=st.booleans())
+@given(
+    case=text_and_spans(),
+    task=st.sampled_from(
+        [
+            None,
+            None,
+            "entity_classification",
+            "entity_pair_classification",
+            "entity_span_classification",
+        ]
+    ),
+    pair=st.booleans(),
+)
 def test_fuzz_tokenizer_input(case, task, pair):
     """Random unicode and spans: a valid encoding, or ValueError / TypeError."""
     text, spans = case
@@ -282,8 +340,7 @@ def test_fuzz_tokenizer_input(case, task, pair):
     assert ids[0] == TOKENIZER.cls_token_id and ids[-1] == TOKENIZER.sep_token_id
     assert encoding["attention_mask"] == [1] * len(ids)
     assert all(0 <= i < len(TOKENIZER) for i in ids)
-    n_entities = {"entity_classification": 1, "entity_pair_classification": 2}.get(task,
-                                                                                  len(spans))
+    n_entities = {"entity_classification": 1, "entity_pair_classification": 2}.get(task, len(spans))
     assert len(encoding["entity_ids"]) == len(encoding["entity_position_ids"]) == n_entities
     for row in encoding["entity_position_ids"]:
         used = [p for p in row if p != -1]
@@ -297,7 +354,7 @@ def test_fuzz_tokenizer_input(case, task, pair):
                 mention = TOKENIZER.decode([ids[p] for p in used])
                 assert mention.strip(" ") == text[start:end].strip(" ")
     if "<" not in text and task is None:
-        words = ids[1:ids.index(TOKENIZER.sep_token_id)]
+        words = ids[1 : ids.index(TOKENIZER.sep_token_id)]
         assert TOKENIZER.decode(words) == text
 
 
@@ -307,11 +364,9 @@ def test_fuzz_tokenizer_to_model(texts):
     """Any valid text, padded in a batch, runs through the model to finite numbers."""
     assume(not any(0xD800 <= ord(c) <= 0xDFFF for t in texts for c in t))
     model = _model()
-    encoding = TOKENIZER(texts, padding=True, truncation=True, max_length=64,
-                         return_tensors="np")
+    encoding = TOKENIZER(texts, padding=True, truncation=True, max_length=64, return_tensors="np")
     logits = model(**encoding).logits
-    assert logits.shape == (len(texts), encoding["input_ids"].shape[1],
-                            model.config.vocab_size)
+    assert logits.shape == (len(texts), encoding["input_ids"].shape[1], model.config.vocab_size)
     assert np.all(np.isfinite(logits))
 
 
@@ -326,12 +381,17 @@ def _model() -> LukeForMaskedLM:
 
 # ---------------------------------------------------------------------------- the model's inputs
 
+
 @st.composite
 def model_inputs(draw):
     """Arrays of random shapes, dtypes and values, often almost right (the tokenizer's
     shapes with a value or a dimension off)."""
-    batch, words, entities, mention = (draw(st.integers(0, 3)), draw(st.integers(0, 6)),
-                                       draw(st.integers(0, 3)), draw(st.integers(1, 4)))
+    batch, words, entities, mention = (
+        draw(st.integers(0, 3)),
+        draw(st.integers(0, 6)),
+        draw(st.integers(0, 3)),
+        draw(st.integers(1, 4)),
+    )
     ids = st.integers(-2, 421) | st.sampled_from([0, 2, 5, 2**40])
 
     def array(shape, values):
@@ -350,8 +410,7 @@ def model_inputs(draw):
         inputs["attention_mask"] = array((batch, words), st.integers(0, 1))
     if draw(st.booleans()):
         inputs["entity_ids"] = array((batch, entities), st.integers(-1, 34))
-        inputs["entity_position_ids"] = array((batch, entities, mention),
-                                              st.integers(-2, 515))
+        inputs["entity_position_ids"] = array((batch, entities, mention), st.integers(-2, 515))
         if draw(st.booleans()):
             inputs["entity_attention_mask"] = array((batch, entities), st.integers(0, 1))
     if draw(st.booleans()):
@@ -372,7 +431,8 @@ def test_fuzz_model_inputs(inputs):
         event(f"refused with {type(error).__name__}")
         return
     event("ran")
-    batch, words = np.asarray(inputs["input_ids"]).reshape(-1, np.shape(
-        inputs["input_ids"])[-1]).shape
+    batch, words = (
+        np.asarray(inputs["input_ids"]).reshape(-1, np.shape(inputs["input_ids"])[-1]).shape
+    )
     assert outputs.logits.shape == (batch, words, model.config.vocab_size)
     assert np.all(np.isfinite(outputs.logits))

@@ -725,8 +725,7 @@ def test_a_safetensors_shape_of_tens_of_thousands_of_huge_dimensions(tmp_path):
     entry = {"dtype": "F32", "shape": [2**61] * MANY, "data_offsets": [0, 24]}
     path = safetensors_file(tmp_path, {"w": entry}, GOOD_DATA)
     assert path.stat().st_size > 800_000
-    refused_within(path, "'w'", "40000 dimensions", "at most 64",
-                   seconds=1.5, peak_bytes=2**26)
+    refused_within(path, "'w'", "40000 dimensions", "at most 64", seconds=1.5, peak_bytes=2**26)
 
 
 @pytest.mark.parametrize("ndim, loads", [(64, True), (65, False)])
@@ -752,8 +751,13 @@ def test_a_deflated_pickle_may_not_expand_without_bound(tmp_path):
     members = {"archive/data.pkl": b"\x80\x02" + b"]" * 20_000_000 + b"."}
     write_zip(path, members, compression=zipfile.ZIP_DEFLATED)
     assert path.stat().st_size < 30_000
-    refused_within(path, "record archive/data.pkl claims 20000003 bytes", "16x at most",
-                   seconds=1.0, peak_bytes=2**22)
+    refused_within(
+        path,
+        "record archive/data.pkl claims 20000003 bytes",
+        "16x at most",
+        seconds=1.0,
+        peak_bytes=2**22,
+    )
 
 
 def test_a_deflated_pickle_of_a_real_checkpoint_still_loads(tmp_path):
@@ -781,13 +785,17 @@ def test_a_pickle_beyond_64_mb_is_refused_unread(tmp_path, monkeypatch):
 def test_duplicate_records_are_refused(tmp_path, member):
     """zipfile reads the last of two records of one name, torch the first: the same file
     would give different weights."""
-    members = {"archive/data.pkl": dumps(state_dict(w=tensor())), "archive/byteorder": b"little",
-               "archive/data/0": VALUES.tobytes()}
+    members = {
+        "archive/data.pkl": dumps(state_dict(w=tensor())),
+        "archive/byteorder": b"little",
+        "archive/data/0": VALUES.tobytes(),
+    }
     path = write_zip(tmp_path / "twice.bin", members)
     with zipfile.ZipFile(path, "a") as zf, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
-        zf.writestr(member, members[member] if member != "archive/data/0"
-                    else (VALUES + 100).tobytes())
+        zf.writestr(
+            member, members[member] if member != "archive/data/0" else (VALUES + 100).tobytes()
+        )
     refused(path, f"two records named {member}")
 
 
@@ -797,22 +805,36 @@ LONG = "x" * 1_000_000  # a name of 1 MB, quoted in a message
 @pytest.mark.parametrize(
     "make, problem",
     [
-        (lambda tmp: safetensors_file(tmp, {LONG: {**GOOD_ENTRY, "shape": [7]}}, GOOD_DATA),
-         "cannot hold shape"),
-        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "dtype": LONG}}, GOOD_DATA),
-         "unsupported dtype"),
-        (lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "shape": [LONG]}}, GOOD_DATA),
-         "shape must be"),
-        (lambda tmp: safetensors_file(
-            tmp, f'{{"{LONG}": 1, "{LONG}": 2}}'.encode(), GOOD_DATA), "appears twice"),
-        (lambda tmp: archive(tmp, state_dict(**{LONG: tensor(size=(7,), stride=(1,))})),
-         "reaches element"),
+        (
+            lambda tmp: safetensors_file(tmp, {LONG: {**GOOD_ENTRY, "shape": [7]}}, GOOD_DATA),
+            "cannot hold shape",
+        ),
+        (
+            lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "dtype": LONG}}, GOOD_DATA),
+            "unsupported dtype",
+        ),
+        (
+            lambda tmp: safetensors_file(tmp, {"w": {**GOOD_ENTRY, "shape": [LONG]}}, GOOD_DATA),
+            "shape must be",
+        ),
+        (
+            lambda tmp: safetensors_file(tmp, f'{{"{LONG}": 1, "{LONG}": 2}}'.encode(), GOOD_DATA),
+            "appears twice",
+        ),
+        (
+            lambda tmp: archive(tmp, state_dict(**{LONG: tensor(size=(7,), stride=(1,))})),
+            "reaches element",
+        ),
         (lambda tmp: archive(tmp, state_dict(w=tensor(store=storage(key=LONG)))), "no record"),
         (lambda tmp: archive(tmp, Global("os" + LONG, "system")), "refusing to load"),
-        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2, 3), stride=(1,) * 64))),
-         "but stride"),
-        (lambda tmp: archive(tmp, state_dict(w=tensor(size=(2**31,) * 64, stride=(0,) * 64))),
-         "elements but its storage holds only 6"),
+        (
+            lambda tmp: archive(tmp, state_dict(w=tensor(size=(2, 3), stride=(1,) * 64))),
+            "but stride",
+        ),
+        (
+            lambda tmp: archive(tmp, state_dict(w=tensor(size=(2**31,) * 64, stride=(0,) * 64))),
+            "elements but its storage holds only 6",
+        ),
     ],
 )
 def test_messages_stay_short_whatever_the_file_holds(tmp_path, make, problem):
@@ -991,8 +1013,11 @@ COMPRESSIONS = [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zip
 @given(
     name=st.sampled_from(["tied.bin", "strided.bin", "dtypes.bin"]),
     compressions=st.lists(st.sampled_from(COMPRESSIONS), min_size=8, max_size=8),
-    bomb=st.none() | st.tuples(st.sampled_from([b"]", b"N", b"(", b"}", b"\x88"]),
-                               st.sampled_from([10, 10_000, 200_000, 1_000_000])),
+    bomb=st.none()
+    | st.tuples(
+        st.sampled_from([b"]", b"N", b"(", b"}", b"\x88"]),
+        st.sampled_from([10, 10_000, 200_000, 1_000_000]),
+    ),
     edits=st.none() | mutations,
 )
 def test_fuzz_compressed_records(tmp_path, name, compressions, bomb, edits):

@@ -33,8 +33,13 @@ from numpy_luke import (
 )
 from numpy_luke.tokenizer_files import read_entity_vocab, read_merges, read_vocab
 
-TOKENIZER_JSON_FILES = ("vocab.json", "entity_vocab.json", "tokenizer_config.json",
-                        "special_tokens_map.json", "added_tokens.json")
+TOKENIZER_JSON_FILES = (
+    "vocab.json",
+    "entity_vocab.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+)
 TEXT = "Lionel Messi plays for Inter Miami CF."
 SPANS = [(0, 12), (23, 37)]
 
@@ -120,8 +125,11 @@ def test_tokenizer_json_of_the_wrong_top_level_type(folder, name, value):
 
 # ---------------------------------------------------------------------------- vocab.json
 
-@pytest.mark.parametrize("bad_id, what", [(-1, "-1"), (1.5, "1.5"), ("7", "'7'"),
-                                          (None, "None"), (True, "True"), ([3], "[3]")])
+
+@pytest.mark.parametrize(
+    "bad_id, what",
+    [(-1, "-1"), (1.5, "1.5"), ("7", "'7'"), (None, "None"), (True, "True"), ([3], "[3]")],
+)
 def test_vocab_json_ids_must_be_non_negative_ints(folder, bad_id, what):
     vocab = read_json(folder, "vocab.json")
     vocab["Ġplays"] = bad_id
@@ -177,10 +185,14 @@ def test_ids_beyond_int64_are_refused(folder, name):
 
 # ---------------------------------------------------------------------------- merges.txt
 
-@pytest.mark.parametrize("content, line", [
-    ("#version: 0.2\nĠ p\nthree symbols here\n", "line 3"),
-    ("Ġ p\nlonely\n", "line 2"),  # no #version header: the first line is line 1
-])
+
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ("#version: 0.2\nĠ p\nthree symbols here\n", "line 3"),
+        ("Ġ p\nlonely\n", "line 2"),  # no #version header: the first line is line 1
+    ],
+)
 def test_merges_txt_lines_must_be_pairs(folder, content, line):
     write(folder, "merges.txt", content)
     load_tokenizer_fails(folder, "merges.txt", line)
@@ -211,6 +223,7 @@ def test_readers_name_the_file_they_read(folder):
 
 # ---------------------------------------------------------------------------- entity_vocab.json
 
+
 def test_entity_vocab_json_missing_special_entities(folder):
     vocab = read_json(folder, "entity_vocab.json")
     del vocab["[MASK2]"]
@@ -233,14 +246,17 @@ def test_entity_vocab_json_ids_must_be_non_negative_ints(folder, bad_id):
     load_tokenizer_fails(folder, "entity_vocab.json", "Lionel Messi")
 
 
-@pytest.mark.parametrize("records", [
-    [1, 2],
-    [{"id": 0}],
-    [{"id": 0, "entities": "[PAD]"}],
-    [{"id": 0, "entities": [["[PAD]"]]}],
-    [{"id": "0", "entities": [["[PAD]", "en"]]}],
-    [{"id": 0, "entities": [[["not", "hashable"], "en"]]}],
-])
+@pytest.mark.parametrize(
+    "records",
+    [
+        [1, 2],
+        [{"id": 0}],
+        [{"id": 0, "entities": "[PAD]"}],
+        [{"id": 0, "entities": [["[PAD]"]]}],
+        [{"id": "0", "entities": [["[PAD]", "en"]]}],
+        [{"id": 0, "entities": [[["not", "hashable"], "en"]]}],
+    ],
+)
 def test_entity_vocab_json_malformed_multilingual_records(folder, records):
     write(folder, "entity_vocab.json", records)
     load_tokenizer_fails(folder, "entity_vocab.json")
@@ -259,8 +275,9 @@ def test_entity_ids_beyond_the_model_are_refused_by_the_model(folder):
     vocab["Lionel Messi"] = 10_000  # the fixture model has 33 entities
     write(folder, "entity_vocab.json", vocab)
     tokenizer = LukeTokenizer.from_pretrained(folder)
-    encoding = tokenizer(TEXT, entity_spans=SPANS, entities=["Lionel Messi", "Inter Miami CF"],
-                         return_tensors="np")
+    encoding = tokenizer(
+        TEXT, entity_spans=SPANS, entities=["Lionel Messi", "Inter Miami CF"], return_tensors="np"
+    )
     assert encoding["entity_ids"][0, 0] == 10_000
     with pytest.raises(ValueError, match=r"entity_ids holds values in \[4, 10000\]"):
         LukeForMaskedLM.from_pretrained(TINY_LUKE)(**encoding)
@@ -274,34 +291,38 @@ def test_entity_vocab_from_file_directly(folder):
 
 # ---------------------------------------------------------------------------- tokenizer_config.json
 
-@pytest.mark.parametrize("key, value", [
-    ("add_prefix_space", "false"),  # a string: would read as True
-    ("max_entity_length", -3),
-    ("max_entity_length", "32"),
-    ("max_entity_length", 10**9),  # absurd: padding would allocate it per text
-    ("max_mention_length", 0),
-    ("max_mention_length", 10**9),
-    ("max_mention_length", 2.5),
-    ("model_max_length", None),
-    ("model_max_length", "512"),
-    ("model_max_length", -1),
-    ("task", "summarization"),
-    ("errors", 5),
-    ("errors", "no-such-handler"),
-    ("mask_token", 50264),
-    ("mask_token", {"lstrip": True}),
-    ("entity_token_1", ["<ent>"]),
-    ("additional_special_tokens", "<ent>"),  # a string: would be split into characters
-    ("additional_special_tokens", [None]),
-    ("added_tokens_decoder", ["<s>"]),
-    ("added_tokens_decoder", {"-1": "<s>"}),
-    ("added_tokens_decoder", {"zero": "<s>"}),
-    ("added_tokens_decoder", {"417": 5}),
-    ("padding_side", "middle"),
-    ("truncation_side", None),
-    ("extra_special_tokens", "<x>"),
-    ("extra_special_tokens", [5]),
-])
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("add_prefix_space", "false"),  # a string: would read as True
+        ("max_entity_length", -3),
+        ("max_entity_length", "32"),
+        ("max_entity_length", 10**9),  # absurd: padding would allocate it per text
+        ("max_mention_length", 0),
+        ("max_mention_length", 10**9),
+        ("max_mention_length", 2.5),
+        ("model_max_length", None),
+        ("model_max_length", "512"),
+        ("model_max_length", -1),
+        ("task", "summarization"),
+        ("errors", 5),
+        ("errors", "no-such-handler"),
+        ("mask_token", 50264),
+        ("mask_token", {"lstrip": True}),
+        ("entity_token_1", ["<ent>"]),
+        ("additional_special_tokens", "<ent>"),  # a string: would be split into characters
+        ("additional_special_tokens", [None]),
+        ("added_tokens_decoder", ["<s>"]),
+        ("added_tokens_decoder", {"-1": "<s>"}),
+        ("added_tokens_decoder", {"zero": "<s>"}),
+        ("added_tokens_decoder", {"417": 5}),
+        ("padding_side", "middle"),
+        ("truncation_side", None),
+        ("extra_special_tokens", "<x>"),
+        ("extra_special_tokens", [5]),
+    ],
+)
 def test_tokenizer_config_json_bad_values_are_refused_by_file_and_key(folder, key, value):
     config = read_json(folder, "tokenizer_config.json")
     config[key] = value
@@ -330,12 +351,16 @@ def test_unknown_tokenizer_config_keys_are_ignored(folder):
 
 # ---------------------------------------------------------------------------- special tokens
 
-@pytest.mark.parametrize("key, value", [
-    ("additional_special_tokens", "<ent><ent2>"),
-    ("additional_special_tokens", {"content": "<ent>"}),
-    ("pad_token", 1),
-    ("cls_token", {"content": None}),
-])
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("additional_special_tokens", "<ent><ent2>"),
+        ("additional_special_tokens", {"content": "<ent>"}),
+        ("pad_token", 1),
+        ("cls_token", {"content": None}),
+    ],
+)
 def test_special_tokens_map_json_bad_values(folder, key, value):
     special = read_json(folder, "special_tokens_map.json")
     special[key] = value
@@ -343,13 +368,16 @@ def test_special_tokens_map_json_bad_values(folder, key, value):
     load_tokenizer_fails(folder, "special_tokens_map.json", key)
 
 
-@pytest.mark.parametrize("added, words", [
-    ({"<ent>": -1, "<ent2>": 418}, ["-1"]),
-    ({"<ent>": "417", "<ent2>": 418}, ["'417'"]),
-    ({"<ent>": 417.0, "<ent2>": 418}, ["417.0"]),
-    ({"<ent>": 5, "<ent2>": 418}, ["'<ent>'", "id 5", "already belongs to vocab.json's"]),
-    ({"<ent>": 417, "<ent2>": 417}, ["id 417", "already belongs to the added token '<ent>'"]),
-])
+@pytest.mark.parametrize(
+    "added, words",
+    [
+        ({"<ent>": -1, "<ent2>": 418}, ["-1"]),
+        ({"<ent>": "417", "<ent2>": 418}, ["'417'"]),
+        ({"<ent>": 417.0, "<ent2>": 418}, ["417.0"]),
+        ({"<ent>": 5, "<ent2>": 418}, ["'<ent>'", "id 5", "already belongs to vocab.json's"]),
+        ({"<ent>": 417, "<ent2>": 417}, ["id 417", "already belongs to the added token '<ent>'"]),
+    ],
+)
 def test_added_tokens_json_bad_or_duplicate_ids(folder, added, words):
     write(folder, "added_tokens.json", added)
     load_tokenizer_fails(folder, "added_tokens.json", *words)
@@ -377,23 +405,27 @@ def test_special_tokens_outside_the_byte_alphabet_decode(folder, token):
 
 # ---------------------------------------------------------------------------- config.json
 
-@pytest.mark.parametrize("key, value, words", [
-    ("hidden_size", -32, "positive"),
-    ("hidden_size", "32", "integer"),
-    ("hidden_size", 30, "divisible"),  # 4 heads
-    ("vocab_size", 0, "positive"),
-    ("num_hidden_layers", 2.0, "integer"),
-    ("max_position_embeddings", None, "integer"),
-    ("layer_norm_eps", -1, "positive"),
-    ("hidden_act", "eval", "hidden_act"),
-    ("use_entity_aware_attention", "yes", "true or false"),
-    ("id2label", {"zero": "A"}, "integer keys"),
-    ("id2label", ["A", "B"], "id2label"),
-    ("num_labels", -2, "num_labels"),
-    ("num_labels", 10**12, "num_labels"),  # absurd: used to build a label table of 10**12
-    ("problem_type", "guess", "problem_type"),
-    ("pad_token_id", "1", "pad_token_id"),
-])
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("hidden_size", -32, "positive"),
+        ("hidden_size", "32", "integer"),
+        ("hidden_size", 30, "divisible"),  # 4 heads
+        ("vocab_size", 0, "positive"),
+        ("num_hidden_layers", 2.0, "integer"),
+        ("max_position_embeddings", None, "integer"),
+        ("layer_norm_eps", -1, "positive"),
+        ("hidden_act", "eval", "hidden_act"),
+        ("use_entity_aware_attention", "yes", "true or false"),
+        ("id2label", {"zero": "A"}, "integer keys"),
+        ("id2label", ["A", "B"], "id2label"),
+        ("num_labels", -2, "num_labels"),
+        ("num_labels", 10**12, "num_labels"),  # absurd: used to build a label table of 10**12
+        ("problem_type", "guess", "problem_type"),
+        ("pad_token_id", "1", "pad_token_id"),
+    ],
+)
 def test_config_json_bad_values_are_refused_by_file_and_key(folder, key, value, words):
     config = read_json(folder, "config.json")
     config[key] = value
@@ -406,8 +438,15 @@ def test_config_json_bad_values_are_refused_by_file_and_key(folder, key, value, 
     assert time.process_time() - started < 2
 
 
-@pytest.mark.parametrize("key, value", [("num_hidden_layers", 10**12), ("vocab_size", 10**12),
-                                        ("hidden_size", 2**40), ("entity_vocab_size", 7)])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("num_hidden_layers", 10**12),
+        ("vocab_size", 10**12),
+        ("hidden_size", 2**40),
+        ("entity_vocab_size", 7),
+    ],
+)
 def test_config_json_sizes_the_weights_do_not_have(folder, key, value):
     """Sizes the weights contradict: a CheckpointError naming the problem, quickly, with no
     allocation of the absurd size (10**12 layers used to loop over every one)."""
@@ -421,8 +460,9 @@ def test_config_json_sizes_the_weights_do_not_have(folder, key, value):
         LukeForMaskedLM.from_pretrained(folder)
     assert time.process_time() - started < 2
     assert type(caught.value).__name__ == "CheckpointError"
-    assert key.replace("num_hidden_layers", "layers") in str(caught.value) or \
-        str(value) in str(caught.value)
+    assert key.replace("num_hidden_layers", "layers") in str(caught.value) or str(value) in str(
+        caught.value
+    )
 
 
 def test_config_json_pad_token_id_that_cannot_number_positions(folder):
@@ -437,9 +477,18 @@ def test_config_json_pad_token_id_that_cannot_number_positions(folder):
 
 # ---------------------------------------------------------------------------- shard index
 
-@pytest.mark.parametrize("content", [b"[" * 100_000, b"{}", b'{"weight_map": [1]}',
-                                     b'{"weight_map": {"a": ["x"]}}', b"\xff",
-                                     b'{"weight_map": {"a": "../model.safetensors"}}'])
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000,
+        b"{}",
+        b'{"weight_map": [1]}',
+        b'{"weight_map": {"a": ["x"]}}',
+        b"\xff",
+        b'{"weight_map": {"a": "../model.safetensors"}}',
+    ],
+)
 def test_broken_shard_index_json(folder, content):
     (folder / "model.safetensors").unlink()
     write(folder, "model.safetensors.index.json", content)
@@ -451,8 +500,10 @@ def test_broken_shard_index_json(folder, content):
 
 # ---------------------------------------------------------------------------- huge files
 
-@pytest.mark.parametrize("name", ["vocab.json", "entity_vocab.json", "tokenizer_config.json",
-                                  "config.json"])
+
+@pytest.mark.parametrize(
+    "name", ["vocab.json", "entity_vocab.json", "tokenizer_config.json", "config.json"]
+)
 def test_big_json_files_cost_memory_in_proportion_to_their_size(folder, name):
     """A big file may cost memory, but only in proportion to its size (Python's JSON
     objects are at most a few dozen times bigger than their text): 1 MB of small JSON

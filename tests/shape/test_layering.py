@@ -24,8 +24,18 @@ from helpers import ROOT, TINY_LUKE
 
 PACKAGE = ROOT / "numpy_luke"
 CORE = PACKAGE / "core"
-ALLOWED_IMPORTS = {"__future__", "math", "typing", "dataclasses", "functools", "threading",
-                   "collections", "itertools", "numpy", "regex"}
+ALLOWED_IMPORTS = {
+    "__future__",
+    "math",
+    "typing",
+    "dataclasses",
+    "functools",
+    "threading",
+    "collections",
+    "itertools",
+    "numpy",
+    "regex",
+}
 # raise statements the core may hold: (file, enclosing function). Both are lookups whose
 # own error names what is known (an activation name, an entity id), not input checks.
 ALLOWED_RAISES = {("functional.py", "get_activation"), ("entity_vocab.py", "id_to_title")}
@@ -44,12 +54,16 @@ def test_the_core_imports_nothing_outside_itself():
     for path in _modules(CORE):
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ImportFrom):
-                if node.level > 1 or (node.level == 0 and node.module.split(".")[0]
-                                      not in ALLOWED_IMPORTS):
+                if node.level > 1 or (
+                    node.level == 0 and node.module.split(".")[0] not in ALLOWED_IMPORTS
+                ):
                     leaks.append(f"{path.name}: from {'.' * node.level}{node.module or ''}")
             elif isinstance(node, ast.Import):
-                leaks += [f"{path.name}: import {a.name}" for a in node.names
-                          if a.name.split(".")[0] not in ALLOWED_IMPORTS]
+                leaks += [
+                    f"{path.name}: import {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] not in ALLOWED_IMPORTS
+                ]
     assert not leaks, leaks
 
 
@@ -60,15 +74,20 @@ def test_the_core_does_not_validate():
         for function in ast.walk(tree):
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for node in ast.walk(function):
-                    if isinstance(node, ast.Raise) and \
-                            (path.name, function.name) not in ALLOWED_RAISES:
+                    if (
+                        isinstance(node, ast.Raise)
+                        and (path.name, function.name) not in ALLOWED_RAISES
+                    ):
                         found.append(f"{path.name}:{node.lineno} in {function.name}")
     assert not found, f"validation belongs in the shell: {found}"
 
 
 def _function_names(path: Path) -> set[str]:
-    return {node.name for node in ast.walk(_tree(path))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return {
+        node.name
+        for node in ast.walk(_tree(path))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def test_the_shell_never_reimplements_a_core_function():
@@ -92,8 +111,11 @@ CORE_LINES = 1500
 
 
 def test_the_core_is_small_and_its_functions_short():
-    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in _modules(CORE)
-                if p.name != "fast.py")
+    lines = sum(
+        len(p.read_text(encoding="utf-8").splitlines())
+        for p in _modules(CORE)
+        if p.name != "fast.py"
+    )
     assert lines <= CORE_LINES, f"the core has {lines} lines"
     long = []
     for path in _modules(CORE):
@@ -126,16 +148,26 @@ def test_every_fast_function_names_its_reference():
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             doc = ast.get_docstring(node) or ""
-            references = [r for r in ("functional", "erf") for word in doc.split("``")
-                          if word.startswith(r + ".")
-                          and hasattr({"functional": functional, "erf": erf}[r],
-                                      word.split(".")[1].split("(")[0])]
+            references = [
+                r
+                for r in ("functional", "erf")
+                for word in doc.split("``")
+                if word.startswith(r + ".")
+                and hasattr(
+                    {"functional": functional, "erf": erf}[r], word.split(".")[1].split("(")[0]
+                )
+            ]
             if not references and "the same bits as" not in doc:
                 unnamed.append(node.name)
     assert not unnamed, f"say which reference each fast function equals: {unnamed}"
     tests = (ROOT / "tests" / "core" / "test_fast_primitives.py").read_text(encoding="utf-8")
-    untested = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
-                and not node.name.startswith("_") and f"fast.{node.name}(" not in tests]
+    untested = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and not node.name.startswith("_")
+        and f"fast.{node.name}(" not in tests
+    ]
     assert not untested, f"tests/core/test_fast_primitives.py asserts no equality for {untested}"
 
 
@@ -187,20 +219,25 @@ def _shell_modules():
 
 
 def test_shell_functions_stay_short():
-    long = [f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
-            for path in _shell_modules() for node in ast.walk(_tree(path))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.end_lineno - node.lineno + 1 > SHELL_FUNCTION_LINES]
+    long = [
+        f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in _shell_modules()
+        for node in ast.walk(_tree(path))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > SHELL_FUNCTION_LINES
+    ]
     assert not long, long
 
 
 def test_classes_stay_small():
     """Issue 19: a class is one responsibility (LukeTokenizer was 954 lines); in the shell,
     the core and any subpackage alike."""
-    large = [f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
-             for path in _modules(PACKAGE) for node in ast.walk(_tree(path))
-             if isinstance(node, ast.ClassDef)
-             and node.end_lineno - node.lineno + 1 > CLASS_LINES]
+    large = [
+        f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in _modules(PACKAGE)
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > CLASS_LINES
+    ]
     assert not large, large
 
 
@@ -242,7 +279,7 @@ def test_imports_are_at_the_top_but_a_few_that_say_why():
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for node in ast.walk(function):
                     if isinstance(node, (ast.Import, ast.ImportFrom)):
-                        before = lines[max(node.lineno - 6, 0):node.lineno]
+                        before = lines[max(node.lineno - 6, 0) : node.lineno]
                         why = any("#" in line for line in before)
                         late.append((f"{path.name}:{node.lineno}", why))
                         if isinstance(node, ast.ImportFrom) and node.level > 0:

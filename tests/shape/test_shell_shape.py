@@ -25,8 +25,10 @@ BOTH = "[[Lionel]] plays for <mask>."
 def test_fill_mask_answers_as_transformers_whatever_the_text_marks():
     fill = pipeline("fill-mask", model=TINY, top_k=2)
     answer = fill(BOTH)  # a marked mention is context, not a change of shape
-    assert isinstance(answer, list) and [set(p) for p in answer] == [
-        {"score", "token", "token_str", "sequence"}] * 2
+    assert (
+        isinstance(answer, list)
+        and [set(p) for p in answer] == [{"score", "token", "token_str", "sequence"}] * 2
+    )
 
 
 def test_fill_mask_refuses_the_entities_option_naming_the_task_that_answers_both():
@@ -42,8 +44,12 @@ def test_fill_mask_refuses_the_entities_option_naming_the_task_that_answers_both
 
 def test_defaults_are_written_once_for_the_pipelines_and_the_command_line():
     parser = cli.build_parser()
-    for command, name in (("fill", "top_k"), ("typing", "threshold"),
-                          ("relation", "top_k"), ("ner", "max_span_length")):
+    for command, name in (
+        ("fill", "top_k"),
+        ("typing", "threshold"),
+        ("relation", "top_k"),
+        ("ner", "max_span_length"),
+    ):
         task = cli.COMMANDS[command].task
         args = parser.parse_args([command, "a <mask>"])
         default = PIPELINE_DEFAULTS[task][name]
@@ -104,21 +110,31 @@ def test_pipeline_passes_one_load_options_to_every_file(monkeypatch):
         return str(path)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    fill = pipeline("fill-mask", model="someone/tiny-luke", revision="v1", token="hf_x",
-                    cache_dir="/tmp/somewhere")
+    fill = pipeline(
+        "fill-mask",
+        model="someone/tiny-luke",
+        revision="v1",
+        token="hf_x",
+        cache_dir="/tmp/somewhere",
+    )
     assert fill("a <mask>.") == pipeline("fill-mask", model=TINY)("a <mask>.")
     names = {name for name, _ in seen}
     assert {"vocab.json", "entity_vocab.json", "config.json", "model.safetensors"} <= names
     for _, options in seen:
         assert (options["revision"], options["token"], options["cache_dir"]) == (
-            "v1", "hf_x", "/tmp/somewhere")
+            "v1",
+            "hf_x",
+            "/tmp/somewhere",
+        )
 
 
 def test_load_options_given_both_ways_are_refused():
     load = LoadOptions(revision="v1")
     assert LukeConfig.from_pretrained(TINY, load=load).vocab_size > 0
-    for call in (lambda: LukeConfig.from_pretrained(TINY, load=load, revision="v2"),
-                 lambda: LukeTokenizer.from_pretrained(TINY, load=load, cache_dir="/tmp"),
-                 lambda: pipeline("fill-mask", model=TINY, load=load, token="hf_x")):
+    for call in (
+        lambda: LukeConfig.from_pretrained(TINY, load=load, revision="v2"),
+        lambda: LukeTokenizer.from_pretrained(TINY, load=load, cache_dir="/tmp"),
+        lambda: pipeline("fill-mask", model=TINY, load=load, token="hf_x"),
+    ):
         with pytest.raises(TypeError, match="either as load=LoadOptions"):
             call()

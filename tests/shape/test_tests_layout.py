@@ -19,8 +19,11 @@ def _test_files():
 
 
 def test_every_test_file_is_in_a_folder_of_the_index():
-    misplaced = [p.relative_to(TESTS).as_posix() for p in _test_files()
-                 if p.parent.parent != TESTS or p.parent.name not in FOLDERS]
+    misplaced = [
+        p.relative_to(TESTS).as_posix()
+        for p in _test_files()
+        if p.parent.parent != TESTS or p.parent.name not in FOLDERS
+    ]
     assert not misplaced, f"put these in one of {sorted(FOLDERS)}: {misplaced}"
     assert all(f"`{folder}/`" in INDEX for folder in FOLDERS)
 
@@ -41,7 +44,10 @@ def test_the_index_names_every_test_file_and_only_files_that_exist():
 
 def test_the_index_names_every_module_of_the_package():
     package = ROOT / "numpy_luke"
-    modules = [p.relative_to(package).as_posix() for p in package.rglob("*.py")
-               if p.name != "__init__.py" or p.parent == package]
+    modules = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py" or p.parent == package
+    ]
     unnamed = sorted(m for m in modules if f"`{m}`" not in INDEX)
     assert not unnamed, f"tests/README.md has no row for {unnamed}"

@@ -76,10 +76,13 @@ def test_auto_config_and_tokenizer(base_folder):
     assert isinstance(config, numpy_luke.LukeConfig) and config.num_labels == 5
     tokenizer = numpy_luke.AutoTokenizer.from_pretrained(base_folder, use_fast=True)
     assert isinstance(tokenizer, numpy_luke.LukeTokenizer)
-    assert tokenizer("Tokyo")["input_ids"] == numpy_luke.LukeTokenizer.from_pretrained(
-        base_folder)("Tokyo")["input_ids"]
-    assert isinstance(numpy_luke.AutoConfig.for_model("luke", hidden_size=24),
-                      numpy_luke.LukeConfig)
+    assert (
+        tokenizer("Tokyo")["input_ids"]
+        == numpy_luke.LukeTokenizer.from_pretrained(base_folder)("Tokyo")["input_ids"]
+    )
+    assert isinstance(
+        numpy_luke.AutoConfig.for_model("luke", hidden_size=24), numpy_luke.LukeConfig
+    )
 
 
 def test_from_config(base_folder):
@@ -103,12 +106,17 @@ def with_config(tmp_path, **changes):
     return folder
 
 
-@pytest.mark.parametrize("auto", ["AutoConfig", "AutoModel", "AutoModelForMaskedLM",
-                                  "AutoModelForSequenceClassification"])
+@pytest.mark.parametrize(
+    "auto",
+    ["AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForSequenceClassification"],
+)
 def test_a_checkpoint_of_another_model_is_refused_naming_it(tmp_path, auto):
     folder = with_config(tmp_path, model_type="bert", architectures=["BertForMaskedLM"])
-    with pytest.raises(ConfigError, match=r"not LUKE \(model_type 'bert', architectures "
-                                          r"\['BertForMaskedLM'\]\).*" + auto):
+    with pytest.raises(
+        ConfigError,
+        match=r"not LUKE \(model_type 'bert', architectures "
+        r"\['BertForMaskedLM'\]\).*" + auto,
+    ):
         getattr(numpy_luke, auto).from_pretrained(folder)
 
 
@@ -119,8 +127,10 @@ def test_a_tokenizer_of_another_model_is_refused_naming_it(tmp_path):
     (folder / "tokenizer_config.json").write_text(json.dumps(settings))
     with pytest.raises(ConfigError, match="model_type 'bert'"):
         numpy_luke.AutoTokenizer.from_pretrained(folder)
-    for name, words in (("BertTokenizer", "LukeTokenizer only"),
-                        ("MLukeTokenizer", "SentencePiece")):
+    for name, words in (
+        ("BertTokenizer", "LukeTokenizer only"),
+        ("MLukeTokenizer", "SentencePiece"),
+    ):
         settings["tokenizer_class"] = name
         (folder / "tokenizer_config.json").write_text(json.dumps(settings))
         with pytest.raises(TokenizerFileError, match=f"'{name}'.*{words}"):
@@ -173,9 +183,14 @@ def test_the_transformers_quickstart_runs_offline_in_a_fresh_process(tmp_path):
         "print(type(model).__name__, out.last_hidden_state.shape,"
         " out.entity_last_hidden_state.shape)\n"
     )
-    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=120)
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("LukeModel (1, ") and "(1, 1, 32)" in result.stdout

@@ -176,8 +176,9 @@ def test_fill_reads_standard_input_and_batches(default_models):
         "Paris is the capital of <mask>, and Berlin is the capital of Germany.",
     ]
     stdin = "\n".join(texts[:2]) + "\n\n   \n" + "\n".join(texts[2:]) + "\n"  # blank lines skipped
-    batched = json_lines(ok("fill", "-", "--json", "--batch-size", "2", "--format", "text",
-                            stdin=stdin))
+    batched = json_lines(
+        ok("fill", "-", "--json", "--batch-size", "2", "--format", "text", stdin=stdin)
+    )
     assert len(batched) == len(texts)
     assert [r["text"] for r in batched] == [t.replace("[[", "").replace("]]", "") for t in texts]
     # each answer names its line of standard input (blank lines count, as in the file)
@@ -372,7 +373,10 @@ def test_errors_from_the_real_command(default_models):
     # undecodable bytes on standard input
     result = subprocess.run(
         [sys.executable, "-m", "numpy_luke", "fill", "-"],
-        input=b"caf\xe9 <mask>\n", capture_output=True, cwd=helpers.ROOT, timeout=120,
+        input=b"caf\xe9 <mask>\n",
+        capture_output=True,
+        cwd=helpers.ROOT,
+        timeout=120,
     )
     assert result.returncode == 1 and result.stdout == b""
     # standard input is a corpus: the bad line is named, and the run says how many failed
@@ -416,23 +420,33 @@ def test_model_folder_without_weights(hf_cache, tmp_path, main_fails):
     [
         (["typing", "Beyoncé lives in New Orleans."], "exactly one mention, got 0"),
         (["typing", "[[Beyoncé]] lives in [[New Orleans]]."], "exactly one mention, got 2"),
-        (["typing", "Beyoncé lives.", "--entity-span", "0:7", "--entity-span", "8:13"],
-         "exactly one mention, got 2"),
-        (["relation", "Beyoncé lives.", "--head", "0:7", "--tail", "8:13", "--head", "0:3"],
-         "give both --head and --tail, once each"),
+        (
+            ["typing", "Beyoncé lives.", "--entity-span", "0:7", "--entity-span", "8:13"],
+            "exactly one mention, got 2",
+        ),
+        (
+            ["relation", "Beyoncé lives.", "--head", "0:7", "--tail", "8:13", "--head", "0:3"],
+            "give both --head and --tail, once each",
+        ),
         (["relation", "[[Beyoncé]] lives in New Orleans."], "exactly two mentions (head"),
         (["relation", "Beyoncé lives.", "--head", "0:7"], "give both --head and --tail"),
         (["relation", "Beyoncé lives.", "--head", "0:7", "--tail", "8"], "malformed span '8'"),
         (["ner", "[[Beyoncé]] lives in New Orleans."], "ner finds the mentions itself"),
         (["ner", " "], "the text is empty"),
         (["tokenize", "x", "--entity-span", "0:5"], "span 0:5 is outside the text"),
-        (["tokenize", "Messi plays.", "--task", "entity_classification"],
-         "--task entity_classification needs exactly one mention ([[...]] or --entity-span), "
-         "got 0"),
-        (["tokenize", "[[Messi]] plays.", "--task", "entity_pair_classification"],
-         "needs exactly two mentions (head, tail)"),
-        (["tokenize", "Messi plays.", "--task", "entity_span_classification"],
-         "needs at least one mention"),
+        (
+            ["tokenize", "Messi plays.", "--task", "entity_classification"],
+            "--task entity_classification needs exactly one mention ([[...]] or --entity-span), "
+            "got 0",
+        ),
+        (
+            ["tokenize", "[[Messi]] plays.", "--task", "entity_pair_classification"],
+            "needs exactly two mentions (head, tail)",
+        ),
+        (
+            ["tokenize", "Messi plays.", "--task", "entity_span_classification"],
+            "needs at least one mention",
+        ),
     ],
 )
 def test_task_command_errors(main_fails, args, message):

@@ -63,7 +63,8 @@ def test_png_is_written_and_readable(tmp_path):
     result = run(TEXT, "--layer", 1, "--model", MODEL, "--output", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        f"wrote {out} (layer 1, mean of 4 heads; 21 words, 2 entities)")
+        f"wrote {out} (layer 1, mean of 4 heads; 21 words, 2 entities)"
+    )
     width, height = png_size(out)
     assert width > 300 and height > 300
     pixels = image.imread(out)
@@ -85,7 +86,9 @@ def test_json_blocks_shapes_and_rows_sum_to_one():
     assert answer["text"] == PLAIN and answer["layer"] == 1 and answer["head"] == 3
     assert answer["heads"] == 4
     assert [(e["mention"], e["start"], e["end"], e["entity"]) for e in entities] == [
-        ("Lionel Messi", 0, 12, "[MASK]"), ("Inter Miami CF", 23, 37, "[MASK]")]
+        ("Lionel Messi", 0, 12, "[MASK]"),
+        ("Inter Miami CF", 23, 37, "[MASK]"),
+    ]
     blocks = {name: np.array(answer[name]) for name in ("w2w", "w2e", "e2w", "e2e")}
     assert blocks["w2w"].shape == (W, W) and blocks["w2e"].shape == (W, E)
     assert blocks["e2w"].shape == (E, W) and blocks["e2e"].shape == (E, E)
@@ -107,8 +110,12 @@ def test_json_is_the_models_own_attention():
     mean = as_json(PLAIN, "--entity-span", "0:12", "--entity-span", "23:37", "--layer", 0)
     assert mean["head"] is None
     assert one_head["tokens"] == tokenizer.convert_ids_to_tokens(encoding["input_ids"][0])
-    full = np.block([[np.array(one_head["w2w"]), np.array(one_head["w2e"])],
-                     [np.array(one_head["e2w"]), np.array(one_head["e2e"])]])
+    full = np.block(
+        [
+            [np.array(one_head["w2w"]), np.array(one_head["w2e"])],
+            [np.array(one_head["e2w"]), np.array(one_head["e2e"])],
+        ]
+    )
     assert np.abs(full - probs[1]).max() < 1e-6
     assert np.abs(np.array(mean["e2w"]) - probs.mean(axis=0)[W:, :W]).max() < 1e-6
 
@@ -139,8 +146,16 @@ def test_errors_are_one_line(args, status, message):
 
 
 def test_without_matplotlib_the_png_says_which_extra(tmp_path):
-    result = run(TEXT, "--layer", 0, "--model", MODEL, "--output", tmp_path / "x.png",
-                 without_matplotlib=True)
+    result = run(
+        TEXT,
+        "--layer",
+        0,
+        "--model",
+        MODEL,
+        "--output",
+        tmp_path / "x.png",
+        without_matplotlib=True,
+    )
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "pip install 'numpy_luke[viz]'" in lines[0], result.stderr

@@ -21,8 +21,7 @@ MASKED = "Tokyo is the capital of <mask>."
 
 def command(*args):
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"}
-    return [sys.executable, "-m", "numpy_luke", *map(str, args)], dict(env=env,
-                                                                        cwd=helpers.ROOT)
+    return [sys.executable, "-m", "numpy_luke", *map(str, args)], dict(env=env, cwd=helpers.ROOT)
 
 
 def run(*args, stdin: bytes | None = None):
@@ -34,8 +33,9 @@ def shell(line: str, *args, stdin: bytes | None = None):
     """Run the command with ``line`` appended in bash (redirections, pipes)."""
     argv, options = command(*args)
     script = " ".join(f"'{a}'" for a in argv) + " " + line
-    return subprocess.run(["bash", "-c", script], input=stdin, capture_output=True,
-                          timeout=120, **options)
+    return subprocess.run(
+        ["bash", "-c", script], input=stdin, capture_output=True, timeout=120, **options
+    )
 
 
 def answers(stdout: bytes) -> list[dict]:
@@ -66,8 +66,9 @@ def test_a_byte_order_mark_is_dropped(tmp_path, where):
 
 def test_auto_a_malformed_first_record_is_that_lines_error(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text('{"text": "A <mask>.",}\n' + json.dumps({"text": MASKED}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        '{"text": "A <mask>.",}\n' + json.dumps({"text": MASKED}) + "\n", encoding="utf-8"
+    )
     result = run("fill", "--model", FILL, "--input", path)
     assert result.returncode == 1
     first, second = answers(result.stdout)
@@ -75,17 +76,22 @@ def test_auto_a_malformed_first_record_is_that_lines_error(tmp_path):
     assert second["line"] == 2 and second["text"] == MASKED  # not '{"text": ...}'
     assert result.stderr.decode().startswith(
         f"numpy_luke fill: --format auto reads {path} as JSON Lines: its first line starts "
-        "with '{'\n")
+        "with '{'\n"
+    )
 
 
 def test_auto_json_strings_are_json_lines(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text(json.dumps("Caf\u00e9 \u201cx\u201d <mask>.") + "\n"
-                    + json.dumps({"text": MASKED}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps("Caf\u00e9 \u201cx\u201d <mask>.") + "\n" + json.dumps({"text": MASKED}) + "\n",
+        encoding="utf-8",
+    )
     result = run("fill", "--model", FILL, "--input", path)
     assert result.returncode == 0, result.stderr
-    assert [a["text"] for a in answers(result.stdout)] == ["Caf\u00e9 \u201cx\u201d <mask>.",
-                                                           MASKED]
+    assert [a["text"] for a in answers(result.stdout)] == [
+        "Caf\u00e9 \u201cx\u201d <mask>.",
+        MASKED,
+    ]
     assert b"as JSON Lines: its first line is a JSON string" in result.stderr
     plain = run("fill", "--model", FILL, "--input", "-", stdin=b'"Hello," she said <mask>.\n')
     assert plain.returncode == 0 and b"as plain text" in plain.stderr
@@ -130,8 +136,7 @@ def test_an_output_that_is_the_input_is_refused(tmp_path):
 def test_a_missing_input_leaves_the_output_alone(tmp_path):
     output = tmp_path / "answers.jsonl"
     output.write_text("precious\n", encoding="utf-8")
-    result = run("fill", "--model", FILL, "--input", tmp_path / "nowhere.txt",
-                 "--output", output)
+    result = run("fill", "--model", FILL, "--input", tmp_path / "nowhere.txt", "--output", output)
     assert result.returncode == 1 and b"nowhere.txt" in result.stderr
     assert output.read_text(encoding="utf-8") == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl"]
@@ -169,8 +174,10 @@ def test_output_dash_is_standard_output(tmp_path):
 def test_corpus_options_with_text_arguments_are_refused_not_ignored(tmp_path):
     result = run("fill", MASKED, "--model", FILL, "--output", tmp_path / "out.jsonl")
     assert result.returncode == 1 and result.stdout == b""
-    assert result.stderr == (b"numpy_luke fill: error: --output only applies to --input FILE "
-                             b"(or '-', standard input), not to TEXT arguments\n")
+    assert result.stderr == (
+        b"numpy_luke fill: error: --output only applies to --input FILE "
+        b"(or '-', standard input), not to TEXT arguments\n"
+    )
     assert not (tmp_path / "out.jsonl").exists()
     both = run("fill", MASKED, "--model", FILL, "--stop-on-error", "--format", "text")
     assert b"--format and --stop-on-error only apply" in both.stderr
@@ -180,10 +187,20 @@ def test_ctrl_c_keeps_the_finished_lines_in_the_output_file(tmp_path):
     path = tmp_path / "in.txt"
     path.write_text("".join(f"{MASKED}\n" for _ in range(3000)), encoding="utf-8")
     output = tmp_path / "out.jsonl"
-    argv, options = command("fill", "--model", FILL, "--input", path, "--batch-size", "2",
-                            "--output", output, "--format", "text")
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               **options)
+    argv, options = command(
+        "fill",
+        "--model",
+        FILL,
+        "--input",
+        path,
+        "--batch-size",
+        "2",
+        "--output",
+        output,
+        "--format",
+        "text",
+    )
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the first answers are written (to the temporary)
         partial = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
@@ -203,9 +220,21 @@ def test_a_closed_stderr_pipe_does_not_end_the_work(tmp_path):
     path = tmp_path / "in.txt"
     path.write_text("".join(f"{MASKED}\n" for _ in range(300)), encoding="utf-8")
     output = tmp_path / "out.jsonl"
-    result = shell("2>&1 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}", "fill", "--model",
-                   FILL, "--input", path, "--output", output, "--progress", "--batch-size", "2",
-                   "--format", "text")
+    result = shell(
+        "2>&1 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}",
+        "fill",
+        "--model",
+        FILL,
+        "--input",
+        path,
+        "--output",
+        output,
+        "--progress",
+        "--batch-size",
+        "2",
+        "--format",
+        "text",
+    )
     assert result.returncode == 0, result.stderr
     assert [a["line"] for a in answers(output.read_bytes())] == list(range(1, 301))
 
@@ -214,8 +243,9 @@ def test_a_closed_stderr_pipe_does_not_end_the_work(tmp_path):
 def test_closed_standard_streams_never_put_diagnostics_on_stdout(closed):
     bad = shell(closed, "fill", "no mask here", "--model", FILL)
     assert bad.returncode == 1 and bad.stdout == b""
-    empty = shell(f"{closed} < /dev/null" if "<&-" not in closed else closed,
-                  "fill", "-", "--model", FILL)
+    empty = shell(
+        f"{closed} < /dev/null" if "<&-" not in closed else closed, "fill", "-", "--model", FILL
+    )
     assert empty.returncode == 1 and empty.stdout == b""
 
 
@@ -230,9 +260,12 @@ def test_closed_standard_input_reads_as_empty():
 
 def test_field_names_are_quoted_in_messages(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_bytes(b'{"text": "A <mask>.", "caf\xe9": 1}\n'
-                     b'{"text": "A <mask>.", "\\u001b[31mred": 1}\n'
-                     + json.dumps({"text": MASKED}).encode() + b"\n")
+    path.write_bytes(
+        b'{"text": "A <mask>.", "caf\xe9": 1}\n'
+        b'{"text": "A <mask>.", "\\u001b[31mred": 1}\n'
+        + json.dumps({"text": MASKED}).encode()
+        + b"\n"
+    )
     result = run("fill", "--model", FILL, "--input", path)
     assert result.returncode == 1, result.stderr
     first, second, third = answers(result.stdout)
@@ -246,8 +279,9 @@ def test_field_names_are_quoted_in_messages(tmp_path):
 
 def test_a_deeply_nested_first_line_is_that_lines_error(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text('{"text": ' + "[" * 100_000 + "\n" + json.dumps({"text": MASKED}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        '{"text": ' + "[" * 100_000 + "\n" + json.dumps({"text": MASKED}) + "\n", encoding="utf-8"
+    )
     result = run("fill", "--model", FILL, "--input", path)
     assert result.returncode == 1 and b"internal error" not in result.stderr
     first, second = answers(result.stdout)
@@ -264,7 +298,8 @@ def test_tokenize_refuses_a_text_no_tokenization_can_fit(tmp_path):
     result = run("tokenize", long_text, "--model", FILL)
     assert result.returncode == 1 and result.stdout == b""
     assert result.stderr.decode().startswith(
-        "numpy_luke tokenize: error: the text has 100,000 characters, at least ")
+        "numpy_luke tokenize: error: the text has 100,000 characters, at least "
+    )
     too_long = run("tokenize", "word " * 600, "--model", FILL)  # fits no model: 602 tokens
     assert too_long.returncode == 1
     assert b"tokens long, but the model reads at most 512; shorten it" in too_long.stderr
@@ -275,12 +310,19 @@ def test_attention_picture_size_is_capped():
     import numpy as np
 
     from numpy_luke import attention_map
+
     plt = attention_map.import_pyplot()
     words = 504
     probs = np.full((words + 2, words + 2), 1 / (words + 2))
-    result = {"text": "x " * 300, "tokens": ["x"] * words, "layer": 0, "head": None,
-              "heads": 4, "entities": [{"mention": "a"}, {"mention": "b"}],
-              **attention_map.split_blocks(probs, words)}
+    result = {
+        "text": "x " * 300,
+        "tokens": ["x"] * words,
+        "layer": 0,
+        "head": None,
+        "heads": 4,
+        "entities": [{"mention": "a"}, {"mention": "b"}],
+        **attention_map.split_blocks(probs, words),
+    }
     figure = attention_map.draw(plt, result)
     width, height = figure.get_size_inches() * 100  # the command saves at dpi 100
     plt.close(figure)
@@ -292,19 +334,28 @@ def test_attention_block_names_cover_no_cells():
     import numpy as np
 
     from numpy_luke import attention_map
+
     plt = attention_map.import_pyplot()
     words, entities = 21, 2  # docs/cli.md's example
     probs = np.random.default_rng(0).random((words + entities, words + entities))
-    result = {"text": "t", "tokens": [f"t{i}" for i in range(words)], "layer": 1,
-              "head": None, "heads": 4,
-              "entities": [{"mention": "Lionel Messi"}, {"mention": "Inter Miami CF"}],
-              **attention_map.split_blocks(probs, words)}
+    result = {
+        "text": "t",
+        "tokens": [f"t{i}" for i in range(words)],
+        "layer": 1,
+        "head": None,
+        "heads": 4,
+        "entities": [{"mention": "Lionel Messi"}, {"mention": "Inter Miami CF"}],
+        **attention_map.split_blocks(probs, words),
+    }
     figure = attention_map.draw(plt, result)
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     blocks = [ax for ax in figure.axes if ax.images and ax.get_label() != "<colorbar>"][:4]
-    names = [t for t in figure.findobj(plt.Text)
-             if any(t.get_text().startswith(b + "\n") for b in attention_map.BLOCKS)]
+    names = [
+        t
+        for t in figure.findobj(plt.Text)
+        if any(t.get_text().startswith(b + "\n") for b in attention_map.BLOCKS)
+    ]
     assert len(names) == 4
     for name in names:
         box = name.get_window_extent(renderer)
@@ -328,6 +379,7 @@ def test_progress_has_a_total_and_counts_texts(tmp_path):
 def test_version():
     result = run("--version")
     from numpy_luke import __version__
+
     assert result.returncode == 0 and result.stdout.decode() == f"numpy_luke {__version__}\n"
 
 
@@ -335,9 +387,18 @@ def test_small_scores_are_not_printed_as_zero():
     from numpy_luke.cli import format_ner, format_typing, score
 
     assert score(0.0114) == "0.0114" and score(3.2e-5) == "3.2e-05" and score(0.0) == "0.0000"
-    typing = format_typing({"text": "a", "entity": {"mention": "a", "start": 0, "end": 1},
-                            "labels": [{"label": "x", "score": 4.4e-07}]})
+    typing = format_typing(
+        {
+            "text": "a",
+            "entity": {"mention": "a", "start": 0, "end": 1},
+            "labels": [{"label": "x", "score": 4.4e-07}],
+        }
+    )
     assert "4.4e-07  x" in typing and "0.0000" not in typing
-    ner = format_ner({"text": "a", "entities": [{"mention": "a", "start": 0, "end": 1,
-                                                 "label": "PER", "score": 2e-5}]})
+    ner = format_ner(
+        {
+            "text": "a",
+            "entities": [{"mention": "a", "start": 0, "end": 1, "label": "PER", "score": 2e-5}],
+        }
+    )
     assert "2.0e-05" in ner

@@ -13,7 +13,11 @@ from numpy_luke import ConfigError, LukeConfig
 def test_defaults_are_luke_base():
     c = LukeConfig()
     assert (c.vocab_size, c.entity_vocab_size, c.hidden_size, c.entity_emb_size) == (
-        50267, 500000, 768, 256)
+        50267,
+        500000,
+        768,
+        256,
+    )
     assert (c.num_hidden_layers, c.num_attention_heads, c.intermediate_size) == (12, 12, 3072)
     assert (c.hidden_act, c.type_vocab_size, c.layer_norm_eps) == ("gelu", 2, 1e-12)
     assert (c.pad_token_id, c.bos_token_id, c.eos_token_id) == (1, 0, 2)
@@ -53,9 +57,15 @@ def test_id2label_keys_become_ints_and_label2id_follows():
 
 
 def test_round_trip_through_json(tmp_path):
-    c = LukeConfig.from_dict({"hidden_size": 64, "num_attention_heads": 8,
-                              "id2label": {"0": "a", "1": "b"}, "custom_key": [1, 2],
-                              "problem_type": "multi_label_classification"})
+    c = LukeConfig.from_dict(
+        {
+            "hidden_size": 64,
+            "num_attention_heads": 8,
+            "id2label": {"0": "a", "1": "b"},
+            "custom_key": [1, 2],
+            "problem_type": "multi_label_classification",
+        }
+    )
     c.save_pretrained(tmp_path)
     raw = json.loads((tmp_path / "config.json").read_text())
     assert raw["custom_key"] == [1, 2] and raw["id2label"] == {"0": "a", "1": "b"}

@@ -34,13 +34,15 @@ TEXTS = [
 def command(*args, **options):
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"}
     return [sys.executable, "-m", "numpy_luke", *map(str, args)], dict(
-        env=env, cwd=helpers.ROOT, **options)
+        env=env, cwd=helpers.ROOT, **options
+    )
 
 
 def run(*args, stdin=None):
     argv, options = command(*args)
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True,
-                          encoding="utf-8", timeout=120, **options)
+    return subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=120, **options
+    )
 
 
 def lines_of(stdout: str) -> list[dict]:
@@ -53,9 +55,13 @@ def write(path, lines):
 
 
 def test_a_bad_line_in_the_middle_costs_only_its_own_answer(tmp_path):
-    records = [json.dumps({"text": TEXTS[0]}), json.dumps({"text": TEXTS[1]}),
-               json.dumps({"text": "no mask here"}),  # line 3: nothing to predict
-               "", json.dumps({"text": TEXTS[2], "entity_spans": [[0, 5]]})]
+    records = [
+        json.dumps({"text": TEXTS[0]}),
+        json.dumps({"text": TEXTS[1]}),
+        json.dumps({"text": "no mask here"}),  # line 3: nothing to predict
+        "",
+        json.dumps({"text": TEXTS[2], "entity_spans": [[0, 5]]}),
+    ]
     result = run("fill", "--model", FILL, "--input", write(tmp_path / "in.jsonl", records))
     assert result.returncode == 1
     answers = lines_of(result.stdout)
@@ -66,7 +72,8 @@ def test_a_bad_line_in_the_middle_costs_only_its_own_answer(tmp_path):
     assert result.stderr.splitlines() == [
         f"numpy_luke fill: --format auto reads {tmp_path / 'in.jsonl'} as JSON Lines: its first "
         "line starts with '{'",
-        "numpy_luke fill: 1 of 4 lines failed (their errors are in the output)"]
+        "numpy_luke fill: 1 of 4 lines failed (their errors are in the output)",
+    ]
 
 
 def test_stop_on_error_keeps_todays_behaviour(tmp_path):
@@ -90,8 +97,17 @@ def test_output_order_is_input_order_with_length_bucketing(tmp_path):
     # lengths alternate, so sorting by length within a window reorders the batches
     texts = [("word " * (1 + 7 * (k % 4))).strip() + f" <mask> {k}." for k in range(40)]
     path = write(tmp_path / "in.txt", texts)
-    result = run("fill", "--model", FILL, "--input", path, "--batch-size", "3",
-                 "--output", tmp_path / "out.jsonl")
+    result = run(
+        "fill",
+        "--model",
+        FILL,
+        "--input",
+        path,
+        "--batch-size",
+        "3",
+        "--output",
+        tmp_path / "out.jsonl",
+    )
     assert result.returncode == 0 and result.stdout == "", result.stderr
     answers = lines_of((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert [a["line"] for a in answers] == list(range(1, 41))
@@ -103,15 +119,34 @@ def test_output_order_is_input_order_with_length_bucketing(tmp_path):
 
 
 def test_every_task_command_reads_a_file(tmp_path):
-    typing = run("typing", "--model", TYPING, "--input",
-                 write(tmp_path / "t.jsonl", [json.dumps({"text": "Beyoncé lives here.",
-                                                           "entity_spans": [[0, 7]]})]))
-    relation = run("relation", "--model", RELATION, "--input",
-                   write(tmp_path / "r.jsonl", [json.dumps({"text": "Beyoncé lives in Paris.",
-                                                             "head": [0, 7], "tail": [17, 22]})]))
+    typing = run(
+        "typing",
+        "--model",
+        TYPING,
+        "--input",
+        write(
+            tmp_path / "t.jsonl",
+            [json.dumps({"text": "Beyoncé lives here.", "entity_spans": [[0, 7]]})],
+        ),
+    )
+    relation = run(
+        "relation",
+        "--model",
+        RELATION,
+        "--input",
+        write(
+            tmp_path / "r.jsonl",
+            [json.dumps({"text": "Beyoncé lives in Paris.", "head": [0, 7], "tail": [17, 22]})],
+        ),
+    )
     ner = run("ner", "--model", NER, "--input", write(tmp_path / "n.txt", ["Messi in Paris."]))
-    tokenize = run("tokenize", "--model", FILL, "--input",
-                   write(tmp_path / "k.txt", ["[[Plants]] grow.", "bad [[ marker"]))
+    tokenize = run(
+        "tokenize",
+        "--model",
+        FILL,
+        "--input",
+        write(tmp_path / "k.txt", ["[[Plants]] grow.", "bad [[ marker"]),
+    )
     for result in (typing, relation, ner):
         assert result.returncode == 0, result.stderr
         assert lines_of(result.stdout)[0]["line"] == 1
@@ -123,11 +158,17 @@ def test_every_task_command_reads_a_file(tmp_path):
 
 def test_head_ends_cleanly(tmp_path):
     path = write(tmp_path / "in.txt", [TEXTS[k % len(TEXTS)] for k in range(300)])
-    argv, options = command("fill", "--model", FILL, "--input", path, "--batch-size", "4",
-                            "--format", "text")
+    argv, options = command(
+        "fill", "--model", FILL, "--input", path, "--batch-size", "4", "--format", "text"
+    )
     shell = " ".join(f"'{a}'" for a in argv) + " | head -n 3"
-    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True,
-                          text=True, timeout=120, **options)
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **options,
+    )
     assert len(done.stdout.splitlines()) == 3
     assert done.stderr == "" and done.returncode == 0  # no traceback, no error status
 
@@ -135,8 +176,9 @@ def test_head_ends_cleanly(tmp_path):
 def test_an_interrupted_run_keeps_the_finished_lines(tmp_path):
     path = write(tmp_path / "in.txt", [TEXTS[k % len(TEXTS)] for k in range(3000)])
     argv, options = command("fill", "--model", FILL, "--input", path, "--batch-size", "2")
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, encoding="utf-8", **options)
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", **options
+    )
     first = process.stdout.readline()  # the first batch is done and flushed
     assert json.loads(first)["line"] == 1
     time.sleep(0.2)
@@ -174,8 +216,7 @@ def test_a_pipeline_over_a_generator_is_an_iterator_in_input_order():
     streamed = fill(text for text in inputs)
     assert iter(streamed) is streamed
     answers = list(streamed)
-    assert [a["text"] for a in answers] == [t.replace("[[", "").replace("]]", "")
-                                            for t in inputs]
+    assert [a["text"] for a in answers] == [t.replace("[[", "").replace("]]", "") for t in inputs]
     for streamed_answer, listed in zip(answers, fill(inputs), strict=True):  # as a list call
         mine, theirs = flat(streamed_answer["masks"]), flat(listed["masks"])
         assert [p["token"] for p in mine] == [p["token"] for p in theirs]
@@ -215,8 +256,12 @@ def test_the_input_is_read_lazily():
 
 
 def test_json_lines_records_are_checked():
-    items = list(read_items(['{"text": "a <mask>"}', '{"txt": 1}', "not json",
-                             '{"text": "b", "head": [0, 1]}'], "jsonl"))
+    items = list(
+        read_items(
+            ['{"text": "a <mask>"}', '{"txt": 1}', "not json", '{"text": "b", "head": [0, 1]}'],
+            "jsonl",
+        )
+    )
     assert items[0].error is None and items[0].text == "a <mask>"
     assert "text" in items[1].error
     assert "not a JSON object" in items[2].error

@@ -136,8 +136,7 @@ def cached_repo(tmp_path) -> Path:
 
 
 def test_cached_file_is_found_offline(cached_repo):
-    path = resolve_file(REPO, "config.json",
-                        offline(cached_repo))
+    path = resolve_file(REPO, "config.json", offline(cached_repo))
     assert path.is_file() and path.is_relative_to(cached_repo)
     assert json.loads(path.read_text()) == {"model_type": "luke"}
 
@@ -160,9 +159,7 @@ def test_file_missing_from_the_cache_says_what_to_do(cached_repo):
     message = str(error.value)
     assert "vocab.json" in message and REPO in message
     assert "HF_HUB_OFFLINE" in message and "local checkpoint folder" in message
-    optional = resolve_file(
-        REPO, "vocab.json", offline(cached_repo), required=False
-    )
+    optional = resolve_file(REPO, "vocab.json", offline(cached_repo), required=False)
     assert optional is None
 
 
@@ -170,9 +167,7 @@ def test_repository_missing_from_the_cache(cached_repo):
     with pytest.raises(CheckpointNotFoundError, match="no weights found for 'studio-ousia/absent'"):
         resolve_weight_files("studio-ousia/absent", offline(cached_repo))
     with pytest.raises(CheckpointNotFoundError, match="not in the Hugging Face cache"):
-        resolve_file(
-            "studio-ousia/absent", "config.json", offline(cached_repo)
-        )
+        resolve_file("studio-ousia/absent", "config.json", offline(cached_repo))
 
 
 @pytest.mark.parametrize("name", ["not a//valid id", "a/b/c/d", "-bad-/name"])

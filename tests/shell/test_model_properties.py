@@ -82,21 +82,28 @@ def pad_batch(examples, words=None, entities=None, mention=3):
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(3, 9), st.integers(1, 3),
-       st.integers(1, 5), st.integers(1, 3))
-def test_padding_words_and_entities_changes_nothing(mlm, seed, words, entities, extra_words,
-                                                    extra_entities):
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(3, 9),
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 3),
+)
+def test_padding_words_and_entities_changes_nothing(
+    mlm, seed, words, entities, extra_words, extra_entities
+):
     example = random_example(np.random.default_rng(seed), words, entities)
     alone = mlm(**pad_batch([example]))
     padded = mlm(**pad_batch([example], words + extra_words, entities + extra_entities))
     np.testing.assert_allclose(padded.logits[:, :words], alone.logits, atol=ATOL)
-    np.testing.assert_allclose(padded.entity_logits[:, :entities], alone.entity_logits,
-                               atol=ATOL)
+    np.testing.assert_allclose(padded.entity_logits[:, :entities], alone.entity_logits, atol=ATOL)
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.lists(st.tuples(st.integers(3, 9), st.integers(1, 3)),
-                                           min_size=2, max_size=4))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.lists(st.tuples(st.integers(3, 9), st.integers(1, 3)), min_size=2, max_size=4),
+)
 def test_a_batch_equals_its_rows_run_alone(mlm, seed, shapes):
     rng = np.random.default_rng(seed)
     examples = [random_example(rng, w, e) for w, e in shapes]
@@ -105,22 +112,29 @@ def test_a_batch_equals_its_rows_run_alone(mlm, seed, shapes):
         alone = mlm(**pad_batch([example]))
         words, entities = len(example[0]), len(example[1])
         np.testing.assert_allclose(batch.logits[row, :words], alone.logits[0], atol=ATOL)
-        np.testing.assert_allclose(batch.entity_logits[row, :entities],
-                                   alone.entity_logits[0], atol=ATOL)
+        np.testing.assert_allclose(
+            batch.entity_logits[row, :entities], alone.entity_logits[0], atol=ATOL
+        )
 
 
 def test_position_ids_skip_padding():
     ids = np.array([[0, 5, 6, 2, 1, 1], [0, 1, 7, 2, 1, 1]])
-    np.testing.assert_array_equal(create_position_ids_from_input_ids(ids, 1),
-                                  [[2, 3, 4, 5, 1, 1], [2, 1, 3, 4, 1, 1]])
+    np.testing.assert_array_equal(
+        create_position_ids_from_input_ids(ids, 1), [[2, 3, 4, 5, 1, 1], [2, 1, 3, 4, 1, 1]]
+    )
 
 
 # ------------------------------------------------------------------ entity-aware attention
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 6), st.integers(0, 4),
-       st.sampled_from([(8, 2), (12, 3), (16, 4)]))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 3),
+    st.integers(1, 6),
+    st.integers(0, 4),
+    st.sampled_from([(8, 2), (12, 3), (16, 4)]),
+)
 def test_equal_queries_make_entity_aware_attention_plain(seed, batch, words, entities, dims):
     hidden, heads = dims
     rng = np.random.default_rng(seed)
@@ -133,12 +147,17 @@ def test_equal_queries_make_entity_aware_attention_plain(seed, batch, words, ent
         params[f"{name}.weight"], params[f"{name}.bias"] = query_w, query_b
     word_states = rng.normal(size=(batch, words, hidden))
     entity_states = rng.normal(size=(batch, entities, hidden))
-    mask = extended_attention_mask(rng.integers(0, 2, (batch, words)) | (np.arange(words) == 0),
-                                   np.ones((batch, entities)), np.float64)
-    aware = entity_aware_self_attention(params, word_states, entity_states, mask,
-                                        num_heads=heads, use_entity_aware_attention=True)
-    plain = entity_aware_self_attention(params, word_states, entity_states, mask,
-                                        num_heads=heads, use_entity_aware_attention=False)
+    mask = extended_attention_mask(
+        rng.integers(0, 2, (batch, words)) | (np.arange(words) == 0),
+        np.ones((batch, entities)),
+        np.float64,
+    )
+    aware = entity_aware_self_attention(
+        params, word_states, entity_states, mask, num_heads=heads, use_entity_aware_attention=True
+    )
+    plain = entity_aware_self_attention(
+        params, word_states, entity_states, mask, num_heads=heads, use_entity_aware_attention=False
+    )
     for a, b in zip(aware, plain, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-10)
     assert aware[2].shape == (batch, heads, words + entities, words + entities)
@@ -152,8 +171,9 @@ def test_equal_queries_make_the_whole_model_plain(mlm_state, mlm_config):
             for name in ("w2e_query", "e2w_query", "e2e_query"):
                 state[key.replace("w2e_query", name)] = state[key.replace("w2e_query", "query")]
     aware = LukeForMaskedLM.from_state_dict(state, mlm_config)
-    plain_config = LukeConfig.from_dict({**mlm_config.to_dict(),
-                                         "use_entity_aware_attention": False})
+    plain_config = LukeConfig.from_dict(
+        {**mlm_config.to_dict(), "use_entity_aware_attention": False}
+    )
     plain_state = {k: v for k, v in state.items() if "2e_query" not in k and "e2w" not in k}
     plain = LukeForMaskedLM.from_state_dict(plain_state, plain_config)
     inputs = pad_batch([random_example(np.random.default_rng(3), 8, 2)])
@@ -183,8 +203,11 @@ def test_float64_and_float32_agree_to_float32_precision(mlm_state, mlm_config):
     b = double(**inputs, output_hidden_states=True)
     assert a.logits.dtype == np.float32 and b.logits.dtype == np.float64
     assert b.hidden_states[-1].dtype == np.float64
-    for x, y in zip(a.hidden_states + a.entity_hidden_states,
-                    b.hidden_states + b.entity_hidden_states, strict=True):
+    for x, y in zip(
+        a.hidden_states + a.entity_hidden_states,
+        b.hidden_states + b.entity_hidden_states,
+        strict=True,
+    ):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(a.logits, b.logits, rtol=1e-4, atol=1e-4)
 
@@ -202,10 +225,12 @@ def test_keys_with_and_without_the_luke_prefix(mlm_state, mlm_config, mlm):
     model = LukeForMaskedLM.from_state_dict(stripped, mlm_config)
     np.testing.assert_array_equal(outputs_of(model).logits, outputs_of(mlm).logits)
     base = LukeModel.from_state_dict(stripped, mlm_config)  # head tensors are ignored
-    np.testing.assert_array_equal(outputs_of(base).last_hidden_state,
-                                  mlm(**pad_batch([random_example(np.random.default_rng(1), 7,
-                                                                  2)]),
-                                      output_hidden_states=True).hidden_states[-1])
+    np.testing.assert_array_equal(
+        outputs_of(base).last_hidden_state,
+        mlm(
+            **pad_batch([random_example(np.random.default_rng(1), 7, 2)]), output_hidden_states=True
+        ).hidden_states[-1],
+    )
 
 
 def test_both_prefixed_and_bare_copies_of_a_key_is_an_error(mlm_state, mlm_config):
@@ -220,8 +245,7 @@ def test_decoders_are_tied_to_the_embedding_tables(mlm_state, mlm_config, mlm):
     assert "entity_predictions.decoder.weight" not in mlm_state
     p = mlm.params
     assert p["lm_head.decoder.weight"] is p["embeddings.word_embeddings.weight"]
-    assert (p["entity_predictions.decoder.weight"]
-            is p["entity_embeddings.entity_embeddings.weight"])
+    assert p["entity_predictions.decoder.weight"] is p["entity_embeddings.entity_embeddings.weight"]
     state = dict(mlm_state)  # a .bin file stores the copies; they load the same
     state["lm_head.decoder.weight"] = state["luke.embeddings.word_embeddings.weight"].copy()
     state["lm_head.decoder.bias"] = state.pop("lm_head.bias")
@@ -235,10 +259,12 @@ def test_untied_word_decoder_must_be_present(mlm_state, mlm_config):
         LukeForMaskedLM.from_state_dict(mlm_state, config)
 
 
-def test_absent_entity_queries_start_as_copies_of_query_with_one_warning(mlm_state,
-                                                                         mlm_config):
-    state = {k: v for k, v in mlm_state.items()
-             if not any(q in k for q in ("w2e_query", "e2w_query", "e2e_query"))}
+def test_absent_entity_queries_start_as_copies_of_query_with_one_warning(mlm_state, mlm_config):
+    state = {
+        k: v
+        for k, v in mlm_state.items()
+        if not any(q in k for q in ("w2e_query", "e2w_query", "e2e_query"))
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = LukeForMaskedLM.from_state_dict(state, mlm_config)
@@ -249,24 +275,28 @@ def test_absent_entity_queries_start_as_copies_of_query_with_one_warning(mlm_sta
     for layer in range(2):
         prefix = f"encoder.layer.{layer}.attention.self."
         for name in ("w2e_query", "e2w_query", "e2e_query"):
-            np.testing.assert_array_equal(p[prefix + name + ".weight"],
-                                          p[prefix + "query.weight"])
+            np.testing.assert_array_equal(p[prefix + name + ".weight"], p[prefix + "query.weight"])
 
 
 def test_missing_tensor_is_named_with_its_shape(mlm_state, mlm_config):
     state = dict(mlm_state)
     del state["luke.encoder.layer.1.intermediate.dense.weight"]
-    with pytest.raises(CheckpointError,
-                       match=r"missing tensors:\n  encoder.layer.1.intermediate.dense.weight "
-                             r"\(64, 32\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"missing tensors:\n  encoder.layer.1.intermediate.dense.weight "
+        r"\(64, 32\)",
+    ):
         LukeForMaskedLM.from_state_dict(state, mlm_config)
 
 
 def test_unexpected_tensor_is_named(mlm_state, mlm_config):
     state = dict(mlm_state)
     state["luke.encoder.layer.0.attention.self.mystery.weight"] = np.zeros((2, 2), np.float32)
-    with pytest.raises(CheckpointError, match=r"unexpected tensors:\n  luke.encoder.layer.0."
-                                              r"attention.self.mystery.weight \(2, 2\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"unexpected tensors:\n  luke.encoder.layer.0."
+        r"attention.self.mystery.weight \(2, 2\)",
+    ):
         LukeForMaskedLM.from_state_dict(state, mlm_config)
 
 
@@ -275,8 +305,9 @@ def test_shape_mismatch_names_both_shapes(mlm_state, mlm_config):
     with pytest.raises(CheckpointError) as info:
         LukeForMaskedLM.from_state_dict(mlm_state, config)
     message = str(info.value)
-    assert ("entity_embeddings.entity_embeddings.weight: expected (20, 16), found (16, 16)"
-            in message)
+    assert (
+        "entity_embeddings.entity_embeddings.weight: expected (20, 16), found (16, 16)" in message
+    )
     assert "entity_predictions.bias: expected (20,), found (16,)" in message
 
 
@@ -359,8 +390,12 @@ def test_words_only_input(mlm):
     ],
 )
 def test_bad_inputs_raise_clear_errors(mlm, change, error, match):
-    inputs = {"input_ids": [[0, 5, 2]], "entity_ids": [[3]],
-              "entity_position_ids": [[[1, -1]]], **change}
+    inputs = {
+        "input_ids": [[0, 5, 2]],
+        "entity_ids": [[3]],
+        "entity_position_ids": [[[1, -1]]],
+        **change,
+    }
     with pytest.raises(error, match=match):
         mlm(**inputs)
 
@@ -382,8 +417,7 @@ def test_cross_entropy_ignores_minus_100_and_matches_the_definition():
 def test_binary_cross_entropy_is_stable():
     logits = np.array([1000.0, -1000.0, 0.0])
     targets = np.array([1.0, 0.0, 1.0])
-    np.testing.assert_allclose(binary_cross_entropy_with_logits(logits, targets),
-                               np.log(2) / 3)
+    np.testing.assert_allclose(binary_cross_entropy_with_logits(logits, targets), np.log(2) / 3)
 
 
 def test_masked_lm_loss_is_the_sum_of_both_losses(mlm):
@@ -392,8 +426,11 @@ def test_masked_lm_loss_is_the_sum_of_both_losses(mlm):
     labels[0, 2] = 7
     out = mlm(**inputs, labels=labels, entity_labels=np.array([[3, -100]]))
     np.testing.assert_allclose(out.loss, out.mlm_loss + out.mep_loss, rtol=1e-6)
-    np.testing.assert_allclose(out.mlm_loss, -np.log(np.exp(out.logits[0, 2]).sum() ** -1
-                                                     * np.exp(out.logits[0, 2, 7])), rtol=1e-5)
+    np.testing.assert_allclose(
+        out.mlm_loss,
+        -np.log(np.exp(out.logits[0, 2]).sum() ** -1 * np.exp(out.logits[0, 2, 7])),
+        rtol=1e-5,
+    )
 
 
 def test_tiny_fixture_model_loads_and_fits_its_tokenizer():
@@ -419,8 +456,9 @@ def test_span_head_takes_the_tokenizer_output_with_its_extra_keys():
     model = numpy_luke.LukeForEntitySpanClassification.from_pretrained(folder)
     text = "Lionel Messi plays for Inter Miami CF."
     spans = [(0, 6), (0, 12), (23, 37)]
-    encoding = tokenizer([text, "Hi there"], entity_spans=[spans, [(0, 2)]], padding=True,
-                         return_tensors="np")
+    encoding = tokenizer(
+        [text, "Hi there"], entity_spans=[spans, [(0, 2)]], padding=True, return_tensors="np"
+    )
     assert "entity_start_positions" in encoding
     batch = model(**encoding)
     alone = model(**tokenizer(text, entity_spans=spans))  # lists, one example
@@ -435,9 +473,9 @@ def test_from_pretrained_reads_a_hub_repository_from_the_cache_offline(tmp_path)
 
     cache = tmp_path / "hub"
     place_in_hf_cache(TINY_LUKE, cache, "studio-ousia/luke-tiny")
-    model = LukeForMaskedLM.from_pretrained("studio-ousia/luke-tiny", cache_dir=cache,
-                                            local_files_only=True, dtype=np.float64)
+    model = LukeForMaskedLM.from_pretrained(
+        "studio-ousia/luke-tiny", cache_dir=cache, local_files_only=True, dtype=np.float64
+    )
     assert model.config.vocab_size == 419 and model.dtype == np.float64
     with pytest.raises(numpy_luke.CheckpointNotFoundError, match="not in the Hugging Face cache"):
-        LukeModel.from_pretrained("studio-ousia/not-there", cache_dir=cache,
-                                  local_files_only=True)
+        LukeModel.from_pretrained("studio-ousia/not-there", cache_dir=cache, local_files_only=True)

@@ -38,21 +38,30 @@ def test_tokenizer_copy_encodes_and_decodes_the_same(how):
     assert twin.encode("a newword <mask>") == ids
     assert twin.decode(ids) == tok.decode(ids)
     assert twin.entity_vocabulary.id_to_title(3) == tok.entity_vocabulary.id_to_title(3)
-    assert COPIES[how](LukeTokenizer.from_pretrained(TINY_LUKE)).entity_vocabulary \
-        .id_to_title(3) == tok.entity_vocabulary.id_to_title(3)  # a table never built
+    assert COPIES[how](LukeTokenizer.from_pretrained(TINY_LUKE)).entity_vocabulary.id_to_title(
+        3
+    ) == tok.entity_vocabulary.id_to_title(3)  # a table never built
 
 
-MODEL_CLASSES = ["LukeModel", "LukeForMaskedLM", "LukeForEntityClassification",
-                 "LukeForEntityPairClassification", "LukeForEntitySpanClassification",
-                 "LukeForSequenceClassification", "LukeForTokenClassification",
-                 "LukeForQuestionAnswering", "LukeForMultipleChoice"]
+MODEL_CLASSES = [
+    "LukeModel",
+    "LukeForMaskedLM",
+    "LukeForEntityClassification",
+    "LukeForEntityPairClassification",
+    "LukeForEntitySpanClassification",
+    "LukeForSequenceClassification",
+    "LukeForTokenClassification",
+    "LukeForQuestionAnswering",
+    "LukeForMultipleChoice",
+]
 
 
 @pytest.mark.parametrize("how", COPIES)
 @pytest.mark.parametrize("class_name", MODEL_CLASSES)
 def test_model_copy_answers_the_same(class_name, how):
-    model = getattr(numpy_luke, class_name).from_config(LukeConfig.from_pretrained(TINY_LUKE),
-                                                        seed=0)
+    model = getattr(numpy_luke, class_name).from_config(
+        LukeConfig.from_pretrained(TINY_LUKE), seed=0
+    )
     tok = LukeTokenizer.from_pretrained(TINY_LUKE)
     enc = dict(tok(TEXTS, entity_spans=SPANS, padding=True, return_tensors="np"))
     if class_name == "LukeForEntitySpanClassification":
@@ -80,10 +89,14 @@ PIPELINES = {
     "fill-mask": (dict(model=TINY_LUKE), "Beyoncé lives in <mask>."),
     "fill-mask-and-entities": (dict(model=TINY_LUKE), "[[Beyoncé]] lives in <mask>."),
     "entity-prediction": (dict(model=TINY_LUKE), "[[Beyoncé]] lives in [[Los Angeles]]."),
-    "entity-typing": (dict(model=FIXTURES / "tiny-luke-typing", threshold=0.0),
-                      "[[Beyoncé]] lives in New Orleans."),
-    "relation-classification": (dict(model=FIXTURES / "tiny-luke-tacred"),
-                                "[[Beyoncé]] lives in [[New Orleans]]."),
+    "entity-typing": (
+        dict(model=FIXTURES / "tiny-luke-typing", threshold=0.0),
+        "[[Beyoncé]] lives in New Orleans.",
+    ),
+    "relation-classification": (
+        dict(model=FIXTURES / "tiny-luke-tacred"),
+        "[[Beyoncé]] lives in [[New Orleans]].",
+    ),
     "ner": (dict(model=FIXTURES / "tiny-luke-ner"), "Beyoncé lives in New Orleans."),
 }
 

@@ -60,8 +60,9 @@ def test_one_text_gives_one_answer_and_a_list_gives_a_list(fill):
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 16])
 def test_batching_does_not_change_answers(fill, batch_size):
     alone = [fill(text) for text in TEXTS]
-    batched = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE,
-                       batch_size=batch_size)(TEXTS)
+    batched = pipeline("fill-mask-and-entities", model=helpers.TINY_LUKE, batch_size=batch_size)(
+        TEXTS
+    )
     for a, b in zip(alone, batched, strict=True):
         assert a["text"] == b["text"] and ids_of(a) == ids_of(b)
         np.testing.assert_allclose(scores_of(a), scores_of(b), atol=1e-6)
@@ -202,8 +203,11 @@ def test_ner_spans_are_words_and_respect_the_length_limit():
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_pieces = st.sampled_from(["<mask>"] * 3 + ["[[Messi]]", "[[", "]]"] + [
-    " ", " ", "Messi", "é", "\u200b", "\x07", "😀", "\n", ".", "<s>", "<ent>", "[MASK]"])
+_pieces = st.sampled_from(
+    ["<mask>"] * 3
+    + ["[[Messi]]", "[[", "]]"]
+    + [" ", " ", "Messi", "é", "\u200b", "\x07", "😀", "\n", ".", "<s>", "<ent>", "[MASK]"]
+)
 _texts = st.lists(st.one_of(_pieces, st.text(max_size=5)), min_size=1, max_size=12).map(
     "".join)  # fmt: skip
 _spans = st.none() | st.lists(st.tuples(st.integers(-1, 20), st.integers(0, 24)), max_size=3)

@@ -164,11 +164,7 @@ def test_select_spans_keeps_best_non_overlapping():
     assert [(c["start"], c["end"]) for c in kept] == [(0, 6), (7, 12), (20, 30)]
 
 
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 20), st.integers(1, 6), st.floats(0, 1)), max_size=15
-    )
-)
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(1, 6), st.floats(0, 1)), max_size=15))
 def test_select_spans_result_never_overlaps_and_is_maximal(raw):
     candidates = [_candidate(s, s + n, p) for s, n, p in raw]
     kept = select_spans(candidates)
@@ -187,15 +183,15 @@ def test_select_spans_result_never_overlaps_and_is_maximal(raw):
 
 def test_softmax_and_sigmoid():
     # the pipelines' scores: the core's softmax and sigmoid, computed in float64
-    probs = probabilities(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]],
-                                   dtype=np.float32))
+    probs = probabilities(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]], dtype=np.float32))
     assert probs.dtype == np.float64
     np.testing.assert_allclose(probs.sum(-1), 1.0)
     total = math.exp(1) + math.exp(2) + math.exp(3)
     np.testing.assert_allclose(probs[0], [math.exp(i) / total for i in (1, 2, 3)], rtol=1e-12)
     np.testing.assert_allclose(probs[1], [0.5, 0.5, 0.0])
-    np.testing.assert_allclose(probabilities(np.array([0.0, 2.0]), multi_label=True),
-                               [0.5, 1 / (1 + math.exp(-2))])
+    np.testing.assert_allclose(
+        probabilities(np.array([0.0, 2.0]), multi_label=True), [0.5, 1 / (1 + math.exp(-2))]
+    )
 
 
 @given(

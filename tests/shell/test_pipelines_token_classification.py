@@ -48,17 +48,25 @@ def expected(folder, text, ignore=("O",)):
     for index in range(1, len(ids) - 1):
         label = int(probs[index].argmax())
         if LABELS[label] not in ignore:
-            answer.append({"entity": LABELS[label], "score": probs[index, label], "index": index,
-                           "word": tokenizer.convert_ids_to_tokens(ids[index]),
-                           "start": None, "end": None})
+            answer.append(
+                {
+                    "entity": LABELS[label],
+                    "score": probs[index, label],
+                    "index": index,
+                    "word": tokenizer.convert_ids_to_tokens(ids[index]),
+                    "start": None,
+                    "end": None,
+                }
+            )
     return answer
 
 
 def same(answer, reference):
     assert len(answer) == len(reference)
     for a, b in zip(answer, reference, strict=True):
-        assert {k: v for k, v in a.items() if k != "score"} == \
-            {k: v for k, v in b.items() if k != "score"}
+        assert {k: v for k, v in a.items() if k != "score"} == {
+            k: v for k, v in b.items() if k != "score"
+        }
         assert abs(a["score"] - b["score"]) < 1e-6
 
 
@@ -71,8 +79,10 @@ def test_token_classification_labels_every_token(folder):
     same(classify(TEXTS[0]), answers[0])  # batching changes nothing (to float32 rounding)
     everything = classify(TEXTS[0], ignore_labels=[])
     same(everything, expected(folder, TEXTS[0], ignore=()))
-    assert len(everything) == len(numpy_luke.LukeTokenizer.from_pretrained(folder)(
-        TEXTS[0])["input_ids"]) - 2
+    assert (
+        len(everything)
+        == len(numpy_luke.LukeTokenizer.from_pretrained(folder)(TEXTS[0])["input_ids"]) - 2
+    )
 
 
 def test_the_task_is_read_from_the_checkpoint(folder):
@@ -80,8 +90,9 @@ def test_the_task_is_read_from_the_checkpoint(folder):
 
 
 def test_simple_aggregation_groups_b_and_i_runs(folder):
-    classify = numpy_luke.pipeline("token-classification", model=folder,
-                                   aggregation_strategy="simple")
+    classify = numpy_luke.pipeline(
+        "token-classification", model=folder, aggregation_strategy="simple"
+    )
     tokens = expected(folder, TEXTS[0], ignore=())
     groups = classify(TEXTS[0])
     assert all(set(g) == {"entity_group", "score", "word", "start", "end"} for g in groups)
@@ -93,11 +104,14 @@ def test_simple_aggregation_groups_b_and_i_runs(folder):
     assert words == tokenizer.convert_tokens_to_string(kept).replace(" ", "")
 
 
-@pytest.mark.parametrize("options, words", [
-    ({"aggregation_strategy": "first"}, "'first'"),
-    ({"aggregation_strategy": 3}, "aggregation_strategy"),
-    ({"ignore_labels": "O"}, "ignore_labels"),
-])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"aggregation_strategy": "first"}, "'first'"),
+        ({"aggregation_strategy": 3}, "aggregation_strategy"),
+        ({"ignore_labels": "O"}, "ignore_labels"),
+    ],
+)
 def test_bad_options_are_refused(folder, options, words):
     with pytest.raises(InputError, match=words):
         numpy_luke.pipeline("token-classification", model=folder, **options)
@@ -118,8 +132,11 @@ def test_no_default_checkpoint():
 
 
 def test_ner_keeps_its_meaning_and_says_so(folder):
-    with pytest.raises(InputError, match=r"LukeForTokenClassification checkpoint.*span NER"
-                                         r".*pipeline\('token-classification'"):
+    with pytest.raises(
+        InputError,
+        match=r"LukeForTokenClassification checkpoint.*span NER"
+        r".*pipeline\('token-classification'",
+    ):
         numpy_luke.pipeline("ner", model=folder)
     model = numpy_luke.LukeForTokenClassification.from_pretrained(folder)
     tokenizer = numpy_luke.LukeTokenizer.from_pretrained(folder)

@@ -73,7 +73,9 @@ def test_entity_prediction_has_its_own_task(fill):
     assert isinstance(entities, EntityPredictionPipeline)
     answer = entities("[[Lionel Messi]] plays for [[FC Barcelona]].", top_k=3)
     assert [(e["mention"], e["start"], e["end"]) for e in answer] == [
-        ("Lionel Messi", 0, 12), ("FC Barcelona", 23, 35)]
+        ("Lionel Messi", 0, 12),
+        ("FC Barcelona", 23, 35),
+    ]
     assert all(len(e["predictions"]) == 3 for e in answer)
     both = pipeline("fill-mask-and-entities", model=TINY)
     combined = both("[[Lionel Messi]] plays for <mask>.", top_k=3)
@@ -99,8 +101,9 @@ def test_targets_restrict_the_candidates(fill, tokenizer, caplog):
     with caplog.at_level(logging.WARNING):
         (replaced,) = fill(SEED, targets=["photosynthesis"])  # not a vocabulary entry
     assert "not in the vocabulary" in caplog.text
-    assert replaced["token"] == tokenizer("photosynthesis", add_special_tokens=False)[
-        "input_ids"][0]
+    assert (
+        replaced["token"] == tokenizer("photosynthesis", add_special_tokens=False)["input_ids"][0]
+    )
     set_once = pipeline("fill-mask", model=TINY, targets=targets, top_k=2)
     assert set_once(SEED) == answer[:2]
     for bad in ([], [3], 3, [""]):
@@ -120,8 +123,7 @@ def test_transformers_keywords(fill):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: pipeline("fill-mask", model=TINY, num_workers=2), "'num_workers'.*top_k, "
-         "targets"),
+        (lambda: pipeline("fill-mask", model=TINY, num_workers=2), "'num_workers'.*top_k, targets"),
         (lambda: pipeline("fill-mask", model=TINY, threshold=0.2), "'threshold'"),
         (lambda: pipeline("entity-typing", model=TYPING, top_k=3), "'top_k'.*threshold"),
         (lambda: pipeline("ner", model=NER, top_k=3), "'top_k'.*max_span_length"),
@@ -144,8 +146,12 @@ def test_bad_call_options_are_refused_once_for_a_stream_too(fill):
 
 
 def test_the_task_comes_from_the_config(tmp_path):
-    for folder, cls in [(TINY, FillMaskPipeline), (TYPING, EntityTypingPipeline),
-                        (TACRED, RelationClassificationPipeline), (NER, NerPipeline)]:
+    for folder, cls in [
+        (TINY, FillMaskPipeline),
+        (TYPING, EntityTypingPipeline),
+        (TACRED, RelationClassificationPipeline),
+        (NER, NerPipeline),
+    ]:
         assert type(pipeline(model=folder)) is cls
         assert type(numpy_luke.pipeline(model=str(folder))) is cls
     loaded = LukeForEntitySpanClassification.from_pretrained(NER)
@@ -164,17 +170,28 @@ def test_the_task_comes_from_the_config(tmp_path):
 
 
 def test_shared_pipelines_and_models_from_several_threads():
-    texts = [SEED, "Tokyo is the <mask> of <mask>.", "[[Lionel Messi]] plays for <mask>.",
-             "Paris <mask>", "The model reads words and <mask>. " * 5]
+    texts = [
+        SEED,
+        "Tokyo is the <mask> of <mask>.",
+        "[[Lionel Messi]] plays for <mask>.",
+        "Paris <mask>",
+        "The model reads words and <mask>. " * 5,
+    ]
     fill = pipeline("fill-mask", model=TINY, top_k=4)
     ner = pipeline("ner", model=NER, max_span_length=3)
-    ner_texts = ["Lionel Messi plays for Inter Miami.", "Beyoncé lives in New Orleans.",
-                 "Paris is in France, and Tokyo is in Japan."]
+    ner_texts = [
+        "Lionel Messi plays for Inter Miami.",
+        "Beyoncé lives in New Orleans.",
+        "Paris is in France, and Tokyo is in Japan.",
+    ]
     model = LukeForMaskedLM.from_pretrained(TINY)
     tokenizer = LukeTokenizer.from_pretrained(TINY)
     encodings = [tokenizer(t, entity_spans=[(0, 5)], return_tensors="np") for t in texts]
-    serial = ([fill(t) for t in texts], [ner(t) for t in ner_texts],
-              [model(**e).entity_logits for e in encodings])
+    serial = (
+        [fill(t) for t in texts],
+        [ner(t) for t in ner_texts],
+        [model(**e).entity_logits for e in encodings],
+    )
 
     start = threading.Barrier(6)
 
@@ -240,8 +257,11 @@ def test_non_finite_weights_are_an_error_naming_them(tmp_path, tokenizer):
     model = LukeForMaskedLM.from_pretrained(_nan_folder(tmp_path))
     for task in ("fill-mask", "entity-prediction"):
         broken = pipeline(task, model=model, tokenizer=tokenizer)
-        with pytest.raises(CheckpointError, match="'logits' holds NaN.*weight "
-                           "'encoder.layer.0.attention.self.query.weight' is not finite"):
+        with pytest.raises(
+            CheckpointError,
+            match="'logits' holds NaN.*weight "
+            "'encoder.layer.0.attention.self.query.weight' is not finite",
+        ):
             broken("[[Lionel Messi]] plays for <mask>.")
 
 
@@ -266,15 +286,35 @@ def test_tables_escape_labels_titles_mentions_and_texts():
 
     mention = {"mention": "M" + ESC, "start": 0, "end": 2}
     tables = [
-        cli.format_fill({"text": "t" + ESC, "masks": [], "entities": [
-            {**mention, "predictions": [{"score": 0.5, "entity_id": 3, "entity": ESC}]}]}),
-        cli.format_typing({"text": ESC, "entity": mention,
-                           "labels": [{"label": ESC, "score": 0.9}]}),
-        cli.format_relation({"text": ESC, "head": mention, "tail": mention,
-                             "labels": [{"label": ESC, "score": 0.9}]}),
+        cli.format_fill(
+            {
+                "text": "t" + ESC,
+                "masks": [],
+                "entities": [
+                    {**mention, "predictions": [{"score": 0.5, "entity_id": 3, "entity": ESC}]}
+                ],
+            }
+        ),
+        cli.format_typing(
+            {"text": ESC, "entity": mention, "labels": [{"label": ESC, "score": 0.9}]}
+        ),
+        cli.format_relation(
+            {
+                "text": ESC,
+                "head": mention,
+                "tail": mention,
+                "labels": [{"label": ESC, "score": 0.9}],
+            }
+        ),
         cli.format_ner({"text": ESC, "entities": [{**mention, "label": ESC, "score": 0.9}]}),
-        cli.format_tokenize({"text": ESC, "tokens": ["<s>"], "input_ids": [0], "entities": [
-            {**mention, "entity": ESC, "entity_id": 3, "positions": [0]}]}),
+        cli.format_tokenize(
+            {
+                "text": ESC,
+                "tokens": ["<s>"],
+                "input_ids": [0],
+                "entities": [{**mention, "entity": ESC, "entity_id": 3, "positions": [0]}],
+            }
+        ),
     ]
     for table in tables:
         assert "\x1b" not in table and "\x07" not in table
@@ -309,8 +349,9 @@ def test_more_mentions_than_the_model_reads_are_refused_up_front(fill):
     assert len(both(text, entity_spans=[(0, 12)] * 32)["entities"]) == 32  # max_entity_length
     started = time.process_time()
     for spans in ([(0, 12)] * 33, [(0, 12)] * 30_000):
-        with pytest.raises(InputError, match=f"has {len(spans)} mentions, but the model reads "
-                           "at most 32 per text"):
+        with pytest.raises(
+            InputError, match=f"has {len(spans)} mentions, but the model reads at most 32 per text"
+        ):
             both(text, entity_spans=spans)
     assert time.process_time() - started < 5
 
@@ -318,8 +359,10 @@ def test_more_mentions_than_the_model_reads_are_refused_up_front(fill):
 def test_cli_30000_entity_spans(cli_fails):
     spans = [a for _ in range(30_000) for a in ("--entity-span", "0:12")]
     line = cli_fails("fill", "Lionel Messi plays for <mask>.", *spans, "--model", TINY)
-    assert line == ("numpy_luke fill: error: the text has 30000 mentions, but the model reads "
-                    "at most 32 per text (the tokenizer's max_entity_length); split the text")
+    assert line == (
+        "numpy_luke fill: error: the text has 30000 mentions, but the model reads "
+        "at most 32 per text (the tokenizer's max_entity_length); split the text"
+    )
 
 
 def test_texts_no_tokenization_can_fit_are_refused_before_tokenizing(fill, tokenizer):
@@ -327,19 +370,40 @@ def test_texts_no_tokenization_can_fit_are_refused_before_tokenizing(fill, token
     huge = "Paris " * 2_000_000 + "<mask>"  # 12 MB
     started = time.process_time()
     for run in (lambda: fill(huge), lambda: ner(huge)):
-        with pytest.raises(InputError, match="12,000,006 characters, at least .* tokens, but "
-                           "the model reads at most 510"):
+        with pytest.raises(
+            InputError,
+            match="12,000,006 characters, at least .* tokens, but the model reads at most 510",
+        ):
             run()
     assert time.process_time() - started < 5
     # white space that <mask> strips costs no token: such a text is read, not refused
     spaces = "Paris" + " " * 100_000 + "<mask>"
     assert tokenizer.convert_ids_to_tokens(tokenizer(spaces)["input_ids"]) == [
-        "<s>", "P", "aris", "<mask>", "</s>"]
+        "<s>",
+        "P",
+        "aris",
+        "<mask>",
+        "</s>",
+    ]
     assert len(fill(spaces, top_k=1)) == 1
 
 
-_pieces = st.sampled_from(["<mask>", " <mask>", "   ", "\n\t ", "Paris", "photosynthesis",
-                           "é", "😀", "<s>", "<ent>", ".", "aaaaaaaaaaaaaaaaaaaaaaaaa"])
+_pieces = st.sampled_from(
+    [
+        "<mask>",
+        " <mask>",
+        "   ",
+        "\n\t ",
+        "Paris",
+        "photosynthesis",
+        "é",
+        "😀",
+        "<s>",
+        "<ent>",
+        ".",
+        "aaaaaaaaaaaaaaaaaaaaaaaaa",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -353,10 +417,27 @@ def test_the_up_front_bound_is_exact(fill, tokenizer, text):
 def test_the_up_front_bound_is_exact_with_the_real_vocabulary(roberta_dir, tmp_path):
     """The same on RoBERTa's 50,265 tokens (the longest holds 128 bytes with its merges)."""
     tokenizer = LukeTokenizer.from_pretrained(helpers.real_vocab_luke_dir(tmp_path / "rv"))
-    longest = max([len(t) for t in tokenizer.get_vocab()]
-                  + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks])
-    words = ["Plants", " create", " <mask>", "   ", "photosynthesis", " é", "😀", "\n", "<s>",
-             " the", "a" * 30, "-" * 17, " " * 16, "ĠĠ", "\u200b"]
+    longest = max(
+        [len(t) for t in tokenizer.get_vocab()]
+        + [len(a) + len(b) for a, b in tokenizer.bpe.merge_ranks]
+    )
+    words = [
+        "Plants",
+        " create",
+        " <mask>",
+        "   ",
+        "photosynthesis",
+        " é",
+        "😀",
+        "\n",
+        "<s>",
+        " the",
+        "a" * 30,
+        "-" * 17,
+        " " * 16,
+        "ĠĠ",
+        "\u200b",
+    ]
     rng = np.random.default_rng(0)
     for _ in range(500):
         text = "".join(rng.choice(words, size=rng.integers(1, 40)))
@@ -375,8 +456,12 @@ def test_the_up_front_bound_is_exact_with_the_real_vocabulary(roberta_dir, tmp_p
 )
 def test_call_options_are_checked_as_the_constructor_checks_them(task, folder, option, values):
     built = pipeline(task, model=folder)
-    text = {"fill-mask": SEED, "ner": "Paris is big.", "entity-typing": "[[Paris]] is big.",
-            "relation-classification": "[[Paris]] is in [[France]]."}[task]
+    text = {
+        "fill-mask": SEED,
+        "ner": "Paris is big.",
+        "entity-typing": "[[Paris]] is big.",
+        "relation-classification": "[[Paris]] is in [[France]].",
+    }[task]
     for value in values:
         with pytest.raises(InputError, match=f"{option} must be") as in_call:
             built(text, **{option: value})

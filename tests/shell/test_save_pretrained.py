@@ -22,13 +22,23 @@ import numpy_luke
 from numpy_luke import ConfigError, LukeForEntityClassification, LukeForMaskedLM, LukeModel, saving
 from numpy_luke.weights import load_state_dict
 
-CLASSES = ["LukeModel", "LukeForMaskedLM", "LukeForEntityClassification",
-           "LukeForEntityPairClassification", "LukeForEntitySpanClassification",
-           "LukeForSequenceClassification", "LukeForTokenClassification",
-           "LukeForQuestionAnswering", "LukeForMultipleChoice"]
+CLASSES = [
+    "LukeModel",
+    "LukeForMaskedLM",
+    "LukeForEntityClassification",
+    "LukeForEntityPairClassification",
+    "LukeForEntitySpanClassification",
+    "LukeForSequenceClassification",
+    "LukeForTokenClassification",
+    "LukeForQuestionAnswering",
+    "LukeForMultipleChoice",
+]
 IDS = np.array([[0, 36, 101, 416, 95, 2]])
-ENTITIES = dict(entity_ids=np.array([[2, 5]]), entity_position_ids=np.array(
-    [[[1, 2, -1], [3, -1, -1]]]), entity_attention_mask=np.ones((1, 2), int))
+ENTITIES = dict(
+    entity_ids=np.array([[2, 5]]),
+    entity_position_ids=np.array([[[1, 2, -1], [3, -1, -1]]]),
+    entity_attention_mask=np.ones((1, 2), int),
+)
 # transformers 4.57.6's num_parameters() for tiny-luke (measured: LukeForMaskedLM 74,212,
 # 27,252 without the embedding tables; LukeModel 72,080)
 TINY_MLM_PARAMETERS, TINY_MLM_NON_EMBEDDING, TINY_BASE_PARAMETERS = 74212, 27252, 72080
@@ -36,11 +46,17 @@ TINY_MLM_PARAMETERS, TINY_MLM_NON_EMBEDDING, TINY_BASE_PARAMETERS = 74212, 27252
 
 def inputs_for(name):
     if name == "LukeForMultipleChoice":
-        return dict(input_ids=np.stack([IDS, IDS], axis=1),
-                    **{k: np.stack([v, v], axis=1) for k, v in ENTITIES.items()})
+        return dict(
+            input_ids=np.stack([IDS, IDS], axis=1),
+            **{k: np.stack([v, v], axis=1) for k, v in ENTITIES.items()},
+        )
     if name == "LukeForEntitySpanClassification":
-        return dict(input_ids=IDS, **ENTITIES, entity_start_positions=np.array([[1, 3]]),
-                    entity_end_positions=np.array([[2, 3]]))
+        return dict(
+            input_ids=IDS,
+            **ENTITIES,
+            entity_start_positions=np.array([[1, 3]]),
+            entity_end_positions=np.array([[2, 3]]),
+        )
     return dict(input_ids=IDS, **ENTITIES)
 
 
@@ -84,15 +100,19 @@ def test_tied_tensors_are_left_out_as_transformers_leaves_them(tmp_path):
     saved = load_state_dict(tmp_path / "mlm" / "model.safetensors")
     original = load_state_dict(TINY_LUKE / "model.safetensors")
     assert set(saved) == set(original)  # the fixture was saved by transformers 4.57
-    for key in ("lm_head.decoder.weight", "lm_head.decoder.bias",
-                "entity_predictions.decoder.weight"):
+    for key in (
+        "lm_head.decoder.weight",
+        "lm_head.decoder.bias",
+        "entity_predictions.decoder.weight",
+    ):
         assert key not in saved and key in model.state_dict()
     for key, value in original.items():
         np.testing.assert_array_equal(saved[key], value)
     LukeModel.from_pretrained(TINY_LUKE).save_pretrained(tmp_path / "base")
     base = load_state_dict(tmp_path / "base" / "model.safetensors")
     assert "embeddings.word_embeddings.weight" in base and not any(
-        k.startswith(("luke.", "lm_head", "entity_predictions")) for k in base)
+        k.startswith(("luke.", "lm_head", "entity_predictions")) for k in base
+    )
 
 
 def test_an_untied_word_decoder_is_saved(tmp_path):
@@ -109,8 +129,10 @@ def test_shards_and_index_are_laid_out_as_transformers_lays_them(tmp_path):
     index = json.loads((tmp_path / "model.safetensors.index.json").read_text())
     shards = sorted(set(index["weight_map"].values()))
     assert shards == [f"model-0000{i}-of-00004.safetensors" for i in range(1, 5)]
-    assert index["metadata"] == {"total_parameters": TINY_MLM_PARAMETERS,
-                                 "total_size": 4 * TINY_MLM_PARAMETERS}
+    assert index["metadata"] == {
+        "total_parameters": TINY_MLM_PARAMETERS,
+        "total_size": 4 * TINY_MLM_PARAMETERS,
+    }
     assert list(index["weight_map"]) == sorted(index["weight_map"])
     for shard in shards:
         assert (tmp_path / shard).stat().st_size <= 100_000 + 4096  # + its header
@@ -132,8 +154,9 @@ def test_saving_into_the_folder_it_was_loaded_from(tmp_path):
     model = LukeForMaskedLM.from_pretrained(folder)  # memory-mapped from that folder
     before = model(input_ids=IDS).logits
     model.save_pretrained(folder)
-    np.testing.assert_array_equal(LukeForMaskedLM.from_pretrained(folder)(input_ids=IDS).logits,
-                                  before)
+    np.testing.assert_array_equal(
+        LukeForMaskedLM.from_pretrained(folder)(input_ids=IDS).logits, before
+    )
     np.testing.assert_array_equal(model(input_ids=IDS).logits, before)
 
 
@@ -157,8 +180,9 @@ def test_a_failed_save_leaves_the_old_files_whole(tmp_path, monkeypatch):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temp files
 
 
-@pytest.mark.parametrize("size, expected", [(1000, 1000), ("5GB", 5 * 10**9),
-                                            ("10MiB", 10 * 2**20), ("100kb", 100_000)])
+@pytest.mark.parametrize(
+    "size, expected", [(1000, 1000), ("5GB", 5 * 10**9), ("10MiB", 10 * 2**20), ("100kb", 100_000)]
+)
 def test_max_shard_size_units(size, expected):
     assert saving.parse_size(size) == expected
 
@@ -185,6 +209,7 @@ def test_float64_models_save_float64(tmp_path):
 
 # ---------------------------------------------------------------------------- inspecting
 
+
 def test_num_parameters_counts_as_transformers():
     model = LukeForMaskedLM.from_pretrained(TINY_LUKE)
     assert model.num_parameters() == TINY_MLM_PARAMETERS
@@ -197,7 +222,10 @@ def test_state_dict_and_embedding_accessors():
     model = LukeForMaskedLM.from_pretrained(TINY_LUKE)
     state = model.state_dict()
     assert set(state) == set(load_state_dict(TINY_LUKE / "model.safetensors")) | {
-        "lm_head.decoder.weight", "lm_head.decoder.bias", "entity_predictions.decoder.weight"}
+        "lm_head.decoder.weight",
+        "lm_head.decoder.bias",
+        "entity_predictions.decoder.weight",
+    }
     words = model.get_input_embeddings()
     assert isinstance(words, np.ndarray) and words.shape == (419, 32)
     assert words is state["luke.embeddings.word_embeddings.weight"]
@@ -207,8 +235,10 @@ def test_state_dict_and_embedding_accessors():
     assert "embeddings.word_embeddings.weight" in base.state_dict()
 
 
-@pytest.mark.parametrize("switch, field", [("output_hidden_states", "hidden_states"),
-                                           ("output_attentions", "attentions")])
+@pytest.mark.parametrize(
+    "switch, field",
+    [("output_hidden_states", "hidden_states"), ("output_attentions", "attentions")],
+)
 def test_output_switches_are_settable_on_the_config(switch, field):
     model = LukeModel.from_pretrained(TINY_LUKE)
     assert getattr(model(input_ids=IDS), field) is None
@@ -229,6 +259,7 @@ def test_return_dict_is_settable_on_the_config():
 
 # ---------------------------------------------------------------------------- new heads
 
+
 def test_a_head_from_a_checkpoint_without_it_starts_random_with_a_warning():
     """As transformers: LukeForEntityClassification from the (masked-LM) base checkpoint."""
     with pytest.warns(UserWarning, match=r"random values.*classifier\.weight, classifier\.bias"):
@@ -238,8 +269,10 @@ def test_a_head_from_a_checkpoint_without_it_starts_random_with_a_warning():
     assert abs(weight.std() - 0.1) < 0.03  # N(0, initializer_range = 0.1)
     assert not model.params["classifier.bias"].any()
     base = LukeModel.from_pretrained(TINY_LUKE)
-    np.testing.assert_array_equal(model.params["embeddings.word_embeddings.weight"],
-                                  base.params["embeddings.word_embeddings.weight"])
+    np.testing.assert_array_equal(
+        model.params["embeddings.word_embeddings.weight"],
+        base.params["embeddings.word_embeddings.weight"],
+    )
     with pytest.warns(UserWarning):
         again = LukeForEntityClassification.from_pretrained(TINY_LUKE, num_labels=9, seed=0)
         other = LukeForEntityClassification.from_pretrained(TINY_LUKE, num_labels=9, seed=1)
@@ -279,8 +312,9 @@ def test_a_head_of_the_wrong_shape_is_still_an_error():
         LukeForEntityClassification.from_pretrained(FIXTURES / "tiny-luke-ner")
 
 
-@pytest.mark.parametrize("task, folder", [("fill-mask", FIXTURES / "tiny-luke-typing"),
-                                          ("entity-typing", TINY_LUKE)])
+@pytest.mark.parametrize(
+    "task, folder", [("fill-mask", FIXTURES / "tiny-luke-typing"), ("entity-typing", TINY_LUKE)]
+)
 def test_a_pipeline_refuses_a_head_that_would_start_random(task, folder):
     """A pipeline answers with trained weights or not at all (transformers' pipeline only
     warns): the random head is fine for fine-tuning, never for answers."""

@@ -77,8 +77,9 @@ def expected(inputs, tmp_path):
     """Each input's single-process answers, as bytes, by file name."""
     folder = tmp_path / "single"
     folder.mkdir()
-    return {p.stem + ".jsonl": single(p, folder / (p.stem + ".jsonl"))
-            for p in sorted(inputs.iterdir())}
+    return {
+        p.stem + ".jsonl": single(p, folder / (p.stem + ".jsonl")) for p in sorted(inputs.iterdir())
+    }
 
 
 def outputs(folder) -> dict[str, bytes]:
@@ -88,16 +89,23 @@ def outputs(folder) -> dict[str, bytes]:
 # ---- planning: parts are whole windows of texts, with the file's line numbers ---------
 
 
-LINE = st.one_of(st.just(""), st.just("  "), st.just("\u3000"), st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=12))
+LINE = st.one_of(
+    st.just(""),
+    st.just("  "),
+    st.just("\u3000"),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=12),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(lines=st.lists(st.tuples(LINE, st.sampled_from(["\n", "\r\n", "\r"])), max_size=40),
-       window=st.integers(1, 4), part_size=st.integers(1, 40), bad=st.booleans(),
-       bom=st.booleans())
-def test_parts_read_as_the_whole_file_does(tmp_path_factory, lines, window, part_size, bad,
-                                           bom):
+@given(
+    lines=st.lists(st.tuples(LINE, st.sampled_from(["\n", "\r\n", "\r"])), max_size=40),
+    window=st.integers(1, 4),
+    part_size=st.integers(1, 40),
+    bad=st.booleans(),
+    bom=st.booleans(),
+)
+def test_parts_read_as_the_whole_file_does(tmp_path_factory, lines, window, part_size, bad, bom):
     """Whatever the line breaks, blank lines, byte-order mark and sizes: the parts' items, in
     order, are the items of the whole file as the command line reads it (numbers and texts),
     and every part but the last holds a whole number of windows of texts (so it runs the
@@ -113,8 +121,13 @@ def test_parts_read_as_the_whole_file_does(tmp_path_factory, lines, window, part
     with open(path, "rb") as file:  # as the command line reads a file
         whole = [(i.number, i.text) for i in read_items(lines_of(file), "text")]
     settings_ = scale_out.Settings(window)
-    pieces = [(i.number, i.text) for p in parts for i in scale_out._numbered(
-        read_items(scale_out._part_lines(p), p.input_format), p, settings_)]
+    pieces = [
+        (i.number, i.text)
+        for p in parts
+        for i in scale_out._numbered(
+            read_items(scale_out._part_lines(p), p.input_format), p, settings_
+        )
+    ]
     assert pieces == whole
     assert [p.start for p in parts[1:]] == [p.end for p in parts[:-1]]
     assert parts[0].start == 0 and parts[-1].end == len(data)
@@ -144,14 +157,16 @@ def without_dask(monkeypatch):
 
 
 def test_a_folder_without_scheduler_gives_the_single_file_answers(
-        inputs, expected, tmp_path, capsys, without_dask):
+    inputs, expected, tmp_path, capsys, without_dask
+):
     out = tmp_path / "out"
     assert cli.main(["fill", "--model", FILL, "--input", str(inputs), "--output", str(out)]) == 1
     assert outputs(out) == expected  # the bytes of three single-file runs
     failed = sum(b'"error"' in line for data in expected.values() for line in data.splitlines())
     texts = sum(len(data.splitlines()) for data in expected.values())
-    assert capsys.readouterr().err == (f"numpy_luke fill: {failed} of {texts} lines failed "
-                                       "(their errors are in the output)\n")
+    assert capsys.readouterr().err == (
+        f"numpy_luke fill: {failed} of {texts} lines failed (their errors are in the output)\n"
+    )
 
 
 def test_a_glob_picks_its_files(inputs, expected, tmp_path, without_dask):
@@ -161,8 +176,19 @@ def test_a_glob_picks_its_files(inputs, expected, tmp_path, without_dask):
 
 
 def test_without_dask_a_scheduler_names_the_extra(inputs, tmp_path, capsys, without_dask):
-    status = cli.main(["fill", "--model", FILL, "--input", str(inputs), "--output",
-                       str(tmp_path / "out"), "--scheduler", "local:2"])
+    status = cli.main(
+        [
+            "fill",
+            "--model",
+            FILL,
+            "--input",
+            str(inputs),
+            "--output",
+            str(tmp_path / "out"),
+            "--scheduler",
+            "local:2",
+        ]
+    )
     error = capsys.readouterr().err
     assert status == 1 and "pip install 'numpy_luke[dask]'" in error, error
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -170,18 +196,21 @@ def test_without_dask_a_scheduler_names_the_extra(inputs, tmp_path, capsys, with
 
 def test_stop_on_error_stops_in_the_file_that_has_it(inputs, expected, tmp_path, capsys):
     out = tmp_path / "out"
-    status = cli.main(["fill", "--model", FILL, "--input", str(inputs), "--output", str(out),
-                       "--stop-on-error"])
+    status = cli.main(
+        ["fill", "--model", FILL, "--input", str(inputs), "--output", str(out), "--stop-on-error"]
+    )
     error = capsys.readouterr().err
-    first_bad = next(json.loads(line)["line"] for line in expected["a.jsonl"].splitlines()
-                     if b'"error"' in line)
+    first_bad = next(
+        json.loads(line)["line"] for line in expected["a.jsonl"].splitlines() if b'"error"' in line
+    )
     assert status == 1
     assert error.startswith(f"numpy_luke fill: error: {inputs / 'a.txt'}: line {first_bad}: ")
     # what a single-file run with --stop-on-error writes (the lines before the bad one; their
     # batches are cut short at it, as here), and no later file
     alone = single(inputs / "a.txt", tmp_path / "alone.jsonl", "--stop-on-error")
     assert len(alone.splitlines()) == first_bad - 1 - sum(
-        not line.strip() for line in (inputs / "a.txt").read_text().splitlines()[:first_bad])
+        not line.strip() for line in (inputs / "a.txt").read_text().splitlines()[:first_bad]
+    )
     assert outputs(out) == {"a.jsonl": alone}
 
 
@@ -190,30 +219,41 @@ def test_an_empty_file_gets_an_empty_answer_file(tmp_path, capsys):
     folder.mkdir()
     (folder / "empty.txt").write_text("\n \n", encoding="utf-8")
     (folder / "one.txt").write_text(TEXTS[2] + "\n", encoding="utf-8")
-    assert cli.main(["fill", "--model", FILL, "--input", str(folder), "--output",
-                     str(tmp_path / "out")]) == 0
+    assert (
+        cli.main(
+            ["fill", "--model", FILL, "--input", str(folder), "--output", str(tmp_path / "out")]
+        )
+        == 0
+    )
     assert (tmp_path / "out" / "empty.jsonl").read_bytes() == b""
     assert json.loads((tmp_path / "out" / "one.jsonl").read_text())["line"] == 1
     (folder / "one.txt").unlink()
-    assert cli.main(["fill", "--model", FILL, "--input", str(folder), "--output",
-                     str(tmp_path / "out")]) == 1
+    assert (
+        cli.main(
+            ["fill", "--model", FILL, "--input", str(folder), "--output", str(tmp_path / "out")]
+        )
+        == 1
+    )
     assert f"no text given ({folder} was empty)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case, message", [
-    ("clash", "would both be answered in"),
-    ("no output", "several input files need --output FOLDER"),
-    ("output is a file", "with several input files --output names a folder"),
-    ("overwrite", "would overwrite the input"),
-    ("no match", "no file there"),
-    ("scheduler with a text", "--scheduler runs over files"),
-    ("bad scheduler", "give local:N"),
-    ("local:0", "give local:N"),
-    ("one file, output a folder", "one input file is answered in a file"),
-    ("one file, output the input", "is the input file"),
-    ("part size alone", "--part-size cuts files for the workers of --scheduler"),
-    ("threads on a remote cluster", "the workers of tcp://127.0.0.1:1 keep theirs"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("clash", "would both be answered in"),
+        ("no output", "several input files need --output FOLDER"),
+        ("output is a file", "with several input files --output names a folder"),
+        ("overwrite", "would overwrite the input"),
+        ("no match", "no file there"),
+        ("scheduler with a text", "--scheduler runs over files"),
+        ("bad scheduler", "give local:N"),
+        ("local:0", "give local:N"),
+        ("one file, output a folder", "one input file is answered in a file"),
+        ("one file, output the input", "is the input file"),
+        ("part size alone", "--part-size cuts files for the workers of --scheduler"),
+        ("threads on a remote cluster", "the workers of tcp://127.0.0.1:1 keep theirs"),
+    ],
+)
 def test_mistakes_are_refused_before_any_work(tmp_path, capsys, case, message):
     for name in ("x", "y"):
         (tmp_path / name).mkdir()
@@ -228,17 +268,47 @@ def test_mistakes_are_refused_before_any_work(tmp_path, capsys, case, message):
         "overwrite": ["--input", f"{tmp_path}/x", "--output", f"{tmp_path}/x"],
         "no match": ["--input", f"{tmp_path}/*.none", "--output", f"{tmp_path}/o"],
         "scheduler with a text": [TEXTS[0], "--scheduler", "local:2"],
-        "bad scheduler": ["--input", f"{tmp_path}/x", "--output", f"{tmp_path}/o",
-                          "--scheduler", "127.0.0.1:8786"],
+        "bad scheduler": [
+            "--input",
+            f"{tmp_path}/x",
+            "--output",
+            f"{tmp_path}/o",
+            "--scheduler",
+            "127.0.0.1:8786",
+        ],
         "local:0": ["--input", f"{tmp_path}/x/t.txt", "--scheduler", "local:0"],
-        "one file, output a folder": ["--input", f"{tmp_path}/x/t.txt", "--output",
-                                      f"{tmp_path}/y", "--scheduler", "local:1"],
-        "one file, output the input": ["--input", f"{tmp_path}/x/t.txt", "--output",
-                                       f"{tmp_path}/x/t.txt", "--scheduler", "local:1"],
-        "part size alone": ["--input", f"{tmp_path}/x", "--output", f"{tmp_path}/o",
-                            "--part-size", "1M"],
-        "threads on a remote cluster": ["--input", f"{tmp_path}/x/t.txt", "--threads", "1",
-                                        "--scheduler", "tcp://127.0.0.1:1"],
+        "one file, output a folder": [
+            "--input",
+            f"{tmp_path}/x/t.txt",
+            "--output",
+            f"{tmp_path}/y",
+            "--scheduler",
+            "local:1",
+        ],
+        "one file, output the input": [
+            "--input",
+            f"{tmp_path}/x/t.txt",
+            "--output",
+            f"{tmp_path}/x/t.txt",
+            "--scheduler",
+            "local:1",
+        ],
+        "part size alone": [
+            "--input",
+            f"{tmp_path}/x",
+            "--output",
+            f"{tmp_path}/o",
+            "--part-size",
+            "1M",
+        ],
+        "threads on a remote cluster": [
+            "--input",
+            f"{tmp_path}/x/t.txt",
+            "--threads",
+            "1",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ],
     }[case]
     assert cli.main(base + argv) == 1
     error = capsys.readouterr().err
@@ -253,21 +323,22 @@ def test_python_refuses_what_it_would_ignore(tmp_path):
     with pytest.raises(InputError, match="unknown task"):
         scale_out.run_corpus("fill", str(path), str(tmp_path / "o"), model=FILL)
     with pytest.raises(InputError, match="give 'local:N', 'tcp://HOST:PORT' or a"):
-        scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "o"), model=FILL,
-                             scheduler=4)
+        scale_out.run_corpus("fill-mask", str(path), str(tmp_path / "o"), model=FILL, scheduler=4)
     assert not (tmp_path / "o").exists()
 
 
 def test_the_dask_extra_is_declared_and_dask_is_imported_only_where_used():
     tomllib = pytest.importorskip("tomllib", reason="Python 3.11 reads pyproject.toml")
     project = tomllib.loads((helpers.ROOT / "pyproject.toml").read_text())["project"]
-    assert any(r.startswith("dask[distributed]") for r in
-               project["optional-dependencies"]["dask"])
-    code = ("import sys, numpy_luke.cli, numpy_luke.scale_out; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    assert any(r.startswith("dask[distributed]") for r in project["optional-dependencies"]["dask"])
+    code = (
+        "import sys, numpy_luke.cli, numpy_luke.scale_out; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
     env = dict(os.environ, PYTHONPATH=str(helpers.ROOT))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
     assert done.stdout.strip() == "[]", done.stderr
 
 
@@ -277,9 +348,12 @@ def test_the_dask_extra_is_declared_and_dask_is_imported_only_where_used():
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed", reason="needs the dask extra")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as local, \
-            distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         yield client
 
 
@@ -290,9 +364,15 @@ def test_a_cluster_gives_the_single_process_bytes(inputs, expected, tmp_path, cl
     # (a lambda, so that Dask sends it by value: the workers cannot import this module)
     count = lambda: getattr(sys.modules.get("numpy_luke.scale_out"), "MODEL_LOADS", 0)  # noqa: E731
     before = cluster.run(count)
-    summary = scale_out.run_corpus("fill-mask-and-entities", str(inputs), str(out),
-                                   model=FILL, scheduler=cluster, part_size=500,
-                                   on_part_done=done.append)
+    summary = scale_out.run_corpus(
+        "fill-mask-and-entities",
+        str(inputs),
+        str(out),
+        model=FILL,
+        scheduler=cluster,
+        part_size=500,
+        on_part_done=done.append,
+    )
     assert outputs(out) == expected
     sources = [r.part.source for r in done]  # every file cut into parts (of 64 texts)
     assert all(sources.count(str(p)) >= 2 for p in inputs.iterdir()), sources
@@ -311,12 +391,31 @@ def test_stop_on_error_on_a_cluster(tmp_path, cluster):
     path = tmp_path / "in.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     single_run = tmp_path / "single.jsonl"
-    assert cli.main(["fill", "--model", FILL, "--input", str(path), "--output",
-                     str(single_run), "--stop-on-error"]) == 1
+    assert (
+        cli.main(
+            [
+                "fill",
+                "--model",
+                FILL,
+                "--input",
+                str(path),
+                "--output",
+                str(single_run),
+                "--stop-on-error",
+            ]
+        )
+        == 1
+    )
     with pytest.raises(InputError, match="^line 66: nothing to predict"):
-        scale_out.run_corpus("fill-mask-and-entities", str(path), str(tmp_path / "out.jsonl"),
-                             model=FILL, scheduler=cluster, part_size=300,
-                             stop_on_error=True)
+        scale_out.run_corpus(
+            "fill-mask-and-entities",
+            str(path),
+            str(tmp_path / "out.jsonl"),
+            model=FILL,
+            scheduler=cluster,
+            part_size=300,
+            stop_on_error=True,
+        )
     assert (tmp_path / "out.jsonl").read_bytes() == single_run.read_bytes()
     assert len(single_run.read_bytes().splitlines()) == 65
 
@@ -327,15 +426,41 @@ def test_tokenize_on_a_running_scheduler_by_address(inputs, tmp_path, cluster):
     folder = tmp_path / "single"
     folder.mkdir()
     for path in sorted(inputs.iterdir()):
-        cli.main(["tokenize", "--model", FILL, "--input", str(path), "--output",
-                  str(folder / (path.stem + ".jsonl"))])
+        cli.main(
+            [
+                "tokenize",
+                "--model",
+                FILL,
+                "--input",
+                str(path),
+                "--output",
+                str(folder / (path.stem + ".jsonl")),
+            ]
+        )
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"}
     env["PYTHONPATH"] = str(helpers.ROOT)
     done = subprocess.run(
-        [sys.executable, "-m", "numpy_luke", "tokenize", "--model", FILL, "--input",
-         str(inputs), "--output", str(tmp_path / "out"), "--scheduler",
-         cluster.scheduler.address, "--part-size", "1k"],
-        capture_output=True, text=True, env=env, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "numpy_luke",
+            "tokenize",
+            "--model",
+            FILL,
+            "--input",
+            str(inputs),
+            "--output",
+            str(tmp_path / "out"),
+            "--scheduler",
+            cluster.scheduler.address,
+            "--part-size",
+            "1k",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr  # the bad JSON record of c.jsonl
     assert outputs(tmp_path / "out") == outputs(folder)
     assert done.stderr.endswith("lines failed (their errors are in the output)\n")
@@ -349,9 +474,26 @@ def test_the_command_line_starts_a_local_cluster(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"}
     env["PYTHONPATH"] = str(helpers.ROOT)
     done = subprocess.run(
-        [sys.executable, "-m", "numpy_luke", "fill", "--model", FILL, "--input", str(path),
-         "--scheduler", "local:2", "--part-size", "2k", "--progress"],
-        capture_output=True, env=env, timeout=120, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "numpy_luke",
+            "fill",
+            "--model",
+            FILL,
+            "--input",
+            str(path),
+            "--scheduler",
+            "local:2",
+            "--part-size",
+            "2k",
+            "--progress",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 1, done.stderr  # some lines have no mask
     assert done.stdout == expected
     assert b"texts" in done.stderr and b"lines failed" in done.stderr
@@ -364,9 +506,12 @@ def test_a_worker_killed_mid_run(inputs, expected, tmp_path):
     there once, with the single-process answers."""
     distributed = pytest.importorskip("distributed", reason="needs the dask extra")
     killed = []
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as local, \
-            distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as local,
+        distributed.Client(local) as client,
+    ):
 
         def kill_one(result):
             if killed:
@@ -377,15 +522,26 @@ def test_a_worker_killed_mid_run(inputs, expected, tmp_path):
             killed.append(pids[busy[0]])
 
         out = tmp_path / "out"
-        scale_out.run_corpus("fill-mask-and-entities", str(inputs), str(out), model=FILL,
-                             scheduler=client, part_size=200, on_part_done=kill_one)
+        scale_out.run_corpus(
+            "fill-mask-and-entities",
+            str(inputs),
+            str(out),
+            model=FILL,
+            scheduler=client,
+            part_size=200,
+            on_part_done=kill_one,
+        )
         assert killed and killed[0] not in client.run(os.getpid).values()
         # the scheduler's log: parts sent to a worker for processing more than once (those the
         # killed worker was running, or had finished but not yet handed over)
-        log = client.run_on_scheduler(lambda dask_scheduler: [
-            (str(t[0]), t[2]) for t in dask_scheduler.transition_log])
-        runs = [key for key, state in log if key.startswith("numpy_luke-part-")
-                and state == "processing"]
+        log = client.run_on_scheduler(
+            lambda dask_scheduler: [(str(t[0]), t[2]) for t in dask_scheduler.transition_log]
+        )
+        runs = [
+            key
+            for key, state in log
+            if key.startswith("numpy_luke-part-") and state == "processing"
+        ]
         assert len(runs) > len(set(runs)), "no part was run again"
     assert outputs(out) == expected
     for name, data in outputs(out).items():
@@ -403,11 +559,13 @@ def test_parts_cut_inside_a_window_would_change_the_answers(tmp_path):
     from numpy_luke import pipeline
 
     runner = pipeline("fill-mask-and-entities", model=FILL)
-    shifted = b"".join(line.encode() for p in parts
-                       for line, _ in scale_out.answer_lines(runner, p, settings_))
+    shifted = b"".join(
+        line.encode() for p in parts for line, _ in scale_out.answer_lines(runner, p, settings_)
+    )
     assert shifted != reference
-    assert [json.loads(a)["line"] for a in shifted.splitlines()] == \
-           [json.loads(b)["line"] for b in reference.splitlines()]
+    assert [json.loads(a)["line"] for a in shifted.splitlines()] == [
+        json.loads(b)["line"] for b in reference.splitlines()
+    ]
     shutil.rmtree(tmp_path)
 
 

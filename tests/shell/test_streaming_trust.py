@@ -153,10 +153,26 @@ def test_cli_stop_on_error_stops_at_the_first_bad_line_with_the_answers_before_i
     path = tmp_path / "in.txt"
     path.write_text("\n".join([SHORT, MENTION, TOO_LONG]) + "\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "numpy_luke", "fill", "--model", str(TINY), "--input", str(path),
-         "--batch-size", "2", "--stop-on-error"],
-        capture_output=True, text=True, encoding="utf-8", timeout=120, cwd=helpers.ROOT,
-        env={k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"})
+        [
+            sys.executable,
+            "-m",
+            "numpy_luke",
+            "fill",
+            "--model",
+            str(TINY),
+            "--input",
+            str(path),
+            "--batch-size",
+            "2",
+            "--stop-on-error",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=helpers.ROOT,
+        env={k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"},
+    )
     assert result.returncode == 1
     assert [json.loads(line)["line"] for line in result.stdout.splitlines()] == [1, 2]
     assert "line 3: " in result.stderr and "604 tokens long" in result.stderr
@@ -199,8 +215,15 @@ def test_on_error_record_for_one_input(fill):
 def test_a_list_answers_as_before(fill):
     # a list runs in the same batches as the list path of before (the whole list read,
     # then run by the pipeline's own batching): the same numbers to the bit
-    texts = [SHORT, MENTION, "The <mask> reads words.", "[[Tokyo]] is <mask>.", SHORT * 3,
-             "A <mask>.", "[[Lionel Messi]] and [[Tokyo]] <mask>."]
+    texts = [
+        SHORT,
+        MENTION,
+        "The <mask> reads words.",
+        "[[Tokyo]] is <mask>.",
+        SHORT * 3,
+        "A <mask>.",
+        "[[Lionel Messi]] and [[Tokyo]] <mask>.",
+    ]
     assert fill(texts) == fill.run([fill.read(text, None, None) for text in texts])
     with pytest.raises(InputError, match="^nothing to predict"):  # a list of one: no number
         fill(["no mask"])
@@ -213,7 +236,8 @@ def test_a_dict_is_one_record(fill):
     relation = pipeline("relation-classification", model=helpers.FIXTURES / "tiny-luke-tacred")
     text = "Beyoncé lives in New Orleans."
     assert relation({"text": text, "head": [0, 7], "tail": [17, 28]}) == relation(
-        text, entity_spans=[(0, 7), (17, 28)])
+        text, entity_spans=[(0, 7), (17, 28)]
+    )
     with pytest.raises(InputError, match="^unknown field\\(s\\) 'entity_span';"):
         fill({"text": SHORT, "entity_span": [[0, 5]]})  # a typo: refused, never ignored
     with pytest.raises(InputError, match='^expected a text, or an object with a "text"'):
@@ -253,12 +277,17 @@ def test_quoted_is_bounded_and_ascii():
 
 def test_a_key_of_invalid_utf8_costs_only_its_line(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_bytes(b'{"text": "a <mask>."}\n{"text": "b <mask>.", "\xff\\u001b[2J": 1}\n'
-                     b'{"text": "c <mask>."}\n')
+    path.write_bytes(
+        b'{"text": "a <mask>."}\n{"text": "b <mask>.", "\xff\\u001b[2J": 1}\n'
+        b'{"text": "c <mask>."}\n'
+    )
     result = subprocess.run(
         [sys.executable, "-m", "numpy_luke", "fill", "--model", str(TINY), "--input", str(path)],
-        capture_output=True, timeout=120, cwd=helpers.ROOT,
-        env={k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"})
+        capture_output=True,
+        timeout=120,
+        cwd=helpers.ROOT,
+        env={k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_DEBUG"},
+    )
     assert result.returncode == 1, result.stderr
     answers = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
     assert [a["line"] for a in answers] == [1, 2, 3]
@@ -274,8 +303,11 @@ def test_python_record_with_a_bad_key_is_answered_with_an_encodable_error(fill):
 
 
 def test_config_dtypes_are_saved_as_strings(tmp_path):
-    for value, name in [(np.float16, "float16"), (np.dtype("float32"), "float32"),
-                        ("bfloat16", "bfloat16")]:
+    for value, name in [
+        (np.float16, "float16"),
+        (np.dtype("float32"), "float32"),
+        ("bfloat16", "bfloat16"),
+    ]:
         LukeConfig(torch_dtype=value, dtype=value).save_pretrained(tmp_path)
         saved = json.loads((tmp_path / "config.json").read_text(encoding="utf-8"))
         assert saved["torch_dtype"] == saved["dtype"] == name
@@ -322,8 +354,10 @@ def test_overlapping_tokenizer_saves_never_mix_two_tokenizers(tmp_path, monkeypa
     monkeypatch.setattr(tokenizer_files.os, "replace", slow_replace)
     folder = tmp_path / "shared"
     for _ in range(5):
-        threads = [threading.Thread(target=t.save_pretrained, args=(folder,))
-                   for t in (first, second, first, second)]
+        threads = [
+            threading.Thread(target=t.save_pretrained, args=(folder,))
+            for t in (first, second, first, second)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

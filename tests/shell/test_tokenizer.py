@@ -56,8 +56,13 @@ def test_numpy_output_shapes_and_dtypes(tiny):
     assert enc.entity_ids.shape == enc.entity_attention_mask.shape == (1, 2)
     assert enc.entity_position_ids.shape == (1, 2, tiny.max_mention_length)
     assert all(value.dtype == np.int64 for value in enc.values())
-    assert set(enc) == {"input_ids", "attention_mask", "entity_ids", "entity_position_ids",
-                        "entity_attention_mask"}
+    assert set(enc) == {
+        "input_ids",
+        "attention_mask",
+        "entity_ids",
+        "entity_position_ids",
+        "entity_attention_mask",
+    }
 
 
 def test_batch_encoding_reads_by_key_and_attribute(tiny):
@@ -90,19 +95,27 @@ def test_attributes_named_like_transformers(tiny, tiny_luke_dir):
 
 
 def test_task_fixes_the_entity_count(tiny_luke_dir):
-    assert LukeTokenizer.from_pretrained(
-        tiny_luke_dir, task="entity_classification").max_entity_length == 1
+    assert (
+        LukeTokenizer.from_pretrained(tiny_luke_dir, task="entity_classification").max_entity_length
+        == 1
+    )
     pair = LukeTokenizer.from_pretrained(tiny_luke_dir, task="entity_pair_classification")
     assert pair.max_entity_length == 2
-    enc = pair("Paris is in France.", entity_spans=[(0, 5), (12, 18)], padding="max_length",
-               max_length=20, return_tensors="np")
+    enc = pair(
+        "Paris is in France.",
+        entity_spans=[(0, 5), (12, 18)],
+        padding="max_length",
+        max_length=20,
+        return_tensors="np",
+    )
     assert enc.entity_position_ids.shape == (1, 2, 30)
 
 
 def test_task_can_be_given_per_call(tiny, tiny_luke_dir):
     by_call = tiny("Paris is in France.", entity_spans=[(0, 5)], task="entity_classification")
     by_init = LukeTokenizer.from_pretrained(tiny_luke_dir, task="entity_classification")(
-        "Paris is in France.", entity_spans=[(0, 5)])
+        "Paris is in France.", entity_spans=[(0, 5)]
+    )
     assert by_call == by_init
     ent = tiny.convert_tokens_to_ids("<ent>")
     assert by_call["input_ids"].count(ent) == 2
@@ -121,8 +134,7 @@ def test_ragged_batch_needs_padding_for_arrays(tiny):
 
 
 def test_no_entities_gives_empty_entity_axis(tiny):
-    enc = tiny(["Hello", "Hello there"], entity_spans=[[], []], padding=True,
-               return_tensors="np")
+    enc = tiny(["Hello", "Hello there"], entity_spans=[[], []], padding=True, return_tensors="np")
     assert enc.entity_ids.shape == (2, 0)
     assert enc.entity_position_ids.shape == (2, 0, tiny.max_mention_length)
 
@@ -166,34 +178,38 @@ def test_add_prefix_space(tiny):
     assert tiny.tokenize("Paris")[0][0] != "Ġ"
     assert tiny.tokenize("Paris", add_prefix_space=True)[0][0] == "Ġ"
     assert tiny("Paris", add_prefix_space=True)["input_ids"][1:-1] == tiny.convert_tokens_to_ids(
-        tiny.tokenize(" Paris"))
+        tiny.tokenize(" Paris")
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Malformed input: the exception types transformers raises, with messages that say what
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(entity_spans=(0, 3)), TypeError, "must be a list"),
-    (dict(entity_spans=[0]), ValueError, r"not a \(start, end\) pair"),
-    (dict(entity_spans=[(0, 1, 2)]), ValueError, r"not a \(start, end\) pair"),
-    (dict(entity_spans=[(0.0, 3)]), TypeError, "must be ints"),
-    (dict(entity_spans=[(0, 300)]), ValueError, "out of range"),
-    (dict(entity_spans=[(-1, 3)]), ValueError, "out of range"),
-    (dict(entity_spans=[(5, 3)]), ValueError, "reversed"),
-    (dict(entity_spans=[(0, 3)], entities=["Tokyo", "Japan"]), ValueError, "1 spans"),
-    (dict(entity_spans=[(0, 3)], entities=("Tokyo",)), ValueError, "list of entity titles"),
-    (dict(entity_spans=[(0, 3)], entities=[0]), ValueError, "list of entity titles"),
-    (dict(entity_spans=[], task="entity_classification"), ValueError, "exactly 1"),
-    (dict(entity_spans=[(0, 3)] * 2, task="entity_classification"), ValueError, "exactly 1"),
-    (dict(entity_spans=[(0, 3)], task="entity_pair_classification"), ValueError, "exactly 2"),
-    (dict(entity_spans=[0, 0], task="entity_pair_classification"), ValueError, "pair"),
-    (dict(entity_spans=[], task="entity_span_classification"), ValueError, "at least one"),
-    (dict(task="relation_extraction"), ValueError, "not supported"),
-    (dict(padding="maximum"), ValueError, "padding="),
-    (dict(truncation="only_third"), ValueError, "truncation="),
-    (dict(return_token_type_ids=True, add_special_tokens=False), ValueError, "token_type"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(entity_spans=(0, 3)), TypeError, "must be a list"),
+        (dict(entity_spans=[0]), ValueError, r"not a \(start, end\) pair"),
+        (dict(entity_spans=[(0, 1, 2)]), ValueError, r"not a \(start, end\) pair"),
+        (dict(entity_spans=[(0.0, 3)]), TypeError, "must be ints"),
+        (dict(entity_spans=[(0, 300)]), ValueError, "out of range"),
+        (dict(entity_spans=[(-1, 3)]), ValueError, "out of range"),
+        (dict(entity_spans=[(5, 3)]), ValueError, "reversed"),
+        (dict(entity_spans=[(0, 3)], entities=["Tokyo", "Japan"]), ValueError, "1 spans"),
+        (dict(entity_spans=[(0, 3)], entities=("Tokyo",)), ValueError, "list of entity titles"),
+        (dict(entity_spans=[(0, 3)], entities=[0]), ValueError, "list of entity titles"),
+        (dict(entity_spans=[], task="entity_classification"), ValueError, "exactly 1"),
+        (dict(entity_spans=[(0, 3)] * 2, task="entity_classification"), ValueError, "exactly 1"),
+        (dict(entity_spans=[(0, 3)], task="entity_pair_classification"), ValueError, "exactly 2"),
+        (dict(entity_spans=[0, 0], task="entity_pair_classification"), ValueError, "pair"),
+        (dict(entity_spans=[], task="entity_span_classification"), ValueError, "at least one"),
+        (dict(task="relation_extraction"), ValueError, "not supported"),
+        (dict(padding="maximum"), ValueError, "padding="),
+        (dict(truncation="only_third"), ValueError, "truncation="),
+        (dict(return_token_type_ids=True, add_special_tokens=False), ValueError, "token_type"),
+    ],
+)
 def test_malformed_input(tiny, kwargs, error, message):
     with pytest.raises(error, match=message):
         tiny("Tokyo is the capital of Japan.", **kwargs)
@@ -215,21 +231,26 @@ def test_malformed_text(tiny):
 def test_save_pretrained_round_trip(tiny, tmp_path):
     files = tiny.save_pretrained(tmp_path / "saved")
     assert {p.rsplit("/", 1)[1] for p in files} == {
-        "vocab.json", "merges.txt", "entity_vocab.json", "tokenizer_config.json",
-        "special_tokens_map.json", "added_tokens.json"}
+        "vocab.json",
+        "merges.txt",
+        "entity_vocab.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+    }
     again = LukeTokenizer.from_pretrained(tmp_path / "saved")
     text = "Beyoncé lives in the United States, <mask> New Orleans."
     spans = [(0, 7), (21, 34), (43, 54)]
     for task in (None, "entity_span_classification"):
-        assert again(text, entity_spans=spans, task=task) == tiny(text, entity_spans=spans,
-                                                                  task=task)
+        assert again(text, entity_spans=spans, task=task) == tiny(
+            text, entity_spans=spans, task=task
+        )
     assert again.get_vocab() == tiny.get_vocab()
     assert again.tokenize("a <mask> b") == tiny.tokenize("a <mask> b")
 
 
 def test_overrides_win_over_files(tiny_luke_dir):
-    tok = LukeTokenizer.from_pretrained(tiny_luke_dir, max_mention_length=4,
-                                        model_max_length=64)
+    tok = LukeTokenizer.from_pretrained(tiny_luke_dir, max_mention_length=4, model_max_length=64)
     assert tok.max_mention_length == 4 and tok.model_max_length == 64
     enc = tok("Lionel Messi", entity_spans=[(0, 12)])
     assert len(enc["entity_position_ids"][0]) == 4
@@ -237,25 +258,31 @@ def test_overrides_win_over_files(tiny_luke_dir):
 
 def test_from_hub_cache_offline(tiny_luke_dir, hf_cache):
     helpers.place_in_hf_cache(tiny_luke_dir, hf_cache, "studio-ousia/tiny-luke")
-    tok = LukeTokenizer.from_pretrained("studio-ousia/tiny-luke", cache_dir=hf_cache,
-                                        local_files_only=True)
-    assert tok("Tokyo")["input_ids"] == LukeTokenizer.from_pretrained(tiny_luke_dir)(
-        "Tokyo")["input_ids"]
+    tok = LukeTokenizer.from_pretrained(
+        "studio-ousia/tiny-luke", cache_dir=hf_cache, local_files_only=True
+    )
+    assert (
+        tok("Tokyo")["input_ids"]
+        == LukeTokenizer.from_pretrained(tiny_luke_dir)("Tokyo")["input_ids"]
+    )
     with pytest.raises(CheckpointNotFoundError):
-        LukeTokenizer.from_pretrained("studio-ousia/not-cached", cache_dir=hf_cache,
-                                      local_files_only=True)
+        LukeTokenizer.from_pretrained(
+            "studio-ousia/not-cached", cache_dir=hf_cache, local_files_only=True
+        )
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("tokenizer_config.json", "{not json", "not valid JSON"),
-    ("tokenizer_config.json", "[1, 2]", "expected a JSON object"),
-    ("tokenizer_config.json", json.dumps({"entity_token_1": {"lstrip": True}}), "content"),
-    ("added_tokens.json", json.dumps({"<ent>": "x"}), "not an int"),
-    ("entity_vocab.json", json.dumps({"[PAD]": 0, "[UNK]": 1}), "MASK"),
-    ("vocab.json", json.dumps(["a"]), "JSON object"),
-])
-def test_broken_files_raise_tokenizer_file_error(tiny_luke_dir, tmp_path, name, content,
-                                                 message):
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("tokenizer_config.json", "{not json", "not valid JSON"),
+        ("tokenizer_config.json", "[1, 2]", "expected a JSON object"),
+        ("tokenizer_config.json", json.dumps({"entity_token_1": {"lstrip": True}}), "content"),
+        ("added_tokens.json", json.dumps({"<ent>": "x"}), "not an int"),
+        ("entity_vocab.json", json.dumps({"[PAD]": 0, "[UNK]": 1}), "MASK"),
+        ("vocab.json", json.dumps(["a"]), "JSON object"),
+    ],
+)
+def test_broken_files_raise_tokenizer_file_error(tiny_luke_dir, tmp_path, name, content, message):
     folder = tmp_path / "broken"
     shutil.copytree(tiny_luke_dir, folder)
     (folder / name).write_text(content, encoding="utf-8")
@@ -293,22 +320,119 @@ def test_published_embedded_mask(real):
     enc = real("A, <mask> AllenNLP sentence.", return_token_type_ids=True)
     assert enc["input_ids"] == [0, 250, 6, 50264, 3823, 487, 21992, 3645, 4, 2]
     assert real.convert_ids_to_tokens(enc["input_ids"]) == [
-        "<s>", "A", ",", "<mask>", "ĠAllen", "N", "LP", "Ġsentence", ".", "</s>"]
+        "<s>",
+        "A",
+        ",",
+        "<mask>",
+        "ĠAllen",
+        "N",
+        "LP",
+        "Ġsentence",
+        ".",
+        "</s>",
+    ]
     assert sum(enc["token_type_ids"]) == 0 and set(enc["attention_mask"]) == {1}
 
 
 @pytest.mark.published
 def test_published_integration_string(real):
-    text = ("This is a test 😊\nI was born in 92000, and this is falsé.\n生活的真谛是\nHi  Hello\n"
-            "Hi   Hello\n\n \n  \n Hello\n<s>\nhi<s>there\nThe following string should be properly "
-            "encoded: Hello.\nBut ird and ปี   ird   ด\nHey how are you doing")
-    expected = [713, 16, 10, 1296, 17841, 27969, 50118, 100, 21, 2421, 11, 8403, 151, 6, 8, 42,
-                16, 22461, 1140, 4, 50118, 48998, 37127, 20024, 2023, 44574, 49122, 4333,
-                36484, 7487, 3726, 48569, 50118, 30086, 1437, 20920, 50118, 30086, 1437, 1437,
-                20920, 50140, 1437, 50118, 1437, 1437, 50118, 20920, 50118, 0, 50118, 3592, 0,
-                8585, 50118, 133, 511, 6755, 197, 28, 5083, 45320, 35, 20920, 4, 50118, 1708,
-                1437, 8602, 8, 1437, 24107, 3726, 24107, 8906, 1437, 1437, 1437, 8602, 1437,
-                1437, 1437, 24107, 10674, 50118, 13368, 141, 32, 47, 608]
+    text = (
+        "This is a test 😊\nI was born in 92000, and this is falsé.\n生活的真谛是\nHi  Hello\n"
+        "Hi   Hello\n\n \n  \n Hello\n<s>\nhi<s>there\nThe following string should be properly "
+        "encoded: Hello.\nBut ird and ปี   ird   ด\nHey how are you doing"
+    )
+    expected = [
+        713,
+        16,
+        10,
+        1296,
+        17841,
+        27969,
+        50118,
+        100,
+        21,
+        2421,
+        11,
+        8403,
+        151,
+        6,
+        8,
+        42,
+        16,
+        22461,
+        1140,
+        4,
+        50118,
+        48998,
+        37127,
+        20024,
+        2023,
+        44574,
+        49122,
+        4333,
+        36484,
+        7487,
+        3726,
+        48569,
+        50118,
+        30086,
+        1437,
+        20920,
+        50118,
+        30086,
+        1437,
+        1437,
+        20920,
+        50140,
+        1437,
+        50118,
+        1437,
+        1437,
+        50118,
+        20920,
+        50118,
+        0,
+        50118,
+        3592,
+        0,
+        8585,
+        50118,
+        133,
+        511,
+        6755,
+        197,
+        28,
+        5083,
+        45320,
+        35,
+        20920,
+        4,
+        50118,
+        1708,
+        1437,
+        8602,
+        8,
+        1437,
+        24107,
+        3726,
+        24107,
+        8906,
+        1437,
+        1437,
+        1437,
+        8602,
+        1437,
+        1437,
+        1437,
+        24107,
+        10674,
+        50118,
+        13368,
+        141,
+        32,
+        47,
+        608,
+    ]
     ids = real(text, add_special_tokens=False)["input_ids"]
     assert ids == expected
     assert real.decode(ids) == text
@@ -318,16 +442,16 @@ def test_published_integration_string(real):
 @pytest.mark.parametrize("with_entities", [True, False])
 def test_published_single_text(real, with_entities):
     entities = ["Ana Ivanovic", "Thursday", "Dummy Entity"] if with_entities else None
-    enc = real(TOP_SEED, entities=entities, entity_spans=TOP_SEED_SPANS,
-               return_token_type_ids=True)
+    enc = real(TOP_SEED, entities=entities, entity_spans=TOP_SEED_SPANS, return_token_type_ids=True)
     ids = enc["input_ids"]
     assert decode_plain(real, ids) == f"<s>{TOP_SEED}</s>"
     assert decode_plain(real, ids[3:6]) == " Ana Ivanovic"
     assert decode_plain(real, ids[8:9]) == " Thursday"
     assert decode_plain(real, ids[9:10]) == " she"
     vocab, mask = real.entity_vocab, real.entity_mask_token_id
-    assert enc["entity_ids"] == ([vocab["Ana Ivanovic"], vocab["Thursday"], vocab["[UNK]"]]
-                                 if with_entities else [mask] * 3)
+    assert enc["entity_ids"] == (
+        [vocab["Ana Ivanovic"], vocab["Thursday"], vocab["[UNK]"]] if with_entities else [mask] * 3
+    )
     assert enc["entity_attention_mask"] == [1, 1, 1]
     assert enc["entity_token_type_ids"] == [0, 0, 0]
     assert enc["entity_position_ids"] == [row(3, 4, 5), row(8), row(9)]
@@ -337,18 +461,24 @@ def test_published_single_text(real, with_entities):
 @pytest.mark.parametrize("with_entities", [True, False])
 def test_published_text_pair(real, with_entities):
     sentence, pair = "Top seed Ana Ivanovic said on Thursday", "She could hardly believe her luck."
-    enc = real(sentence, pair, entity_spans=[(9, 21), (30, 38)], entity_spans_pair=[(0, 3)],
-               entities=["Ana Ivanovic", "Thursday"] if with_entities else None,
-               entities_pair=["Dummy Entity"] if with_entities else None,
-               return_token_type_ids=True)
+    enc = real(
+        sentence,
+        pair,
+        entity_spans=[(9, 21), (30, 38)],
+        entity_spans_pair=[(0, 3)],
+        entities=["Ana Ivanovic", "Thursday"] if with_entities else None,
+        entities_pair=["Dummy Entity"] if with_entities else None,
+        return_token_type_ids=True,
+    )
     ids = enc["input_ids"]
     assert decode_plain(real, ids) == f"<s>{sentence}</s></s>{pair}</s>"
     assert decode_plain(real, ids[3:6]) == " Ana Ivanovic"
     assert decode_plain(real, ids[8:9]) == " Thursday"
     assert decode_plain(real, ids[11:12]) == "She"
     vocab, mask = real.entity_vocab, real.entity_mask_token_id
-    assert enc["entity_ids"] == ([vocab["Ana Ivanovic"], vocab["Thursday"], vocab["[UNK]"]]
-                                 if with_entities else [mask] * 3)
+    assert enc["entity_ids"] == (
+        [vocab["Ana Ivanovic"], vocab["Thursday"], vocab["[UNK]"]] if with_entities else [mask] * 3
+    )
     assert enc["entity_token_type_ids"] == [0, 0, 0]
     assert enc["entity_position_ids"] == [row(3, 4, 5), row(8), row(11)]
 
@@ -356,12 +486,27 @@ def test_published_text_pair(real, with_entities):
 @pytest.mark.published
 @pytest.mark.parametrize("pair", [False, True])
 def test_published_padding_shapes(real, pair):
-    args = ((TOP_SEED, None, TOP_SEED_SPANS, None) if not pair else
-            ("Top seed Ana Ivanovic said on Thursday", "She could hardly believe her luck.",
-             [(9, 21), (30, 38)], [(0, 3)]))
-    enc = real(args[0], args[1], entity_spans=args[2], entity_spans_pair=args[3],
-               return_token_type_ids=True, padding="max_length", max_length=30,
-               max_entity_length=16, return_tensors="np")
+    args = (
+        (TOP_SEED, None, TOP_SEED_SPANS, None)
+        if not pair
+        else (
+            "Top seed Ana Ivanovic said on Thursday",
+            "She could hardly believe her luck.",
+            [(9, 21), (30, 38)],
+            [(0, 3)],
+        )
+    )
+    enc = real(
+        args[0],
+        args[1],
+        entity_spans=args[2],
+        entity_spans_pair=args[3],
+        return_token_type_ids=True,
+        padding="max_length",
+        max_length=30,
+        max_entity_length=16,
+        return_tensors="np",
+    )
     for key in ("input_ids", "attention_mask", "token_type_ids"):
         assert enc[key].shape == (1, 30)
     for key in ("entity_ids", "entity_attention_mask", "entity_token_type_ids"):
@@ -373,22 +518,28 @@ def test_published_padding_shapes(real, pair):
 def test_published_entity_classification(real_folder):
     tok = LukeTokenizer.from_pretrained(real_folder, task="entity_classification")
     enc = tok(LONG_TOP_SEED, entity_spans=[(39, 42)], return_token_type_ids=True)
-    assert len(enc["input_ids"]) == len(enc["attention_mask"]) == len(
-        enc["token_type_ids"]) == 42
+    assert len(enc["input_ids"]) == len(enc["attention_mask"]) == len(enc["token_type_ids"]) == 42
     # transformers' default for clean_up_tokenization_spaces was True when this figure was
     # published ("Wimbledon ." -> "Wimbledon."); 4.57 defaults to False, so ask for it.
-    assert tok.decode(enc["input_ids"], spaces_between_special_tokens=False,
-                      clean_up_tokenization_spaces=True) == (
+    assert tok.decode(
+        enc["input_ids"], spaces_between_special_tokens=False, clean_up_tokenization_spaces=True
+    ) == (
         "<s>Top seed Ana Ivanovic said on Thursday<ent> she<ent> could hardly believe her luck "
         "as a fortuitous netcord helped the new world number one avoid a humiliating second- "
-        "round exit at Wimbledon.</s>")
+        "round exit at Wimbledon.</s>"
+    )
     assert decode_plain(tok, enc["input_ids"][9:12]) == "<ent> she<ent>"
     assert enc["entity_ids"] == [tok.entity_mask_token_id] == [2]  # [MASK] is 2 in luke-base
     assert enc["entity_attention_mask"] == [1] and enc["entity_token_type_ids"] == [0]
     assert enc["entity_position_ids"] == [row(9, 10, 11)]
 
-    padded = tok(LONG_TOP_SEED, entity_spans=[(39, 42)], return_token_type_ids=True,
-                 padding="max_length", return_tensors="np")
+    padded = tok(
+        LONG_TOP_SEED,
+        entity_spans=[(39, 42)],
+        return_token_type_ids=True,
+        padding="max_length",
+        return_tensors="np",
+    )
     assert padded["input_ids"].shape == padded["token_type_ids"].shape == (1, 512)
     assert padded["entity_ids"].shape == padded["entity_token_type_ids"].shape == (1, 1)
     assert padded["entity_position_ids"].shape == (1, 1, 30)
@@ -400,7 +551,8 @@ def test_published_entity_pair_classification(real_folder):
     enc = tok(TOP_SEED, entity_spans=[(9, 21), (39, 42)], return_token_type_ids=True)
     assert decode_plain(tok, enc["input_ids"]) == (
         "<s>Top seed<ent> Ana Ivanovic<ent> said on Thursday<ent2> she<ent2> could hardly "
-        "believe her luck.</s>")
+        "believe her luck.</s>"
+    )
     assert decode_plain(tok, enc["input_ids"][3:8]) == "<ent> Ana Ivanovic<ent>"
     assert decode_plain(tok, enc["input_ids"][11:14]) == "<ent2> she<ent2>"
     # published: [2, 3], the ids of [MASK] and [MASK2] in luke-base's entity vocabulary
@@ -408,8 +560,14 @@ def test_published_entity_pair_classification(real_folder):
     assert enc["entity_attention_mask"] == [1, 1] and enc["entity_token_type_ids"] == [0, 0]
     assert enc["entity_position_ids"] == [row(3, 4, 5, 6, 7), row(11, 12, 13)]
 
-    padded = tok(TOP_SEED, entity_spans=[(9, 21), (39, 42)], return_token_type_ids=True,
-                 padding="max_length", max_length=30, return_tensors="np")
+    padded = tok(
+        TOP_SEED,
+        entity_spans=[(9, 21), (39, 42)],
+        return_token_type_ids=True,
+        padding="max_length",
+        max_length=30,
+        return_tensors="np",
+    )
     assert padded["input_ids"].shape == (1, 30)
     assert padded["entity_ids"].shape == (1, 2)
     assert padded["entity_position_ids"].shape == (1, 2, 30)
@@ -428,20 +586,32 @@ def test_published_entity_span_classification(real_folder):
     assert enc["entity_start_positions"] == [1, 3, 9]
     assert enc["entity_end_positions"] == [2, 5, 9]
 
-    padded = tok(TOP_SEED, entity_spans=spans, return_token_type_ids=True,
-                 padding="max_length", max_length=30, max_entity_length=16,
-                 return_tensors="np")
+    padded = tok(
+        TOP_SEED,
+        entity_spans=spans,
+        return_token_type_ids=True,
+        padding="max_length",
+        max_length=30,
+        max_entity_length=16,
+        return_tensors="np",
+    )
     assert padded["input_ids"].shape == (1, 30)
-    for key in ("entity_ids", "entity_attention_mask", "entity_token_type_ids",
-                "entity_start_positions", "entity_end_positions"):
+    for key in (
+        "entity_ids",
+        "entity_attention_mask",
+        "entity_token_type_ids",
+        "entity_start_positions",
+        "entity_end_positions",
+    ):
         assert padded[key].shape == (1, 16)
     assert padded["entity_position_ids"].shape == (1, 16, 30)
 
 
 @pytest.mark.published
 def test_published_padding_entity_inputs(real):
-    sentence = ("Japanese is an East Asian language spoken by about 128 million people, "
-                "primarily in Japan.")
+    sentence = (
+        "Japanese is an East Asian language spoken by about 128 million people, primarily in Japan."
+    )
     span = (15, 34)
     pad, mask = real.entity_vocab["[PAD]"], real.entity_vocab["[MASK]"]
     enc = real([sentence, sentence], entity_spans=[[span], [span, span]], padding=True)

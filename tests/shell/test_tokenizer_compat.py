@@ -26,8 +26,13 @@ TEXT = "Tokyo is the capital of Japan."
 
 
 def flags(lstrip=False):
-    return {"lstrip": lstrip, "normalized": True, "rstrip": False, "single_word": False,
-            "special": True}
+    return {
+        "lstrip": lstrip,
+        "normalized": True,
+        "rstrip": False,
+        "single_word": False,
+        "special": True,
+    }
 
 
 def transformers_457_layout(folder: Path, ids: dict[str, int]) -> None:
@@ -35,32 +40,60 @@ def transformers_457_layout(folder: Path, ids: dict[str, int]) -> None:
     writes them (copied from a folder it wrote): ``added_tokens_decoder`` carries the flags
     (``<mask>`` strips left), every role is a plain string, the additional special tokens
     are listed twice, special_tokens_map.json has flag objects without "__type"."""
-    decoder = {str(i): {"content": token, **flags(token == "<mask>")}
-               for token, i in sorted(ids.items(), key=lambda item: item[1])}
+    decoder = {
+        str(i): {"content": token, **flags(token == "<mask>")}
+        for token, i in sorted(ids.items(), key=lambda item: item[1])
+    }
     config = {
-        "add_prefix_space": False, "added_tokens_decoder": decoder,
+        "add_prefix_space": False,
+        "added_tokens_decoder": decoder,
         "additional_special_tokens": ["<ent>", "<ent2>", "<ent>", "<ent2>"],
-        "bos_token": "<s>", "clean_up_tokenization_spaces": False, "cls_token": "<s>",
-        "entity_mask2_token": "[MASK2]", "entity_mask_token": "[MASK]",
-        "entity_pad_token": "[PAD]", "entity_token_1": "<ent>", "entity_token_2": "<ent2>",
-        "entity_unk_token": "[UNK]", "eos_token": "</s>", "errors": "replace",
-        "extra_special_tokens": {}, "mask_token": "<mask>", "max_entity_length": 32,
-        "max_mention_length": 30, "model_max_length": 512, "pad_token": "<pad>",
-        "sep_token": "</s>", "task": None, "tokenizer_class": "LukeTokenizer",
+        "bos_token": "<s>",
+        "clean_up_tokenization_spaces": False,
+        "cls_token": "<s>",
+        "entity_mask2_token": "[MASK2]",
+        "entity_mask_token": "[MASK]",
+        "entity_pad_token": "[PAD]",
+        "entity_token_1": "<ent>",
+        "entity_token_2": "<ent2>",
+        "entity_unk_token": "[UNK]",
+        "eos_token": "</s>",
+        "errors": "replace",
+        "extra_special_tokens": {},
+        "mask_token": "<mask>",
+        "max_entity_length": 32,
+        "max_mention_length": 30,
+        "model_max_length": 512,
+        "pad_token": "<pad>",
+        "sep_token": "</s>",
+        "task": None,
+        "tokenizer_class": "LukeTokenizer",
         "unk_token": "<unk>",
     }
     plain = {k: v for k, v in flags().items() if k != "special"}
-    special_map = {role: {"content": token, **plain, "lstrip": token == "<mask>"}
-                   for role, token in (("bos_token", "<s>"), ("cls_token", "<s>"),
-                                       ("eos_token", "</s>"), ("mask_token", "<mask>"),
-                                       ("pad_token", "<pad>"), ("sep_token", "</s>"),
-                                       ("unk_token", "<unk>"))}
+    special_map = {
+        role: {"content": token, **plain, "lstrip": token == "<mask>"}
+        for role, token in (
+            ("bos_token", "<s>"),
+            ("cls_token", "<s>"),
+            ("eos_token", "</s>"),
+            ("mask_token", "<mask>"),
+            ("pad_token", "<pad>"),
+            ("sep_token", "</s>"),
+            ("unk_token", "<unk>"),
+        )
+    }
     special_map["additional_special_tokens"] = [
-        "<ent>", "<ent2>", {"content": "<ent>", **plain}, {"content": "<ent2>", **plain}]
+        "<ent>",
+        "<ent2>",
+        {"content": "<ent>", **plain},
+        {"content": "<ent2>", **plain},
+    ]
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     (folder / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2))
-    (folder / "added_tokens.json").write_text(json.dumps({"<ent2>": ids["<ent2>"],
-                                                          "<ent>": ids["<ent>"]}))
+    (folder / "added_tokens.json").write_text(
+        json.dumps({"<ent2>": ids["<ent2>"], "<ent>": ids["<ent>"]})
+    )
 
 
 def transformers_5_layout(folder: Path, ids: dict[str, int]) -> None:
@@ -74,10 +107,16 @@ def transformers_5_layout(folder: Path, ids: dict[str, int]) -> None:
     (folder / "added_tokens.json").unlink()
 
 
-TINY_IDS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 416, "<ent>": 417,
-            "<ent2>": 418}
-REAL_IDS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 50264, "<ent>": 50265,
-            "<ent2>": 50266}
+TINY_IDS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 416, "<ent>": 417, "<ent2>": 418}
+REAL_IDS = {
+    "<s>": 0,
+    "<pad>": 1,
+    "</s>": 2,
+    "<unk>": 3,
+    "<mask>": 50264,
+    "<ent>": 50265,
+    "<ent2>": 50266,
+}
 
 
 def copy_of(folder: Path, dest: Path) -> Path:
@@ -143,8 +182,9 @@ def test_plain_mask_token_strips_left_as_transformers(tmp_path):
         settings = json.loads((folder / name).read_text())
         settings["mask_token"] = "<mask>"
         (folder / name).write_text(json.dumps(settings))
-    assert LukeTokenizer.from_pretrained(folder)(MASKED) == \
-        LukeTokenizer.from_pretrained(TINY)(MASKED)
+    assert LukeTokenizer.from_pretrained(folder)(MASKED) == LukeTokenizer.from_pretrained(TINY)(
+        MASKED
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,17 +193,20 @@ def test_plain_mask_token_strips_left_as_transformers(tmp_path):
 
 def test_empty_special_tokens_are_ignored():
     reference = LukeTokenizer.from_pretrained(TINY)
-    for settings in ({"additional_special_tokens": [""]},
-                     {"additional_special_tokens": ["", {"content": ""}]},
-                     {"extra_special_tokens": [""]}):
+    for settings in (
+        {"additional_special_tokens": [""]},
+        {"additional_special_tokens": ["", {"content": ""}]},
+        {"extra_special_tokens": [""]},
+    ):
         tok = LukeTokenizer.from_pretrained(TINY, **settings)
         # before the fix: every character its own token
         assert tok(TEXT)["input_ids"] == reference(TEXT)["input_ids"]
         assert "" not in tok.get_vocab() and "" not in tok.additional_special_tokens
     tok = LukeTokenizer.from_pretrained(TINY, mask_token="")
     assert tok(TEXT)["input_ids"] == reference(TEXT)["input_ids"]
-    assert tok.tokenize("a<mask>") == reference.tokenize("a<mask> ".replace("<mask> ", "<")) + \
-        reference.tokenize("mask>")
+    assert tok.tokenize("a<mask>") == reference.tokenize(
+        "a<mask> ".replace("<mask> ", "<")
+    ) + reference.tokenize("mask>")
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,12 +226,19 @@ def test_built_directly_with_defaults():
 
 def test_added_token_objects_by_duck_typing():
     """Our AddedToken, and any object with transformers' AddedToken attributes."""
-    like_transformers = SimpleNamespace(content="<mask>", lstrip=True, rstrip=False,
-                                        single_word=False, normalized=False, special=True)
+    like_transformers = SimpleNamespace(
+        content="<mask>",
+        lstrip=True,
+        rstrip=False,
+        single_word=False,
+        normalized=False,
+        special=True,
+    )
     reference = LukeTokenizer.from_pretrained(TINY)
     for mask in (AddedToken("<mask>", lstrip=True), like_transformers):
-        tok = LukeTokenizer(*files(), mask_token=mask,
-                            additional_special_tokens=[SimpleNamespace(content="<x>")])
+        tok = LukeTokenizer(
+            *files(), mask_token=mask, additional_special_tokens=[SimpleNamespace(content="<x>")]
+        )
         assert tok(MASKED)["input_ids"] == reference(MASKED)["input_ids"]
         assert "<x>" in tok.additional_special_tokens
     without_lstrip = LukeTokenizer(*files(), mask_token=AddedToken("<mask>"))
@@ -212,7 +262,7 @@ def test_left_padding(tok):
     right = tok(["Tokyo is in Japan.", "Paris"], padding=True)
     left = tok(["Tokyo is in Japan.", "Paris"], padding=True, padding_side="left")
     n = len(right["input_ids"][0]) - right["attention_mask"][1].count(1)
-    short = right["input_ids"][1][: -n]
+    short = right["input_ids"][1][:-n]
     assert left["input_ids"][1] == [tok.pad_token_id] * n + short
     assert left["attention_mask"][1] == [0] * n + [1] * len(short)
     assert left["input_ids"][0] == right["input_ids"][0]
@@ -244,24 +294,44 @@ def test_left_padding_keeps_entity_positions(tok):
 def test_left_truncation_keeps_the_end_and_the_right_entities(tok):
     text = "Tokyo is the capital of Japan and the largest city of the country."
     full = tok(text, entity_spans=[(0, 5), (24, 29)])
-    cut = tok(text, entity_spans=[(0, 5), (24, 29)], truncation=True, max_length=24,
-              truncation_side="left")
+    cut = tok(
+        text,
+        entity_spans=[(0, 5), (24, 29)],
+        truncation=True,
+        max_length=24,
+        truncation_side="left",
+    )
     assert cut["input_ids"] == [tok.cls_token_id] + full["input_ids"][-23:]
     assert len(cut["entity_ids"]) == 1  # "Tokyo" was cut away; "Japan" is kept
     japan = [full["input_ids"][p] for p in full["entity_position_ids"][1] if p >= 0]
     assert [cut["input_ids"][p] for p in cut["entity_position_ids"][0] if p >= 0] == japan
-    assert LukeTokenizer.from_pretrained(TINY, truncation_side="left")(
-        text, entity_spans=[(0, 5), (24, 29)], truncation=True, max_length=24) == cut
+    assert (
+        LukeTokenizer.from_pretrained(TINY, truncation_side="left")(
+            text, entity_spans=[(0, 5), (24, 29)], truncation=True, max_length=24
+        )
+        == cut
+    )
 
 
 def test_pad_to_multiple_of_special_tokens_mask_and_length(tok):
-    enc = tok(["Tokyo is in Japan.", "Paris"], padding=True, pad_to_multiple_of=8,
-              return_special_tokens_mask=True, return_length=True)
+    enc = tok(
+        ["Tokyo is in Japan.", "Paris"],
+        padding=True,
+        pad_to_multiple_of=8,
+        return_special_tokens_mask=True,
+        return_length=True,
+    )
     assert {len(ids) for ids in enc["input_ids"]} == {16}  # 13 tokens at most -> 16
     assert enc["length"] == [13, 4]  # a batch: lengths before padding, as transformers
     assert enc["special_tokens_mask"][1] == [1, 0, 0, 1] + [1] * 12
-    one = tok("Paris", padding="max_length", max_length=6, return_length=True,
-              return_special_tokens_mask=True, return_tensors="np")
+    one = tok(
+        "Paris",
+        padding="max_length",
+        max_length=6,
+        return_length=True,
+        return_special_tokens_mask=True,
+        return_tensors="np",
+    )
     assert one["length"].tolist() == [6]  # one text: the length after padding
     assert one["special_tokens_mask"].tolist() == [[1, 0, 0, 1, 1, 1]]  # "Paris": 2 tokens
     with pytest.raises(ValueError, match="not a multiple of pad_to_multiple_of"):
@@ -270,8 +340,15 @@ def test_pad_to_multiple_of_special_tokens_mask_and_length(tok):
         tok("Paris", padding=True, pad_to_multiple_of=0)
 
 
-@pytest.mark.parametrize("option", ["is_split_into_words", "return_offsets_mapping",
-                                    "return_overflowing_tokens", "split_special_tokens"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "is_split_into_words",
+        "return_offsets_mapping",
+        "return_overflowing_tokens",
+        "split_special_tokens",
+    ],
+)
 def test_unimplemented_transformers_options_are_refused_not_ignored(tok, option):
     # Ignoring them would answer something else than transformers does (a list of words
     # read as a batch of texts; no overflowing tokens): refused, by every entry point.
@@ -322,8 +399,9 @@ def test_saving_a_title_with_a_lone_surrogate_into_its_own_folder(tmp_path):
     tok.save_pretrained(folder)  # truncated entity_vocab.json to 0 bytes before the fix
     again = LukeTokenizer.from_pretrained(folder)
     assert again.entity_vocab == tok.entity_vocab
-    assert again(MASKED, entity_spans=[(0, 5)], entities=["Bad\ud800title"]) == \
-        tok(MASKED, entity_spans=[(0, 5)], entities=["Bad\ud800title"])
+    assert again(MASKED, entity_spans=[(0, 5)], entities=["Bad\ud800title"]) == tok(
+        MASKED, entity_spans=[(0, 5)], entities=["Bad\ud800title"]
+    )
 
 
 def test_a_failed_save_leaves_the_folder_as_it_was(tmp_path):
@@ -336,8 +414,9 @@ def test_a_failed_save_leaves_the_folder_as_it_was(tmp_path):
     with pytest.raises(TokenizerFileError, match="merges.txt.*nothing was written"):
         tok.save_pretrained(folder)
     assert folder_state(folder) == before  # no file touched, no temporary file left
-    assert LukeTokenizer.from_pretrained(folder)(MASKED) == \
-        LukeTokenizer.from_pretrained(TINY)(MASKED)
+    assert LukeTokenizer.from_pretrained(folder)(MASKED) == LukeTokenizer.from_pretrained(TINY)(
+        MASKED
+    )
 
 
 def test_a_write_failing_midway_leaves_the_folder_whole(tmp_path, monkeypatch):
@@ -368,8 +447,12 @@ def test_special_token_helpers(tok):
     assert tok.build_inputs_with_special_tokens([5, 6]) == [0, 5, 6, 2]
     assert tok.build_inputs_with_special_tokens([5, 6], [7]) == [0, 5, 6, 2, 2, 7, 2]
     assert tok.get_special_tokens_mask([5, 6], [7]) == [1, 0, 0, 1, 1, 0, 1]
-    assert tok.get_special_tokens_mask([0, 5, 2, 416], already_has_special_tokens=True) == \
-        [1, 0, 1, 1]
+    assert tok.get_special_tokens_mask([0, 5, 2, 416], already_has_special_tokens=True) == [
+        1,
+        0,
+        1,
+        1,
+    ]
     assert tok.num_special_tokens_to_add() == 2 and tok.num_special_tokens_to_add(True) == 4
     assert tok.create_token_type_ids_from_sequences([5, 6], [7]) == [0] * 7
     assert tok.pad_token_type_id == 0 and tok.is_fast is False
@@ -377,25 +460,30 @@ def test_special_token_helpers(tok):
 
 def test_encode_plus_prepare_for_model_and_pad(tok):
     assert tok.encode_plus(TEXT, "Paris") == tok(TEXT, "Paris")
-    batch = tok.batch_encode_plus([(TEXT, "Paris"), ("Paris", TEXT)],
-                                  batch_entity_spans_or_entity_spans_pairs=[
-                                      ([(0, 5)], [(0, 5)]), ([(0, 5)], [(0, 5)])],
-                                  padding=True)
-    assert batch == tok([TEXT, "Paris"], ["Paris", TEXT], [[(0, 5)], [(0, 5)]],
-                        [[(0, 5)], [(0, 5)]], padding=True)
+    batch = tok.batch_encode_plus(
+        [(TEXT, "Paris"), ("Paris", TEXT)],
+        batch_entity_spans_or_entity_spans_pairs=[([(0, 5)], [(0, 5)]), ([(0, 5)], [(0, 5)])],
+        padding=True,
+    )
+    assert batch == tok(
+        [TEXT, "Paris"], ["Paris", TEXT], [[(0, 5)], [(0, 5)]], [[(0, 5)], [(0, 5)]], padding=True
+    )
     with pytest.raises(TypeError, match="batch_entity_spans_or_entity_spans_pairs"):
         tok.batch_encode_plus([TEXT], entity_spans=[[(0, 5)]])
     words = tok(TEXT, add_special_tokens=False)["input_ids"]
-    assert tok.prepare_for_model(words, padding="max_length", max_length=12) == \
-        tok(TEXT, padding="max_length", max_length=12)
+    assert tok.prepare_for_model(words, padding="max_length", max_length=12) == tok(
+        TEXT, padding="max_length", max_length=12
+    )
     spans = tok(TEXT, entity_spans=[(0, 5)])
-    prepared = tok.prepare_for_model(words, entity_ids=[tok.entity_mask_token_id],
-                                     entity_token_spans=[(0, 4)])
+    prepared = tok.prepare_for_model(
+        words, entity_ids=[tok.entity_mask_token_id], entity_token_spans=[(0, 4)]
+    )
     assert prepared["entity_position_ids"] == spans["entity_position_ids"]
     unpadded = [tok(TEXT), tok("Paris")]
     assert tok.pad(unpadded) == tok([TEXT, "Paris"], padding=True)
-    assert tok.pad({k: [e[k] for e in unpadded] for k in unpadded[0]}, padding_side="left",
-                   return_tensors="np")["input_ids"].shape == (2, len(unpadded[0]["input_ids"]))
+    assert tok.pad(
+        {k: [e[k] for e in unpadded] for k in unpadded[0]}, padding_side="left", return_tensors="np"
+    )["input_ids"].shape == (2, len(unpadded[0]["input_ids"]))
     spans = [[(0, 5), (24, 29)], [(0, 5)]]
     with_entities = [tok(TEXT, entity_spans=spans[0]), tok("Paris", entity_spans=spans[1])]
     assert tok.pad(with_entities) == tok([TEXT, "Paris"], entity_spans=spans, padding=True)
@@ -428,11 +516,11 @@ def test_special_tokens_are_settable(tok):
 
 def test_save_vocabulary(tok, tmp_path):
     paths = tok.save_vocabulary(tmp_path, filename_prefix="x")
-    assert [Path(p).name for p in paths] == ["x-vocab.json", "x-merges.txt",
-                                            "x-entity_vocab.json"]
+    assert [Path(p).name for p in paths] == ["x-vocab.json", "x-merges.txt", "x-entity_vocab.json"]
     assert json.loads(Path(paths[0]).read_text(encoding="utf-8")) == tok.bpe.vocab
-    assert np.array_equal(sorted(json.loads(Path(paths[2]).read_text()).values()),
-                          sorted(tok.entity_vocab.values()))
+    assert np.array_equal(
+        sorted(json.loads(Path(paths[2]).read_text()).values()), sorted(tok.entity_vocab.values())
+    )
 
 
 def test_added_token_flags_survive_a_save(tmp_path):
@@ -464,8 +552,9 @@ def test_added_tokens_are_not_special_unless_asked(tmp_path):
     assert "zzword" not in tok.all_special_tokens and "qqword" in tok.all_special_tokens
     tok.save_pretrained(tmp_path)
     again = LukeTokenizer.from_pretrained(tmp_path)
-    assert again.decode(again.encode("a zzword qqword b"), skip_special_tokens=True) == \
-        "a  zzword   b"
+    assert (
+        again.decode(again.encode("a zzword qqword b"), skip_special_tokens=True) == "a  zzword   b"
+    )
     marked = LukeTokenizer.from_pretrained(TINY)
     marked.add_tokens([AddedToken("zzword")], special_tokens=True)
     assert marked.decode(marked.encode("a zzword b"), skip_special_tokens=True) == "a  b"
@@ -478,21 +567,29 @@ def test_prepare_for_model_and_pad_of_one_example_have_no_batch_axis(tok):
     """Issue 18: with return_tensors="np", transformers' prepare_for_model (unless
     prepend_batch_axis=True) and pad of one encoding give (n,) arrays; ours gave (1, n)."""
     ids = tok.encode("Tokyo is", add_special_tokens=False)
-    one = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
-                                return_tensors="np")
+    one = tok.prepare_for_model(
+        ids, entity_ids=[2], entity_token_spans=[(0, 1)], return_tensors="np"
+    )
     assert one["input_ids"].shape == (len(ids) + 2,)
     assert one["entity_ids"].shape == (1,)
     assert one["entity_position_ids"].shape == (1, tok.max_mention_length)
-    batched = tok.prepare_for_model(ids, entity_ids=[2], entity_token_spans=[(0, 1)],
-                                    return_tensors="np", prepend_batch_axis=True)
+    batched = tok.prepare_for_model(
+        ids,
+        entity_ids=[2],
+        entity_token_spans=[(0, 1)],
+        return_tensors="np",
+        prepend_batch_axis=True,
+    )
     for key, value in one.items():
         np.testing.assert_array_equal(batched[key], value[None])
     encoding = tok("Tokyo is", entity_spans=[(0, 5)])
     padded = tok.pad(encoding, return_tensors="np")
     assert padded["input_ids"].shape == (len(encoding["input_ids"]),)
     assert padded["entity_position_ids"].shape == (1, tok.max_mention_length)
-    assert tok.pad([encoding], return_tensors="np")["input_ids"].shape == \
-        (1, len(encoding["input_ids"]))
+    assert tok.pad([encoding], return_tensors="np")["input_ids"].shape == (
+        1,
+        len(encoding["input_ids"]),
+    )
 
 
 def test_from_pretrained_passes_the_loading_options_to_the_hub(monkeypatch):
@@ -507,12 +604,18 @@ def test_from_pretrained_passes_the_loading_options_to_the_hub(monkeypatch):
         path = TINY / filename
         if not path.exists():
             from huggingface_hub.errors import EntryNotFoundError
+
             raise EntryNotFoundError(filename)
         return str(path)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    tok = LukeTokenizer.from_pretrained("someone/tiny-luke", token="hf_x", force_download=True,
-                                        revision="v1", cache_dir="/tmp/somewhere")
+    tok = LukeTokenizer.from_pretrained(
+        "someone/tiny-luke",
+        token="hf_x",
+        force_download=True,
+        revision="v1",
+        cache_dir="/tmp/somewhere",
+    )
     assert tok.encode("Tokyo") == LukeTokenizer.from_pretrained(TINY).encode("Tokyo")
     names = {name for name, _ in seen}
     assert {"vocab.json", "merges.txt", "entity_vocab.json", "tokenizer_config.json"} <= names
@@ -527,13 +630,22 @@ def test_from_pretrained_refuses_unknown_keywords_and_keeps_the_settings():
     with pytest.raises(TypeError, match="'use_auth_token'"):
         LukeTokenizer.from_pretrained(TINY, use_auth_token="hf_x")
     # transformers' tokenizer settings given at loading keep working
-    tok = LukeTokenizer.from_pretrained(TINY, task="entity_span_classification",
-                                        max_entity_length=3, max_mention_length=5,
-                                        padding_side="left", truncation_side="left",
-                                        model_max_length=64, add_prefix_space=True,
-                                        local_files_only=True)
-    assert (tok.task, tok.max_entity_length, tok.max_mention_length) == \
-        ("entity_span_classification", 3, 5)
+    tok = LukeTokenizer.from_pretrained(
+        TINY,
+        task="entity_span_classification",
+        max_entity_length=3,
+        max_mention_length=5,
+        padding_side="left",
+        truncation_side="left",
+        model_max_length=64,
+        add_prefix_space=True,
+        local_files_only=True,
+    )
+    assert (tok.task, tok.max_entity_length, tok.max_mention_length) == (
+        "entity_span_classification",
+        3,
+        5,
+    )
     assert (tok.padding_side, tok.truncation_side, tok.model_max_length) == ("left", "left", 64)
     assert tok.add_prefix_space is True
 
@@ -567,8 +679,21 @@ def test_choices_where_transformers_versions_disagree():
     tok.add_special_tokens({"additional_special_tokens": ["<a>", "<b>"]})
     enc = tok("Tokyo is big", entity_spans=[(0, 5), (9, 12)])
     assert tok.convert_ids_to_tokens(enc["input_ids"]) == [
-        "<s>", "<ent>", "T", "ok", "y", "o", "<ent>", "Ġis", "<ent2>", "Ġb", "i", "g", "<ent2>",
-        "</s>"]
+        "<s>",
+        "<ent>",
+        "T",
+        "ok",
+        "y",
+        "o",
+        "<ent>",
+        "Ġis",
+        "<ent2>",
+        "Ġb",
+        "i",
+        "g",
+        "<ent2>",
+        "</s>",
+    ]
     spaced = LukeTokenizer.from_pretrained(TINY, add_prefix_space=True)
     for text, spans, tokens in [
         ("Tokyo\nis", [(0, 5)], ["ĠT", "ok", "y", "o", "Ċ", "is"]),
@@ -579,16 +704,25 @@ def test_choices_where_transformers_versions_disagree():
         assert spaced.convert_ids_to_tokens(ids)[1:-1] == tokens, text
 
 
-@pytest.mark.parametrize("option", [dict(return_tensors="pt"), dict(padding_side="middle"),
-                                    dict(max_length=0), dict(padding="maybe"),
-                                    dict(pad_to_multiple_of=-8)])
+@pytest.mark.parametrize(
+    "option",
+    [
+        dict(return_tensors="pt"),
+        dict(padding_side="middle"),
+        dict(max_length=0),
+        dict(padding="maybe"),
+        dict(pad_to_multiple_of=-8),
+    ],
+)
 def test_pad_and_call_refuse_an_option_with_one_message(tok, option):
     """Issue 19: pad() checked its options on a second path with its own messages (a bad
     return_tensors read "use 'np' or None" there); now one resolver checks every call."""
     messages = []
-    for run in (lambda: tok("a cat", **option), lambda: tok.pad({"input_ids": [0, 5, 2]},
-                                                                 **option),
-                lambda: tok.prepare_for_model([5], **option)):
+    for run in (
+        lambda: tok("a cat", **option),
+        lambda: tok.pad({"input_ids": [0, 5, 2]}, **option),
+        lambda: tok.prepare_for_model([5], **option),
+    ):
         with pytest.raises(ValueError) as error:
             run()
         messages.append(str(error.value))

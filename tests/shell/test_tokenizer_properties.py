@@ -23,9 +23,29 @@ ADDED = ("<s>", "</s>", "<pad>", "<unk>", "<mask>", "<ent>", "<ent2>")
 # Any Unicode except lone surrogates (which cannot be UTF-8 encoded), mixed with words of
 # the fixture's corpus so that merges fire and spans fall on real words.
 characters = st.characters(blacklist_categories=("Cs",))
-words = st.sampled_from(["Plants", " energy", " the", " capital", " of", " Paris", " Lionel",
-                         " Messi", "'s", " 2020", " ", "  ", "\n", "\t", "\u3000", "é", "東京",
-                         "👍🏽", "e\u0301"])
+words = st.sampled_from(
+    [
+        "Plants",
+        " energy",
+        " the",
+        " capital",
+        " of",
+        " Paris",
+        " Lionel",
+        " Messi",
+        "'s",
+        " 2020",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u3000",
+        "é",
+        "東京",
+        "👍🏽",
+        "e\u0301",
+    ]
+)
 texts = st.lists(st.one_of(st.text(characters, max_size=6), words), max_size=10).map("".join)
 
 
@@ -72,9 +92,11 @@ def test_entity_positions_are_the_tokens_of_the_span(tok, example):
         first = positions[0] if positions else None
         if positions:
             assert positions == list(range(first, first + len(positions)))
-            assert tok.decode(ids[first:first + len(positions)]) == text[cut(text, start):
-                                                                         cut(text, end)]
-            assert tok.decode(ids[1:first]) == text[:cut(text, start)]
+            assert (
+                tok.decode(ids[first : first + len(positions)])
+                == text[cut(text, start) : cut(text, end)]
+            )
+            assert tok.decode(ids[1:first]) == text[: cut(text, start)]
         else:
             assert cut(text, start) == cut(text, end)
 
@@ -88,20 +110,22 @@ def test_entity_markers_surround_the_mention(tok, example):
     ids = enc["input_ids"]
     assert ids[row[0]] == ids[row[-1]] == ent and ids.count(ent) == 2
     start, end = spans[0]
-    assert tok.decode(ids[row[0] + 1:row[-1]]) == text[cut(text, start):cut(text, end)]
+    assert tok.decode(ids[row[0] + 1 : row[-1]]) == text[cut(text, start) : cut(text, end)]
 
 
-@given(st.lists(text_and_spans(), min_size=1, max_size=4),
-       st.sampled_from([True, "max_length"]))
+@given(st.lists(text_and_spans(), min_size=1, max_size=4), st.sampled_from([True, "max_length"]))
 @settings(max_examples=60)
 def test_padding_only_appends(tok, batch, padding):
     texts_, spans = [t for t, _ in batch], [s for _, s in batch]
     plain = tok(texts_, entity_spans=spans)
-    padded = tok(texts_, entity_spans=spans, padding=padding, max_length=128,
-                 return_tensors="np")
-    pad_values = {"input_ids": tok.pad_token_id, "attention_mask": 0,
-                  "entity_ids": tok.entity_pad_token_id, "entity_attention_mask": 0,
-                  "entity_position_ids": -1}
+    padded = tok(texts_, entity_spans=spans, padding=padding, max_length=128, return_tensors="np")
+    pad_values = {
+        "input_ids": tok.pad_token_id,
+        "attention_mask": 0,
+        "entity_ids": tok.entity_pad_token_id,
+        "entity_attention_mask": 0,
+        "entity_position_ids": -1,
+    }
     assert set(padded) == set(plain) == set(pad_values)
     for key, pad in pad_values.items():
         for row, full in zip(plain[key], padded[key], strict=True):
@@ -114,9 +138,11 @@ def test_padding_only_appends(tok, batch, padding):
         assert padded["entity_ids"].shape[1] >= tok.max_entity_length
 
 
-@given(st.lists(text_and_spans(), min_size=1, max_size=4),
-       st.sampled_from([None, "entity_span_classification"]),
-       st.sampled_from([None, 12]))
+@given(
+    st.lists(text_and_spans(), min_size=1, max_size=4),
+    st.sampled_from([None, "entity_span_classification"]),
+    st.sampled_from([None, 12]),
+)
 @settings(max_examples=60)
 def test_batch_equals_one_by_one(tok, batch, task, max_length):
     if task is not None:

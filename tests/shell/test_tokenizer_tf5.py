@@ -23,60 +23,111 @@ import numpy_luke
 from numpy_luke import LukeTokenizer, NumpyLukeError, TokenizerFileError
 
 TF5 = FIXTURES / "tiny-luke-tf5"
-TEXTS = ["Lionel Messi plays for Inter Miami CF.", "a [MASK] b <mask> c <ent> [PAD] <ent2>",
-         "  Beyoncé  lives in Los Angeles.\n", "Tokyo<mask>", ""]
+TEXTS = [
+    "Lionel Messi plays for Inter Miami CF.",
+    "a [MASK] b <mask> c <ent> [PAD] <ent2>",
+    "  Beyoncé  lives in Los Angeles.\n",
+    "Tokyo<mask>",
+    "",
+]
 ENTITY_SPECIALS = ("[UNK]", "[PAD]", "[MASK]", "[MASK2]")
 
 
 def tf5_layout(folder: Path, dest: Path) -> Path:
     """Write ``folder``'s tokenizer (4.x layout) as transformers 5.x saves it."""
     vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-    merges = [line.split() for line in (folder / "merges.txt").read_text(
-        encoding="utf-8").splitlines()[1:] if line]
+    merges = [
+        line.split()
+        for line in (folder / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
+        if line
+    ]
     added = json.loads((folder / "added_tokens.json").read_text(encoding="utf-8"))
     entities = json.loads((folder / "entity_vocab.json").read_text(encoding="utf-8"))
     config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
 
     def record(i, content, lstrip=False, normalized=False):
-        return {"id": i, "content": content, "single_word": False, "lstrip": lstrip,
-                "rstrip": False, "normalized": normalized, "special": True}
+        return {
+            "id": i,
+            "content": content,
+            "single_word": False,
+            "lstrip": lstrip,
+            "rstrip": False,
+            "normalized": normalized,
+            "special": True,
+        }
 
     records = [record(vocab[t], t) for t in ("<s>", "<pad>", "</s>", "<unk>")]
     records.append(record(vocab["<mask>"], "<mask>", lstrip=True, normalized=True))
-    records += [record(i, t, normalized=True) for t, i in sorted(added.items(),
-                                                                 key=lambda x: x[1])]
+    records += [record(i, t, normalized=True) for t, i in sorted(added.items(), key=lambda x: x[1])]
     after = max([*vocab.values(), *added.values()]) + 1
     records += [record(after + k, t) for k, t in enumerate(ENTITY_SPECIALS)]
     tokenizer_json = {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": records,
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": records,
         "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
-                          "use_regex": True},
-        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
-                           "trim_offsets": True, "add_prefix_space": True},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
-                    "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None,
-                  "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False,
-                  "byte_fallback": False, "ignore_merges": False, "vocab": vocab,
-                  "merges": merges},
+        "pre_tokenizer": {
+            "type": "ByteLevel",
+            "add_prefix_space": False,
+            "trim_offsets": True,
+            "use_regex": True,
+        },
+        "post_processor": {
+            "type": "RobertaProcessing",
+            "sep": ["</s>", 2],
+            "cls": ["<s>", 0],
+            "trim_offsets": True,
+            "add_prefix_space": True,
+        },
+        "decoder": {
+            "type": "ByteLevel",
+            "add_prefix_space": True,
+            "trim_offsets": True,
+            "use_regex": True,
+        },
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": "",
+            "end_of_word_suffix": "",
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": merges,
+        },
     }
-    settings = {key: (value["content"] if isinstance(value, dict) else value)
-                for key, value in config.items()
-                if key not in ("entity_token_1", "entity_token_2")}
+    settings = {
+        key: (value["content"] if isinstance(value, dict) else value)
+        for key, value in config.items()
+        if key not in ("entity_token_1", "entity_token_2")
+    }
     settings.update(
-        backend="tokenizers", entity_1_token="<ent>", entity_2_token="<ent2>",
-        entity_unk_token="[UNK]", entity_pad_token="[PAD]", entity_mask_token="[MASK]",
-        entity_mask2_token="[MASK2]", entity_vocab=entities,
-        extra_special_tokens=["<ent>", "<ent2>"], is_local=True, local_files_only=False,
-        special_tokens_pattern="cls_double_sep", token_type_ids_pattern="all_zeros",
+        backend="tokenizers",
+        entity_1_token="<ent>",
+        entity_2_token="<ent2>",
+        entity_unk_token="[UNK]",
+        entity_pad_token="[PAD]",
+        entity_mask_token="[MASK]",
+        entity_mask2_token="[MASK2]",
+        entity_vocab=entities,
+        extra_special_tokens=["<ent>", "<ent2>"],
+        is_local=True,
+        local_files_only=False,
+        special_tokens_pattern="cls_double_sep",
+        token_type_ids_pattern="all_zeros",
         token_type_ids_include_special_tokens=True,
-        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True)
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True,
+    )
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False),
-                                         encoding="utf-8")
-    (dest / "tokenizer_config.json").write_text(json.dumps(settings, ensure_ascii=False),
-                                                encoding="utf-8")
+    (dest / "tokenizer.json").write_text(
+        json.dumps(tokenizer_json, ensure_ascii=False), encoding="utf-8"
+    )
+    (dest / "tokenizer_config.json").write_text(
+        json.dumps(settings, ensure_ascii=False), encoding="utf-8"
+    )
     return dest
 
 
@@ -105,11 +156,16 @@ def test_the_converter_writes_what_5x_writes(tmp_path):
 
 
 @pytest.mark.parametrize("text", TEXTS)
-@pytest.mark.parametrize("options", [
-    {}, {"entity_spans": [(0, 1)]}, {"entity_spans": [(0, 1)], "task": "entity_classification"},
-    {"text_pair": "Paris <mask>", "padding": "max_length", "max_length": 40},
-    {"entities": ["Tokyo"], "entity_spans": [(0, 1)], "return_special_tokens_mask": True},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"entity_spans": [(0, 1)]},
+        {"entity_spans": [(0, 1)], "task": "entity_classification"},
+        {"text_pair": "Paris <mask>", "padding": "max_length", "max_length": 40},
+        {"entities": ["Tokyo"], "entity_spans": [(0, 1)], "return_special_tokens_mask": True},
+    ],
+)
 def test_a_5x_folder_encodes_as_the_4x_folder(pair, text, options):
     tf5, tf4 = pair
     if "entity_spans" in options and not text:
@@ -152,8 +208,11 @@ def test_the_real_vocabulary_in_the_5x_layout(tmp_path):
         pytest.skip("real RoBERTa vocabulary not available")
     tf4 = LukeTokenizer.from_pretrained(folder)
     tf5 = LukeTokenizer.from_pretrained(tf5_layout(folder, tmp_path / "real-tf5"))
-    for text in ["Beyoncé lives in Los Angeles.", "Tokyo is the capital of <mask>.",
-                 "[PAD] [MASK] <ent> 東京 🙂"]:
+    for text in [
+        "Beyoncé lives in Los Angeles.",
+        "Tokyo is the capital of <mask>.",
+        "[PAD] [MASK] <ent> 東京 🙂",
+    ]:
         assert tf5(text, entity_spans=[(0, 1)]) == tf4(text, entity_spans=[(0, 1)])
 
 
@@ -161,7 +220,8 @@ def test_auto_tokenizer_reads_a_5x_folder_from_the_cache_offline(tmp_path, pair)
     cache = tmp_path / "cache"
     place_in_hf_cache(TF5, cache, "someone/luke-finetuned")
     tokenizer = numpy_luke.AutoTokenizer.from_pretrained(
-        "someone/luke-finetuned", cache_dir=cache, local_files_only=True)
+        "someone/luke-finetuned", cache_dir=cache, local_files_only=True
+    )
     assert tokenizer(TEXTS[0])["input_ids"] == pair[1](TEXTS[0])["input_ids"]
 
 
@@ -175,6 +235,7 @@ def test_custom_entity_markers_in_5x_names_are_honoured(tmp_path):
 
 
 # ---------------------------------------------------------------------------- hostile files
+
 
 @pytest.fixture
 def folder(tmp_path):
@@ -206,39 +267,50 @@ def test_broken_tokenizer_json(folder, content):
     fails(folder, "tokenizer.json")
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda d: d.pop("model"), ["tokenizer.json", "BPE"]),
-    (lambda d: d["model"].update(type="WordPiece"), ["tokenizer.json", "'WordPiece'"]),
-    (lambda d: d["model"].update(vocab=["<s>", "<pad>"]), ["model.vocab", "object"]),
-    (lambda d: d["model"]["vocab"].update({"Ġzzz": 5}), ["model.vocab", "share an id"]),
-    (lambda d: d["model"]["vocab"].update({"Ġzzz": -1}), ["model.vocab", "-1"]),
-    (lambda d: d["model"].update(merges={"a": "b"}), ["model.merges", "list"]),
-    (lambda d: d["model"]["merges"].append(["a", "b", "c"]), ["model.merges", "merge 156"]),
-    (lambda d: d["model"]["merges"].append("ab"), ["model.merges", "'ab'"]),
-    (lambda d: d["model"].update(dropout=0.1), ["dropout", "0.1"]),
-    (lambda d: d["model"].update(unk_token="<unk>"), ["unk_token"]),
-    (lambda d: d["model"].update(continuing_subword_prefix="##"), ["continuing_subword_prefix"]),
-    (lambda d: d.update(added_tokens={"x": 1}), ["added_tokens", "list"]),
-    (lambda d: d["added_tokens"].append({"id": -3, "content": "<x>"}), ["added token", "-3"]),
-    (lambda d: d["added_tokens"].append({"id": 500, "content": 7}), ["added token 11"]),
-    (lambda d: d["added_tokens"].append({"id": 500, "content": "<x>", "single_word": True}),
-     ["single_word"]),
-    (lambda d: d["added_tokens"].append({"id": 5, "content": "<x>"}), ["id 5", "already"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d.pop("model"), ["tokenizer.json", "BPE"]),
+        (lambda d: d["model"].update(type="WordPiece"), ["tokenizer.json", "'WordPiece'"]),
+        (lambda d: d["model"].update(vocab=["<s>", "<pad>"]), ["model.vocab", "object"]),
+        (lambda d: d["model"]["vocab"].update({"Ġzzz": 5}), ["model.vocab", "share an id"]),
+        (lambda d: d["model"]["vocab"].update({"Ġzzz": -1}), ["model.vocab", "-1"]),
+        (lambda d: d["model"].update(merges={"a": "b"}), ["model.merges", "list"]),
+        (lambda d: d["model"]["merges"].append(["a", "b", "c"]), ["model.merges", "merge 156"]),
+        (lambda d: d["model"]["merges"].append("ab"), ["model.merges", "'ab'"]),
+        (lambda d: d["model"].update(dropout=0.1), ["dropout", "0.1"]),
+        (lambda d: d["model"].update(unk_token="<unk>"), ["unk_token"]),
+        (
+            lambda d: d["model"].update(continuing_subword_prefix="##"),
+            ["continuing_subword_prefix"],
+        ),
+        (lambda d: d.update(added_tokens={"x": 1}), ["added_tokens", "list"]),
+        (lambda d: d["added_tokens"].append({"id": -3, "content": "<x>"}), ["added token", "-3"]),
+        (lambda d: d["added_tokens"].append({"id": 500, "content": 7}), ["added token 11"]),
+        (
+            lambda d: d["added_tokens"].append({"id": 500, "content": "<x>", "single_word": True}),
+            ["single_word"],
+        ),
+        (lambda d: d["added_tokens"].append({"id": 5, "content": "<x>"}), ["id 5", "already"]),
+    ],
+)
 def test_bad_tokenizer_json_values_are_refused_by_name(folder, change, words):
     spoil(folder, "tokenizer.json", change)
     fails(folder, *words)
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda d: d.update(entity_vocab=["[PAD]"]), ["tokenizer_config.json", "entity_vocab"]),
-    (lambda d: d["entity_vocab"].pop("[MASK2]"), ["entity_vocab", "[MASK2] are missing"]),
-    (lambda d: d["entity_vocab"].update({"Tokyo": "3"}), ["entity_vocab", "'3'"]),
-    (lambda d: d.pop("entity_vocab"), ["entity_vocab.json not found"]),
-    (lambda d: d.update(entity_mask_token="<m>"), ["entity_mask_token", "[MASK]"]),
-    (lambda d: d.update(entity_1_token=5), ["entity_1_token"]),
-    (lambda d: d.update(max_entity_length=2**40), ["max_entity_length"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d.update(entity_vocab=["[PAD]"]), ["tokenizer_config.json", "entity_vocab"]),
+        (lambda d: d["entity_vocab"].pop("[MASK2]"), ["entity_vocab", "[MASK2] are missing"]),
+        (lambda d: d["entity_vocab"].update({"Tokyo": "3"}), ["entity_vocab", "'3'"]),
+        (lambda d: d.pop("entity_vocab"), ["entity_vocab.json not found"]),
+        (lambda d: d.update(entity_mask_token="<m>"), ["entity_mask_token", "[MASK]"]),
+        (lambda d: d.update(entity_1_token=5), ["entity_1_token"]),
+        (lambda d: d.update(max_entity_length=2**40), ["max_entity_length"]),
+    ],
+)
 def test_bad_tokenizer_config_values_are_refused_by_name(folder, change, words):
     spoil(folder, "tokenizer_config.json", change)
     if words[0].endswith("not found"):
@@ -249,8 +321,9 @@ def test_bad_tokenizer_config_values_are_refused_by_name(folder, change, words):
 
 
 def test_entity_vocabularies_that_disagree_are_refused(folder):
-    (folder / "entity_vocab.json").write_text(json.dumps(
-        {"[PAD]": 0, "[UNK]": 1, "[MASK]": 2, "[MASK2]": 3}))
+    (folder / "entity_vocab.json").write_text(
+        json.dumps({"[PAD]": 0, "[UNK]": 1, "[MASK]": 2, "[MASK2]": 3})
+    )
     fails(folder, "entity_vocab.json", "different")
     shutil.copyfile(TINY_LUKE / "entity_vocab.json", folder / "entity_vocab.json")
     assert LukeTokenizer.from_pretrained(folder)(TEXTS[0])  # the same: fine
@@ -261,7 +334,8 @@ def test_a_4x_folder_wins_over_a_stray_tokenizer_json(tmp_path):
     shutil.copytree(TINY_LUKE, folder)
     (folder / "tokenizer.json").write_bytes(b"not read")
     assert LukeTokenizer.from_pretrained(folder)(TEXTS[0]) == LukeTokenizer.from_pretrained(
-        TINY_LUKE)(TEXTS[0])
+        TINY_LUKE
+    )(TEXTS[0])
 
 
 def test_no_vocabulary_at_all_names_vocab_json(folder):

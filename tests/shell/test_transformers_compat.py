@@ -39,8 +39,9 @@ def mlm():
 def encoding(tokenizer, **options):
     text = "Plants create <mask> through photosynthesis."
     start = text.index("photosynthesis")
-    return tokenizer(text, entity_spans=[(start, start + len("photosynthesis"))],
-                     return_tensors="np", **options)
+    return tokenizer(
+        text, entity_spans=[(start, start + len("photosynthesis"))], return_tensors="np", **options
+    )
 
 
 def test_eval_returns_the_model(mlm):
@@ -63,8 +64,16 @@ def test_return_dict_false_gives_the_tuple(tokenizer, mlm):
 
 def test_positional_arguments_follow_transformers_order(tokenizer, mlm):
     enc = encoding(tokenizer)
-    names = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "entity_ids",
-             "entity_attention_mask", "entity_token_type_ids", "entity_position_ids")
+    names = (
+        "input_ids",
+        "attention_mask",
+        "token_type_ids",
+        "position_ids",
+        "entity_ids",
+        "entity_attention_mask",
+        "entity_token_type_ids",
+        "entity_position_ids",
+    )
     labels = np.full(enc["input_ids"].shape, -100)
     labels[0, 3] = 5
     by_name = mlm(**enc, labels=labels)
@@ -75,12 +84,22 @@ def test_positional_arguments_follow_transformers_order(tokenizer, mlm):
 
 def test_span_classification_positions_positionally():
     tokenizer = LukeTokenizer.from_pretrained(TINY_LUKE, task="entity_span_classification")
-    model = LukeForEntitySpanClassification(LukeConfig.from_pretrained(TINY_LUKE, num_labels=3),
-                                            seed=0)
+    model = LukeForEntitySpanClassification(
+        LukeConfig.from_pretrained(TINY_LUKE, num_labels=3), seed=0
+    )
     enc = tokenizer("Plants create sugar.", entity_spans=[(0, 6), (14, 19)], return_tensors="np")
-    names = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "entity_ids",
-             "entity_attention_mask", "entity_token_type_ids", "entity_position_ids",
-             "entity_start_positions", "entity_end_positions")
+    names = (
+        "input_ids",
+        "attention_mask",
+        "token_type_ids",
+        "position_ids",
+        "entity_ids",
+        "entity_attention_mask",
+        "entity_token_type_ids",
+        "entity_position_ids",
+        "entity_start_positions",
+        "entity_end_positions",
+    )
     by_position = model(*[enc.get(n) for n in names])
     np.testing.assert_array_equal(by_position.logits, model(**enc).logits)
 
@@ -102,12 +121,21 @@ def test_bad_calls_are_refused(tokenizer, mlm):
 def test_from_pretrained_keywords_and_config_overrides(tokenizer):
     names = {i: f"type{i}" for i in range(9)}  # the typing fixture has 9 labels
     model = LukeForEntityClassification.from_pretrained(
-        pretrained_model_name_or_path=TINY_LUKE.parent / "tiny-luke-typing", num_labels=9,
-        output_attentions=True, id2label=names)
+        pretrained_model_name_or_path=TINY_LUKE.parent / "tiny-luke-typing",
+        num_labels=9,
+        output_attentions=True,
+        id2label=names,
+    )
     assert model.config.num_labels == 9 and model.config.id2label[8] == "type8"
     assert model.config.label2id["type2"] == 2
-    out = model(**tokenizer("Plants create sugar.", entity_spans=[(0, 6)],
-                            task="entity_classification", return_tensors="np"))
+    out = model(
+        **tokenizer(
+            "Plants create sugar.",
+            entity_spans=[(0, 6)],
+            task="entity_classification",
+            return_tensors="np",
+        )
+    )
     assert out.logits.shape == (1, 9)
     assert out.attentions is not None  # the override took effect
     with pytest.raises(TypeError, match="num_lables"):
@@ -146,6 +174,7 @@ def test_token_and_force_download_reach_the_hub(monkeypatch, tmp_path):
         path = TINY_LUKE / filename
         if not path.exists():
             from huggingface_hub.errors import EntryNotFoundError
+
             raise EntryNotFoundError(filename)
         return str(path)
 
@@ -156,8 +185,13 @@ def test_token_and_force_download_reach_the_hub(monkeypatch, tmp_path):
 
 
 def test_luke_config_accepts_transformers_keys():
-    config = LukeConfig(hidden_size=16, num_attention_heads=2, output_attentions=True,
-                        architectures=["LukeForMaskedLM"], torch_dtype="float32")
+    config = LukeConfig(
+        hidden_size=16,
+        num_attention_heads=2,
+        output_attentions=True,
+        architectures=["LukeForMaskedLM"],
+        torch_dtype="float32",
+    )
     assert config.output_attentions and config.use_return_dict
     assert config.extra["architectures"] == ["LukeForMaskedLM"]
     again = LukeConfig.from_dict(config.to_dict())
@@ -174,14 +208,23 @@ def test_a_misspelt_config_key_is_kept_with_a_warning():
 
 
 def test_random_model_from_config():
-    config = LukeConfig(vocab_size=30, entity_vocab_size=10, hidden_size=16, entity_emb_size=8,
-                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=40, type_vocab_size=1)
+    config = LukeConfig(
+        vocab_size=30,
+        entity_vocab_size=10,
+        hidden_size=16,
+        entity_emb_size=8,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        type_vocab_size=1,
+    )
     model = LukeForMaskedLM(config, seed=0)
     again = LukeForMaskedLM.from_config(config, seed=0)
     p = model.params
-    np.testing.assert_array_equal(p["embeddings.word_embeddings.weight"],
-                                  again.params["embeddings.word_embeddings.weight"])
+    np.testing.assert_array_equal(
+        p["embeddings.word_embeddings.weight"], again.params["embeddings.word_embeddings.weight"]
+    )
     assert abs(p["encoder.layer.0.attention.self.query.weight"].std() - 0.02) < 0.005
     assert not p["encoder.layer.0.attention.self.query.bias"].any()
     assert (p["embeddings.LayerNorm.weight"] == 1).all()
@@ -189,10 +232,12 @@ def test_random_model_from_config():
     assert not p["entity_embeddings.entity_embeddings.weight"][0].any()
     # both decoders are the embedding tables themselves (tied)
     assert p["lm_head.decoder.weight"] is p["embeddings.word_embeddings.weight"]
-    assert (p["entity_predictions.decoder.weight"]
-            is p["entity_embeddings.entity_embeddings.weight"])
-    out = model(input_ids=np.array([[0, 5, 6, 2]]), entity_ids=np.array([[3]]),
-                entity_position_ids=np.array([[[1, 2]]]))
+    assert p["entity_predictions.decoder.weight"] is p["entity_embeddings.entity_embeddings.weight"]
+    out = model(
+        input_ids=np.array([[0, 5, 6, 2]]),
+        entity_ids=np.array([[3]]),
+        entity_position_ids=np.array([[[1, 2]]]),
+    )
     assert out.logits.shape == (1, 4, 30) and out.entity_logits.shape == (1, 1, 10)
     assert np.isfinite(out.logits).all()
     with pytest.raises(TypeError, match="LukeConfig"):
@@ -209,8 +254,9 @@ def test_dtype_auto_without_a_config_dtype_follows_the_weights(tmp_path, tokeniz
     state = load_state_dict([TINY_LUKE / "model.safetensors"], dtype=np.float64)
     folder = tmp_path / "f64"
     folder.mkdir()
-    save_file({k: np.ascontiguousarray(v) for k, v in state.items()},
-              str(folder / "model.safetensors"))
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in state.items()}, str(folder / "model.safetensors")
+    )
     config = json.loads((TINY_LUKE / "config.json").read_text())
     config.pop("dtype", None)
     config.pop("torch_dtype", None)
@@ -220,8 +266,10 @@ def test_dtype_auto_without_a_config_dtype_follows_the_weights(tmp_path, tokeniz
     assert LukeModel.from_pretrained(folder, torch_dtype="auto").dtype == np.float64
     np.testing.assert_array_equal(
         auto(**encoding(tokenizer)).last_hidden_state,
-        LukeModel.from_pretrained(folder, dtype=np.float64)(**encoding(tokenizer))
-        .last_hidden_state)
+        LukeModel.from_pretrained(folder, dtype=np.float64)(
+            **encoding(tokenizer)
+        ).last_hidden_state,
+    )
     # a config that names a dtype wins over the weights, as in transformers
     (folder / "config.json").write_text(json.dumps({**config, "dtype": "float32"}))
     assert LukeModel.from_pretrained(folder, dtype="auto").dtype == np.float32
@@ -231,8 +279,16 @@ def test_positional_arguments_follow_transformers_457(tokenizer):
     """docs/python-api.md: after the eight input arrays comes head_mask (4.57's forward; 5.x
     removed it), so model(*inputs, None, None, True) means output_attentions=True."""
     enc = encoding(tokenizer)
-    names = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "entity_ids",
-             "entity_attention_mask", "entity_token_type_ids", "entity_position_ids")
+    names = (
+        "input_ids",
+        "attention_mask",
+        "token_type_ids",
+        "position_ids",
+        "entity_ids",
+        "entity_attention_mask",
+        "entity_token_type_ids",
+        "entity_position_ids",
+    )
     args = [enc.get(name) for name in names]
     model = LukeModel.from_pretrained(TINY_LUKE)
     out = model(*args, None, None, True)

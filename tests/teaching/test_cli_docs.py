@@ -35,7 +35,7 @@ def sessions() -> list[tuple[str, list[str]]]:
                 found.append((command, expected))
             # only plain invocations; sessions with pipes or environment variables are
             # described in the text and covered by tests/shell/test_cli.py
-            command = line[len(PROMPT):] if line.startswith(PROMPT) and "|" not in line else None
+            command = line[len(PROMPT) :] if line.startswith(PROMPT) and "|" not in line else None
             expected = []
         elif command is not None:
             expected.append(line)
@@ -81,7 +81,7 @@ def test_session_output_is_what_the_page_shows(command, expected):
     )  # fmt: skip
     status = 0
     if expected and expected[-1].startswith("[exit "):
-        status = int(expected[-1][len("[exit "):-1])
+        status = int(expected[-1][len("[exit ") : -1])
         expected = expected[:-1]
     assert result.returncode == status, result.stderr
     got = (result.stdout + result.stderr).splitlines()

@@ -24,9 +24,15 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
-SCANNED = sorted([ROOT / "README.md", ROOT / "benchmarks" / "README.md",
-                  ROOT / "walkthrough" / "README.md", *(ROOT / "docs").glob("*.md"),
-                  *(ROOT / "walkthrough").glob("*.py")])
+SCANNED = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "benchmarks" / "README.md",
+        ROOT / "walkthrough" / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "walkthrough").glob("*.py"),
+    ]
+)
 
 # Files the material names that belong to other projects (each named with its project).
 OTHER_PROJECTS = {
@@ -78,7 +84,8 @@ def missing_references(path: Path, names: set[str], ignored: list[str]) -> list[
         for found in PROJECT_PATH.finditer(line):
             reference = found.group(1).rstrip(".")
             if reference in OUTPUTS or any(
-                    reference == f or reference.startswith(f + "/") for f in ignored):
+                reference == f or reference.startswith(f + "/") for f in ignored
+            ):
                 continue
             if not exists(reference, ROOT):
                 missing.append(f"line {number}: {reference}")
@@ -98,8 +105,10 @@ def test_every_named_project_file_exists(path):
 def test_the_scan_finds_a_missing_file(tmp_path):
     """The scan itself can fail: a made-up chapter naming files that are not there."""
     chapter = tmp_path / "99_made_up.py"
-    chapter.write_text("# see `answers_01_08.py` and `numpy_luke/core/nothing.py`;\n"
-                       "# `walkthrough/answers.py` and `tests/*/test_*.py` exist\n",
-                       encoding="utf-8")
+    chapter.write_text(
+        "# see `answers_01_08.py` and `numpy_luke/core/nothing.py`;\n"
+        "# `walkthrough/answers.py` and `tests/*/test_*.py` exist\n",
+        encoding="utf-8",
+    )
     missing = missing_references(chapter, project_names(), ignored_folders())
     assert missing == ["line 1: numpy_luke/core/nothing.py", "line 1: answers_01_08.py"]

@@ -44,8 +44,12 @@ def fenced_blocks(markdown: str) -> list[Block]:
         i += 1
         while i < len(lines):
             closing = FENCE.match(lines[i])
-            if (closing and closing["fence"][0] == fence[0] and len(closing["fence"]) >= len(fence)
-                    and not closing["info"].strip()):
+            if (
+                closing
+                and closing["fence"][0] == fence[0]
+                and len(closing["fence"]) >= len(fence)
+                and not closing["info"].strip()
+            ):
                 break
             body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
             i += 1
@@ -64,10 +68,12 @@ def run_blocks(blocks: list[Block], name: str) -> dict:
     for block in blocks:
         where = f"{name}, block at line {block.line}"
         if block.code.lstrip().startswith(">>>"):
-            test = doctest.DocTestParser().get_doctest(block.code, namespace, where, name,
-                                                       block.line)
-            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS
-                                           | doctest.NORMALIZE_WHITESPACE)
+            test = doctest.DocTestParser().get_doctest(
+                block.code, namespace, where, name, block.line
+            )
+            runner = doctest.DocTestRunner(
+                optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+            )
             output = []
             runner.run(test, out=output.append, clear_globs=False)
             assert runner.failures == 0, f"doctest failed in {where}:\n" + "".join(output)
@@ -164,8 +170,11 @@ def test_harness_reports_the_failing_block():
 
 # Links between the pages (and to figures) must point at files that exist.
 
-LINKED_FILES = DOC_FILES + [ROOT / "walkthrough" / "README.md"] + sorted(
-    (ROOT / "walkthrough").glob("[0-9][0-9]_*.py"))
+LINKED_FILES = (
+    DOC_FILES
+    + [ROOT / "walkthrough" / "README.md"]
+    + sorted((ROOT / "walkthrough").glob("[0-9][0-9]_*.py"))
+)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -189,6 +198,8 @@ def test_relative_links_point_at_files(path):
 def test_link_check_finds_a_missing_file(tmp_path):
     (tmp_path / "there.md").write_text("x")
     page = tmp_path / "page.md"
-    page.write_text("[ok](there.md#part) [web](https://example.org/x) [gone](missing.md)\n"
-                    "![picture](figures/none.png)")
+    page.write_text(
+        "[ok](there.md#part) [web](https://example.org/x) [gone](missing.md)\n"
+        "![picture](figures/none.png)"
+    )
     assert broken_links(page) == ["missing.md", "figures/none.png"]

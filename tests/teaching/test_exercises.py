@@ -64,18 +64,23 @@ def test_check_exercises_uses_the_readers_answer_else_the_reference(capsys):
     assert used == {"exercise_1": "reference"}
     assert "not answered yet" in capsys.readouterr().out
     mine = answers.chapter01_exercise_1
-    assert _common.check_exercises({"exercise_1": mine, "check_exercise_1": check},
-                                   chapter=1) == {"exercise_1": "yours"}
+    assert _common.check_exercises({"exercise_1": mine, "check_exercise_1": check}, chapter=1) == {
+        "exercise_1": "yours"
+    }
     assert "your answer passes" in capsys.readouterr().out
     with pytest.raises(AssertionError):
-        _common.check_exercises({"exercise_1": lambda text: text, "check_exercise_1": check},
-                                chapter=1)
+        _common.check_exercises(
+            {"exercise_1": lambda text: text, "check_exercise_1": check}, chapter=1
+        )
 
 
-@pytest.mark.parametrize("body, passes", [
-    ('    return "".join(bytes_to_unicode()[b] for b in text.encode("utf-8"))', True),
-    ("    return text", False),
-])
+@pytest.mark.parametrize(
+    "body, passes",
+    [
+        ('    return "".join(bytes_to_unicode()[b] for b in text.encode("utf-8"))', True),
+        ("    return text", False),
+    ],
+)
 def test_a_chapter_checks_the_readers_answer(tmp_path, body, passes):
     # Chapter 1 with exercise_1 filled in: a right answer is reported as the reader's, a
     # wrong one stops the chapter with the check's AssertionError.
@@ -88,8 +93,9 @@ def test_a_chapter_checks_the_readers_answer(tmp_path, body, passes):
     copy.write_text(filled, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_LUKE_WALKTHROUGH_MODEL"}
     env["PYTHONPATH"] = os.pathsep.join([str(WALKTHROUGH), str(ROOT), env.get("PYTHONPATH", "")])
-    result = subprocess.run([sys.executable, str(copy)], capture_output=True, text=True,
-                            cwd=ROOT, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(copy)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
     if passes:
         assert result.returncode == 0, result.stderr[-2000:]
         assert "exercise_1: your answer passes" in result.stdout

@@ -40,8 +40,11 @@ if matplotlib.__version__ != drawn_with():
 def regenerated(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(out)], capture_output=True, text=True,
-        cwd=ROOT, timeout=300,
+        [sys.executable, str(SCRIPT), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return out
@@ -73,7 +76,12 @@ def test_figures_carry_no_version_or_date(regenerated):
         data = path.read_bytes()
         assert b"Software" not in data and b"matplotlib" not in data.lower(), path.name
     again = regenerated / "again"
-    subprocess.run([sys.executable, str(SCRIPT), "--out", str(again)], check=True, cwd=ROOT,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(again)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
     for path in sorted(regenerated.glob("*.png")):
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name

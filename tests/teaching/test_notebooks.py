@@ -32,8 +32,9 @@ def test_only_numbered_chapters_convert():
 def test_chapter_executes_as_a_notebook(chapter, monkeypatch):
     monkeypatch.delenv("NUMPY_LUKE_WALKTHROUGH_MODEL", raising=False)  # the fixture model
     # The kernel is a child process: it must import numpy_luke from this checkout.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    )
     notebook = jupytext.read(chapter)
     client = nbclient.NotebookClient(
         notebook, timeout=CELL_TIMEOUT, kernel_name="python3",

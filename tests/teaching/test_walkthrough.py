@@ -38,8 +38,12 @@ def fixture_env() -> dict:
 def run(args, env=None) -> tuple[subprocess.CompletedProcess, float]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT,
-        env=fixture_env() if env is None else env, timeout=600,
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=fixture_env() if env is None else env,
+        timeout=600,
     )
     return result, time.perf_counter() - start
 
@@ -68,7 +72,8 @@ def test_chapter_opens_as_a_notebook(chapter):
     assert kinds[0] == "markdown" and notebook.cells[0].source.startswith("# Chapter ")
     assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3
     assert notebook.cells[-1].cell_type == "code" and "all checks passed" in (
-        notebook.cells[-1].source), "a chapter ends with the cell that checks its claims"
+        notebook.cells[-1].source
+    ), "a chapter ends with the cell that checks its claims"
 
 
 PICTURE_CHAPTERS = [c for c in CHAPTERS if "try_matplotlib" in c.read_text(encoding="utf-8")]
@@ -106,8 +111,9 @@ def luke_base_cache(tmp_path_factory):
     and the conversion's properties, random values), for HF_HUB_OFFLINE=1 runs."""
     folder = helpers.lukebase_standin_dir()
     if folder is None:
-        pytest.skip("the luke-base stand-in needs the real RoBERTa vocabulary "
-                    "(set NUMPY_LUKE_TEST_DATA)")
+        pytest.skip(
+            "the luke-base stand-in needs the real RoBERTa vocabulary (set NUMPY_LUKE_TEST_DATA)"
+        )
     cache = tmp_path_factory.mktemp("hf-cache")
     try:
         helpers.place_in_hf_cache(folder, cache, "studio-ousia/luke-base", link=True)
@@ -168,8 +174,12 @@ def _chapter_with_answer(tmp_path, chapter, exercise, body):
     start = source.index(f"def {exercise}(")
     stub = source.index("raise NotImplementedError  # your answer here", start)
     copy = tmp_path / chapter.name
-    copy.write_text(source[:stub] + body + source[stub + len(
-        "raise NotImplementedError  # your answer here"):], encoding="utf-8")
+    copy.write_text(
+        source[:stub]
+        + body
+        + source[stub + len("raise NotImplementedError  # your answer here") :],
+        encoding="utf-8",
+    )
     return copy
 
 
@@ -190,8 +200,11 @@ def test_a_wrong_answer_fails_and_a_right_one_is_reported(tmp_path):
     right_dir = tmp_path / "right"
     right_dir.mkdir()
     right = _chapter_with_answer(
-        right_dir, chapter, "exercise_1",
-        "import answers; return answers.chapter09_exercise_1(logits, label)")
+        right_dir,
+        chapter,
+        "exercise_1",
+        "import answers; return answers.chapter09_exercise_1(logits, label)",
+    )
     result, _ = run(["-c", RUN_FROM_WALKTHROUGH, str(WALKTHROUGH), str(right)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "exercise_1: your answer passes" in result.stdout

@@ -92,8 +92,7 @@ def test_gelu_backward_matches_finite_differences():
 def test_masked_softmax_backward_matches_finite_differences_and_passes_none_to_masked():
     rng = np.random.default_rng(3)
     scores = rng.normal(size=(2, 2, 4, 5))
-    mask = extended_attention_mask(np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]), None,
-                                   np.float64)
+    mask = extended_attention_mask(np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]), None, np.float64)
     dp = rng.normal(size=scores.shape)
     p = softmax(scores + mask)
     ds = B.softmax_backward(dp, p)
@@ -115,10 +114,19 @@ def test_lookup_backward_adds_up_repeated_ids_and_skips_the_padding_row():
 
 
 def tiny_config(**overrides):
-    values = dict(vocab_size=40, entity_vocab_size=15, hidden_size=12, entity_emb_size=8,
-                  num_hidden_layers=2, num_attention_heads=3, intermediate_size=20,
-                  max_position_embeddings=24, type_vocab_size=2, num_labels=3,
-                  use_entity_aware_attention=True)
+    values = dict(
+        vocab_size=40,
+        entity_vocab_size=15,
+        hidden_size=12,
+        entity_emb_size=8,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        intermediate_size=20,
+        max_position_embeddings=24,
+        type_vocab_size=2,
+        num_labels=3,
+        use_entity_aware_attention=True,
+    )
     values.update(overrides)
     return LukeConfig(**values)
 
@@ -133,9 +141,10 @@ def float64_model(cls, config, seed=0):
         if name not in params:
             params[name] = value.astype(np.float64) + rng.normal(0, 0.1, value.shape)
     model.params = params
-    for tied, owner in (("lm_head.decoder.weight", "embeddings.word_embeddings.weight"),
-                        ("entity_predictions.decoder.weight",
-                         "entity_embeddings.entity_embeddings.weight")):
+    for tied, owner in (
+        ("lm_head.decoder.weight", "embeddings.word_embeddings.weight"),
+        ("entity_predictions.decoder.weight", "entity_embeddings.entity_embeddings.weight"),
+    ):
         if tied in params and (tied != "lm_head.decoder.weight" or config.tie_word_embeddings):
             params[tied] = params[owner]
     return model
@@ -146,8 +155,8 @@ def batch_inputs(rng, config, batch=2, words=6, entities=3, mention=3):
     input_ids = rng.integers(3, config.vocab_size, (batch, words))
     input_ids[:, 1] = input_ids[:, 2]  # a repeated id
     attention_mask = np.ones((batch, words), np.int64)
-    input_ids[1, words - 2:] = config.pad_token_id
-    attention_mask[1, words - 2:] = 0
+    input_ids[1, words - 2 :] = config.pad_token_id
+    attention_mask[1, words - 2 :] = 0
     entity_ids = rng.integers(1, config.entity_vocab_size, (batch, entities))
     entity_ids[1, -1] = 0  # [PAD]
     entity_attention_mask = np.ones((batch, entities), np.int64)
@@ -158,9 +167,14 @@ def batch_inputs(rng, config, batch=2, words=6, entities=3, mention=3):
     positions[0, 2, 0] = 3
     # entity (1, 2) is padding with an empty mention
     token_types = rng.integers(0, 2, (batch, words))
-    return dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types,
-                entity_ids=entity_ids, entity_attention_mask=entity_attention_mask,
-                entity_position_ids=positions)
+    return dict(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        token_type_ids=token_types,
+        entity_ids=entity_ids,
+        entity_attention_mask=entity_attention_mask,
+        entity_position_ids=positions,
+    )
 
 
 def test_the_recording_forward_gives_the_core_forward_numbers():
@@ -180,8 +194,7 @@ def test_entity_embeddings_backward_matches_finite_differences():
     an empty mention, [PAD] entity row."""
     rng = np.random.default_rng(6)
     config = tiny_config()
-    params = scope(float64_model(LukeForEntityClassification, config).params,
-                   "entity_embeddings.")
+    params = scope(float64_model(LukeForEntityClassification, config).params, "entity_embeddings.")
     inputs = batch_inputs(rng, config)
     ids, positions = inputs["entity_ids"], inputs["entity_position_ids"]
     types = rng.integers(0, 2, ids.shape)
@@ -190,12 +203,17 @@ def test_entity_embeddings_backward_matches_finite_differences():
     grads = E.entity_embeddings_backward(params, dout, cache)
 
     def loss():
-        return np.sum(dout * E.entity_embeddings_forward(params, ids, positions, types,
-                                                         1e-12)[0])
+        return np.sum(dout * E.entity_embeddings_forward(params, ids, positions, types, 1e-12)[0])
 
     for name, grad in grads.items():
-        check(loss, params[name], grad, rng, samples=20,
-              skip_row=0 if name == "entity_embeddings.weight" else None)
+        check(
+            loss,
+            params[name],
+            grad,
+            rng,
+            samples=20,
+            skip_row=0 if name == "entity_embeddings.weight" else None,
+        )
     assert np.all(grads["entity_embeddings.weight"][0] == 0)  # padding_idx=0
 
 
@@ -209,9 +227,14 @@ def test_word_embeddings_backward_matches_finite_differences():
     dout = rng.normal(size=out.shape)
     grads = E.word_embeddings_backward(params, dout, cache)
     for name, grad in grads.items():
-        check(lambda: np.sum(dout * E.word_embeddings_forward(params, *args)[0]),
-              params[name], grad, rng, samples=20,
-              skip_row=config.pad_token_id if "type" not in name else None)
+        check(
+            lambda: np.sum(dout * E.word_embeddings_forward(params, *args)[0]),
+            params[name],
+            grad,
+            rng,
+            samples=20,
+            skip_row=config.pad_token_id if "type" not in name else None,
+        )
     assert np.all(grads["word_embeddings.weight"][config.pad_token_id] == 0)
 
 
@@ -219,16 +242,20 @@ def test_word_embeddings_backward_matches_finite_differences():
 def test_attention_backward_matches_finite_differences(entity_aware):
     rng = np.random.default_rng(8)
     config = tiny_config(use_entity_aware_attention=entity_aware)
-    params = scope(float64_model(LukeForEntityClassification, config).params,
-                   "encoder.layer.0.attention.self.")
+    params = scope(
+        float64_model(LukeForEntityClassification, config).params, "encoder.layer.0.attention.self."
+    )
     x = rng.normal(size=(2, 9, 12))  # 6 words + 3 entities
-    mask = extended_attention_mask(np.array([[1] * 6, [1] * 4 + [0] * 2]),
-                                   np.array([[1, 1, 1], [1, 1, 0]]), np.float64)
+    mask = extended_attention_mask(
+        np.array([[1] * 6, [1] * 4 + [0] * 2]), np.array([[1, 1, 1], [1, 1, 0]]), np.float64
+    )
     context, cache = E.attention_forward(params, x, 6, mask, 3, entity_aware)
     word_context, entity_context, _ = entity_aware_self_attention(
-        params, x[:, :6], x[:, 6:], mask, num_heads=3, use_entity_aware_attention=entity_aware)
-    np.testing.assert_allclose(context, np.concatenate([word_context, entity_context], 1),
-                               rtol=0, atol=1e-13)
+        params, x[:, :6], x[:, 6:], mask, num_heads=3, use_entity_aware_attention=entity_aware
+    )
+    np.testing.assert_allclose(
+        context, np.concatenate([word_context, entity_context], 1), rtol=0, atol=1e-13
+    )
     dcontext = rng.normal(size=context.shape)
     dx, grads = E.attention_backward(params, dcontext, cache)
 
@@ -248,8 +275,9 @@ def test_layer_and_pooler_backward_match_finite_differences():
     all_params = float64_model(LukeForSequenceClassification, config).params
     params = scope(all_params, "encoder.layer.1.")
     x = rng.normal(size=(2, 9, 12))
-    mask = extended_attention_mask(np.array([[1] * 6, [1] * 4 + [0] * 2]),
-                                   np.array([[1, 1, 1], [1, 1, 0]]), np.float64)
+    mask = extended_attention_mask(
+        np.array([[1] * 6, [1] * 4 + [0] * 2]), np.array([[1, 1, 1], [1, 1, 0]]), np.float64
+    )
     y, cache = E.layer_forward(params, x, 6, mask, config)
     dy = rng.normal(size=y.shape)
     dx, grads = E.layer_backward(params, dy, cache)
@@ -285,21 +313,38 @@ def head_cases(rng, config):
         (LukeForEntityClassification, dict(labels=np.array([0, 2]))),
         (LukeForEntityClassification, dict(labels=rng.integers(0, 2, (b, 3)))),  # BCE
         (LukeForEntityPairClassification, dict(labels=np.array([1, 2]))),
-        (LukeForEntitySpanClassification, dict(
-            labels=np.array([[0, 2, 1], [1, -100, -100]]),
-            entity_start_positions=np.array([[1, 2, 2], [1, 1, 0]]),
-            entity_end_positions=np.array([[2, 4, 3], [3, 1, 0]]))),
-        (LukeForEntitySpanClassification, dict(
-            labels=rng.integers(0, 2, (b, entities, 3)),
-            entity_start_positions=np.array([[1, 2, 2], [1, 1, 0]]),
-            entity_end_positions=np.array([[2, 4, 3], [3, 1, 0]]))),
+        (
+            LukeForEntitySpanClassification,
+            dict(
+                labels=np.array([[0, 2, 1], [1, -100, -100]]),
+                entity_start_positions=np.array([[1, 2, 2], [1, 1, 0]]),
+                entity_end_positions=np.array([[2, 4, 3], [3, 1, 0]]),
+            ),
+        ),
+        (
+            LukeForEntitySpanClassification,
+            dict(
+                labels=rng.integers(0, 2, (b, entities, 3)),
+                entity_start_positions=np.array([[1, 2, 2], [1, 1, 0]]),
+                entity_end_positions=np.array([[2, 4, 3], [3, 1, 0]]),
+            ),
+        ),
         (LukeForSequenceClassification, dict(labels=np.array([2, 0]))),
-        (LukeForTokenClassification, dict(labels=np.array([[0, 1, 2, -100, 1, 0],
-                                                           [2, 2, 1, 0, -100, -100]]))),
-        (LukeForQuestionAnswering, dict(start_positions=np.array([1, 9]),
-                                        end_positions=np.array([3, -100]))),
-        (LukeForMaskedLM, dict(labels=np.where(rng.random((b, 6)) < 0.5, 7, -100),
-                               entity_labels=np.array([[3, -100, 4], [-100, 5, -100]]))),
+        (
+            LukeForTokenClassification,
+            dict(labels=np.array([[0, 1, 2, -100, 1, 0], [2, 2, 1, 0, -100, -100]])),
+        ),
+        (
+            LukeForQuestionAnswering,
+            dict(start_positions=np.array([1, 9]), end_positions=np.array([3, -100])),
+        ),
+        (
+            LukeForMaskedLM,
+            dict(
+                labels=np.where(rng.random((b, 6)) < 0.5, 7, -100),
+                entity_labels=np.array([[3, -100, 4], [-100, 5, -100]]),
+            ),
+        ),
     ]
 
 
@@ -307,8 +352,10 @@ def padding_row(name, config):
     """The untrained padding row of a table (None for other tensors). With tied decoders
     the row does get the decoder's gradient, so it is skipped there too (its finite
     difference also moves the lookup)."""
-    if name in ("luke.embeddings.word_embeddings.weight",
-                "luke.embeddings.position_embeddings.weight"):
+    if name in (
+        "luke.embeddings.word_embeddings.weight",
+        "luke.embeddings.position_embeddings.weight",
+    ):
         return config.pad_token_id
     if name.endswith("entity_embeddings.entity_embeddings.weight"):
         return 0
@@ -336,8 +383,14 @@ def test_every_head_gradient_matches_finite_differences(case):
     assert set(grads) <= set(state)
     for name, grad in grads.items():
         assert grad.shape == state[name].shape, name
-        check(lambda: float(model(**inputs, **labels).loss), state[name], grad, rng,
-              samples=4, skip_row=padding_row(name, config))
+        check(
+            lambda: float(model(**inputs, **labels).loss),
+            state[name],
+            grad,
+            rng,
+            samples=4,
+            skip_row=padding_row(name, config),
+        )
 
 
 def test_multiple_choice_gradient_matches_finite_differences():
@@ -351,8 +404,14 @@ def test_multiple_choice_gradient_matches_finite_differences():
     assert abs(loss - model(**inputs, labels=labels).loss) <= 1e-12
     state = model.state_dict()
     for name, grad in grads.items():
-        check(lambda: float(model(**inputs, labels=labels).loss), state[name], grad, rng,
-              samples=4, skip_row=padding_row(name, config))
+        check(
+            lambda: float(model(**inputs, labels=labels).loss),
+            state[name],
+            grad,
+            rng,
+            samples=4,
+            skip_row=padding_row(name, config),
+        )
 
 
 def test_tied_decoders_get_one_summed_gradient_under_the_table_name():
@@ -412,11 +471,13 @@ def test_gradients_with_dropout_match_finite_differences(case):
     inputs = batch_inputs(rng, config)
 
     def loss():
-        return float(model.loss_and_gradients(**inputs, **labels,
-                                              dropout_rng=np.random.default_rng(5))[0])
+        return float(
+            model.loss_and_gradients(**inputs, **labels, dropout_rng=np.random.default_rng(5))[0]
+        )
 
-    value, grads = model.loss_and_gradients(**inputs, **labels,
-                                            dropout_rng=np.random.default_rng(5))
+    value, grads = model.loss_and_gradients(
+        **inputs, **labels, dropout_rng=np.random.default_rng(5)
+    )
     assert abs(value - model(**inputs, **labels).loss) > 1e-6  # the masks changed the loss
     state = model.state_dict()
     for name, grad in grads.items():
@@ -453,8 +514,9 @@ def test_float32_models_get_float32_gradients():
     model = float64_model(LukeForMaskedLM, config)
     model.params = {k: v.astype(np.float32) for k, v in model.params.items()}
     inputs = batch_inputs(np.random.default_rng(24), config)
-    loss, grads = model.loss_and_gradients(**inputs, labels=np.full((2, 6), 7),
-                                           entity_labels=np.array([[3, 4, 5], [6, 7, -100]]))
+    loss, grads = model.loss_and_gradients(
+        **inputs, labels=np.full((2, 6), 7), entity_labels=np.array([[3, 4, 5], [6, 7, -100]])
+    )
     assert loss.dtype == np.float32
     assert {str(g.dtype) for g in grads.values()} == {"float32"}
 
@@ -473,5 +535,11 @@ def test_sequence_regression_and_multi_label_gradients_match_finite_differences(
     assert abs(loss - model(**inputs, labels=labels).loss) <= 1e-12
     state = model.state_dict()
     for name, grad in grads.items():
-        check(lambda: float(model(**inputs, labels=labels).loss), state[name], grad, rng,
-              samples=3, skip_row=padding_row(name, config))
+        check(
+            lambda: float(model(**inputs, labels=labels).loss),
+            state[name],
+            grad,
+            rng,
+            samples=3,
+            skip_row=padding_row(name, config),
+        )

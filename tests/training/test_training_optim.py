@@ -47,8 +47,9 @@ def test_adamw_updates_a_tied_table_once_and_read_only_arrays_are_copied():
     table = model.params["embeddings.word_embeddings.weight"]
     table.flags.writeable = False  # as a memory-mapped checkpoint tensor is
     optimizer = AdamW(model, 1e-3)
-    _, grads = model.loss_and_gradients(**batch_inputs(np.random.default_rng(1), config),
-                                        labels=np.full((2, 6), 7))
+    _, grads = model.loss_and_gradients(
+        **batch_inputs(np.random.default_rng(1), config), labels=np.full((2, 6), 7)
+    )
     optimizer.step(grads)
     new = model.params["embeddings.word_embeddings.weight"]
     assert new is not table and new is model.params["lm_head.decoder.weight"]
