@@ -56,10 +56,10 @@ for key, array in model.params.items():
 # position 2, and padding tokens get position 1 (`pad_token_id`), whose vector is never
 # really used. The numbering is fairseq's, in which RoBERTa was trained (transformers
 # reproduces it in `create_position_ids_from_input_ids`, `modeling_luke.py`); it is why
-# roberta-base's and luke-base's `max_position_embeddings` is 514 (their `config.json`): 512 usable positions plus
-# rows 0 and 1. LUKE keeps it because its word side *is* RoBERTa's: the word, position and
-# type tables are copied from roberta-base before pretraining (chapter 9). Token types are
-# all 0 for one text: roberta-base, and so luke-base, has one token type
+# roberta-base's and luke-base's `max_position_embeddings` is 514 (their `config.json`): 512 usable
+# positions plus rows 0 and 1. LUKE keeps it because its word side *is* RoBERTa's: the word,
+# position and type tables are copied from roberta-base before pretraining (chapter 9). Token types
+# are all 0 for one text: roberta-base, and so luke-base, has one token type
 # (`type_vocab_size` 1 in both `config.json` files), a single learned vector added to every word.
 #
 # **The formula** (LUKE paper, section "Input Representation", which states it in words;
