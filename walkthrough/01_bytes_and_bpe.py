@@ -26,9 +26,10 @@ from numpy_luke.tokenizer_files import read_bpe
 # ## Which vocabulary?
 #
 # By default we use the tiny fixture checkpoint (`tests/fixtures/tiny-luke`), whose BPE was
-# trained by `tests/fixtures/make_tiny_tokenizer.py` on a few paragraphs: 156 merges instead
-# of RoBERTa's 50,000, so words split into more pieces. With `NUMPY_LUKE_TEST_DATA` set we
-# use RoBERTa's real files; with `--model` the chosen checkpoint's.
+# trained by `tests/fixtures/make_tiny_tokenizer.py` on a few paragraphs: 156 merges (its
+# `merges.txt`) instead of RoBERTa's 50,000 (its `merges.txt`, below), so words split into
+# more pieces. With `NUMPY_LUKE_TEST_DATA` set we use RoBERTa's real files; with `--model`
+# the chosen checkpoint's.
 #
 # RoBERTa's `vocab.json` holds 50,265 tokens, `<s>` to `<mask>` (count it with the real files:
 # `len(json.load(open("vocab.json")))`; its `merges.txt` has the 50,000 merges). LUKE's
@@ -56,8 +57,8 @@ show("merges", len(bpe.merge_ranks))
 #
 # A byte-level vocabulary starts from the 256 possible byte values. To write them as text,
 # each byte gets a printable stand-in: printable Latin-1 bytes stand for themselves, the 68
-# others (control characters, the space, ...) are moved to U+0100 and up. The space, byte
-# 32, becomes `Ġ` — which is why tokens look like `Ġworld`.
+# others (control characters, the space, ...; counted and asserted below) are moved to U+0100
+# and up. The space, byte 32, becomes `Ġ` — which is why tokens look like `Ġworld`.
 
 # %%
 table_ = bytes_to_unicode()
@@ -134,8 +135,8 @@ print(f"  no ranked pair left after {steps} merges: {list(symbols)}")
 
 # %% [markdown]
 # The library's `ByteLevelBPE.bpe` runs the same loop (`merge` in `core/bpe.py`); the
-# tokenizer caches each word's result (`word_tokens`, up to 10,000 words), because words
-# repeat a lot in real text.
+# tokenizer caches each word's result (`word_tokens`, up to 10,000 words: `CACHE_SIZE` in
+# `core/bpe.py`), because words repeat a lot in real text.
 
 # %%
 show("bpe.bpe(...)", list(bpe.bpe("".join(table_[b] for b in word.encode("utf-8")))))

@@ -15,8 +15,8 @@
 # | `entity_position_ids` | (batch, entities, mention) | word positions of the mention, then -1s |
 # | `entity_attention_mask` | (batch, entities) | 1 for real entities, 0 for padding |
 #
-# In the shapes, `mention` is the tokenizer's `max_mention_length` (30 by default): the
-# most word tokens one mention can cover.
+# In the shapes, `mention` is the tokenizer's `max_mention_length` (30 by default, as in
+# transformers' `LukeTokenizer.__init__`): the most word tokens one mention can cover.
 
 # %%
 import _common
@@ -34,7 +34,8 @@ show("checkpoint", model)
 # %% [markdown]
 # ## The entity vocabulary
 #
-# `entity_vocab.json` maps titles to ids: 500,000 of them in `luke-base`, 33 in the fixture.
+# `entity_vocab.json` maps titles to ids: 500,000 of them in `luke-base` (`entity_vocab_size` in
+# its `config.json`), 33 in the fixture (printed below).
 # Four ids are special: `[PAD]` (padding), `[UNK]` (a title the model does not know),
 # `[MASK]` ("some entity: predict which") and `[MASK2]` (the second entity of a pair).
 

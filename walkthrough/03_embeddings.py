@@ -56,11 +56,11 @@ for key, array in model.params.items():
 # position 2, and padding tokens get position 1 (`pad_token_id`), whose vector is never
 # really used. The numbering is fairseq's, in which RoBERTa was trained (transformers
 # reproduces it in `create_position_ids_from_input_ids`, `modeling_luke.py`); it is why
-# roberta-base's and luke-base's `max_position_embeddings` is 514: 512 usable positions plus
-# rows 0 and 1. LUKE keeps it because its word side *is* RoBERTa's: the word, position and
-# type tables are copied from roberta-base before pretraining (chapter 9). Token types are
-# all 0 for one text: roberta-base, and so luke-base, has one token type
-# (`type_vocab_size` 1), a single learned vector added to every word.
+# roberta-base's and luke-base's `max_position_embeddings` is 514 (their `config.json`): 512 usable
+# positions plus rows 0 and 1. LUKE keeps it because its word side *is* RoBERTa's: the word,
+# position and type tables are copied from roberta-base before pretraining (chapter 9). Token types
+# are all 0 for one text: roberta-base, and so luke-base, has one token type
+# (`type_vocab_size` 1 in both `config.json` files), a single learned vector added to every word.
 #
 # **The formula** (LUKE paper, section "Input Representation", which states it in words;
 # the sum is BERT's, Devlin et al. 2019): for word i with id w_i, position p_i and type 0,
@@ -105,8 +105,8 @@ show("max |by hand - library|", float(np.abs(words_by_hand - words_library).max(
 # %% [markdown]
 # ## Entities: a small vector, projected up
 #
-# An entity's own vector has `entity_emb_size` numbers (256 in luke-base, 16 in the
-# fixture): with 500,000 entities, a full 768-wide table would cost three times the memory.
+# An entity's own vector has `entity_emb_size` numbers (256 in luke-base's `config.json`, 16 in the
+# fixture's): with 500,000 entities, a full 768-wide table would cost three times the memory.
 # A matrix without bias, `entity_embedding_dense`, lifts it to `hidden_size`.
 #
 # **The formula** (paper, "Input Representation": the entity token embedding is decomposed
@@ -143,7 +143,8 @@ else:
 # `batch_generator.py`), so position k is token k. The entity position table
 # (`EntityEmbeddings.position_embeddings` in `luke/model.py`, as many rows as
 # `max_position_embeddings`) is LUKE's own: RoBERTa's checkpoint has no such table, so it
-# starts random (normal, standard deviation 0.02, `init_weights`) and is learned in
+# starts random (normal, standard deviation `initializer_range` 0.02 from roberta-base's config,
+# `init_weights` in `luke/model.py`) and is learned in
 # pretraining's first stage with the rest of the entity side (chapter 9). Nothing ties it
 # to RoBERTa's offset, and nothing needed to: the two tables never share rows. (The same
 # in studio-ousia/luke's code of March 2020, commit 13910a3; transformers' tokenizer makes

@@ -103,9 +103,10 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # the same polynomial in plain powers of u (`ERFC_POWERS`, converted once with
 # `np.polynomial.chebyshev.cheb2poly`) by Horner's rule: two NumPy passes per coefficient
 # instead of the three of Clenshaw's recurrence on the Chebyshev form, with the same
-# accuracy (the power coefficients sum to 1.46 in absolute value, so the conversion loses
-# nothing). `fast.gelu_` computes GELU in float64 as 0.5 (x + |x| (1 - erfc(|x| / sqrt 2))),
-# which is 0.5 x (1 + erf(x / sqrt 2)) without erf's sign step.
+# accuracy (the power coefficients sum to 1.46 in absolute value, `ERFC_POWERS` in `core/erf.py`,
+# so the conversion loses nothing). `fast.gelu_` computes GELU in float64 as
+# 0.5 (x + |x| (1 - erfc(|x| / sqrt 2))), which is 0.5 x (1 + erf(x / sqrt 2)) without erf's
+# sign step.
 #
 # **One erf, in float64**: a float32 input is computed in float64. (A float32 erf could cut
 # the series after c_11: the terms from c_12 on are below 1e-8, under float32's resolution.
@@ -123,9 +124,10 @@ show("max |gelu - tanh approximation| on [-6, 6]", tanh_gap)
 # 10 coefficients, run as powers by Horner's rule), fits the smooth rest; v runs over
 # [-1, 2/3] as m runs over [0, 15], and m is clamped at 15 (beyond it the result is below
 # float32's smallest number). Q is within 3.4e-8 of the exact function (0.6 units in
-# float32's last place); float32 GELU is within 5 units in the last place of GELU at a
-# point within one unit of x, on the whole line (`tests/core/test_fast_primitives.py`). It is there
-# for speed as well: 32 NumPy passes instead of 37 (docs/performance.md).
+# float32's last place; `core/fast.py`, refitted by `tests/core/test_fast_primitives.py`);
+# float32 GELU is within 5 units in the last place of GELU at a point within one unit of x,
+# on the whole line (`tests/core/test_fast_primitives.py`). It is there for speed as well:
+# 32 NumPy passes instead of 37 (docs/performance.md).
 #
 # Below, both run from their coefficients by hand, in their Chebyshev form, and agree with
 # the library.
