@@ -5,7 +5,8 @@
 # and the pretraining task this chapter is about. Like BERT, LUKE learns by filling in
 # blanks; unlike BERT, some blanks are *entities*. The model reads Wikipedia text in which
 # words and entities have been hidden behind masks and is trained to name what was hidden:
-# the word from RoBERTa's 50,265 tokens (the published checkpoints have 50,267 word rows:
+# the word from RoBERTa's 50,265 tokens (roberta-base's `vocab.json`; the published
+# checkpoints have 50,267 word rows:
 # the conversion to transformers added `<ent>` and `<ent2>` for the fine-tuning tasks, so
 # pretraining never saw them), the entity from an entity vocabulary of 500,000 entries, 4 of
 # them special (`[PAD]`, `[UNK]`, `[MASK]`, `[MASK2]`) and 499,996 Wikipedia titles.
@@ -306,7 +307,8 @@ print(f"  chance level: log({config.vocab_size}) = {math.log(config.vocab_size):
 # the conversion script checks, (1, 42, 1024)), intermediate 4,096, 16 heads (RoBERTa-large's
 # configuration, which `create_model_and_config` copies), entity embeddings 256
 # (`--entity-emb-size` default), 500,000 entities: 484.2M parameters counted from these
-# shapes, the "484 M" of studio-ousia/luke's `README.md` (luke-base: 253.2M, "253 M").
+# shapes (embeddings, layers and pooler; our count, 2026-12-05), the "484 M" of
+# studio-ousia/luke's `README.md` (luke-base: 253.2M, "253 M").
 #
 # **Entity-aware attention was not used in pretraining.** The pretraining model
 # (`LukeModel` in `luke/model.py`) stacks transformers' plain `BertLayer`s, one `query`

@@ -13,7 +13,9 @@
 # The paper's experiments (Yamada et al. 2020, its section "Experiments") fine-tune one head
 # per task (studio-ousia/luke's recipes for these tasks switch entity-aware attention on,
 # which pretraining did not use: chapter 9); the tokenizer's `task=` builds the input layout
-# of each (chapter 2):
+# of each (chapter 2; the head sizes below are the `classifier` layers of transformers'
+# `LukeForEntityClassification`, `LukeForEntityPairClassification` and
+# `LukeForEntitySpanClassification` in `modeling_luke.py`):
 #
 # * **Entity typing** (Open Entity). Input: `<ent>` before and after the mention, one
 #   `[MASK]` entity at it. The classifier reads the entity's final vector `h_e` (hidden).
@@ -31,6 +33,7 @@
 # on the concatenated entity representations)
 #
 #     z = W [h1; h2]                 W: (R, 2 hidden), no bias in transformers' head
+#                                    (`nn.Linear(hidden_size * 2, num_labels, False)`)
 #     p = softmax(z)
 #     loss = mean over examples of -log p[true relation]
 #

@@ -2,7 +2,8 @@
 # # Chapter 11 — Training the whole model in NumPy
 #
 # Chapter 10 trained one linear head on a frozen encoder. Real fine-tuning updates every
-# parameter: the embeddings, the four query matrices of each layer (chapter 4), the
+# parameter: the embeddings, the four query matrices of each layer (chapter 4; `query`,
+# `w2e_query`, `e2w_query`, `e2e_query` in transformers' `LukeSelfAttention`), the
 # feed-forward layers, the head. That needs the gradient of the loss with respect to all of
 # them, which PyTorch gets from autograd. numpy_luke derives each one by hand, in
 # `numpy_luke/training/`, a mirror of the core's forward:
@@ -19,8 +20,9 @@
 # gradient with torch autograd on transformers' own classes. Here we check one derivation
 # ourselves, then fine-tune the tiny model end to end on a small entity-typing task.
 #
-# This chapter always uses the tiny fixture checkpoint (training the 12-layer luke-base
-# for a few dozen steps would take minutes on a CPU; the code is the same).
+# This chapter always uses the tiny fixture checkpoint (training the 12-layer luke-base,
+# `num_hidden_layers` in its config.json, for a few dozen steps would take minutes on a
+# CPU, an estimate unverified here; the code is the same).
 
 # %%
 import math
@@ -159,8 +161,11 @@ model_gradient_error = max(abs(hand - fd) for _, hand, fd in rows)
 # ## Fine-tuning, end to end
 #
 # AdamW, as `torch.optim.AdamW` computes it, with the schedule LUKE's fine-tuning used
-# (linear warmup, then linear decay to 0), and dropout on (a NumPy generator draws the
-# masks; `model(...)` itself never drops anything). Full-batch steps in float32.
+# (linear warmup, then linear decay to 0: `get_linear_schedule_with_warmup` in
+# studio-ousia/luke's `examples/legacy/utils/trainer.py`, `custom_linear_with_warmup` in the
+# newer `examples/*/configs`; the rates 3e-3 and 0.01 and the 40 steps are this chapter's),
+# and dropout on (a NumPy generator draws the masks; `model(...)` itself never drops
+# anything). Full-batch steps in float32.
 
 # %%
 with warnings.catch_warnings():
