@@ -4,11 +4,11 @@ layer, the stack, the pooler.
 Why a second forward. The core's forward (``core/embeddings.py``, ``core/attention.py``,
 ``core/encoder.py``) keeps nothing and overwrites its temporaries in place, which is what
 inference wants. A backward pass needs some of those temporaries: each ``*_forward`` here
-computes the same function with the core's reference primitives (``core/functional.py``;
-inference runs their ``core/fast.py`` forms, equal within the bounds
-tests/core/test_fast_primitives.py asserts; ``tests/training/test_backward.py`` checks
-this forward gives the core's outputs) and returns ``(output, cache)``, the cache holding
-exactly what the matching ``*_backward(d_output, cache)`` reads. Inference never enters this module.
+computes the same function with the primitives inference runs (``core/fast.py``'s forms of
+``core/functional.py``'s formulas, equal within the bounds tests/core/test_fast_primitives.py
+asserts; ``tests/training/test_backward.py`` checks this forward gives the core's outputs)
+and returns ``(output, cache)``, the cache holding exactly what the matching
+``*_backward(d_output, cache)`` reads. Inference never enters this module.
 
 Gradients are returned as ``{parameter name: array}`` with the names the core's ``params``
 use (``encoder.layer.0.attention.self.query.weight``, ...).
@@ -23,7 +23,7 @@ import numpy as np
 from ..core.attention import extended_attention_mask, merge_heads, project, split_heads
 from ..core.embeddings import create_position_ids_from_input_ids
 from ..core.encoder import scope
-from ..core.functional import gelu, layer_norm, linear, softmax
+from ..core.fast import gelu_, layer_norm, linear, softmax_
 from .backward import (
     dropout_mask,
     dropped,
@@ -157,7 +157,7 @@ def attention_forward(params, x, words, mask, num_heads, entity_aware, rng=None,
         queries.append(q)
     if mask is not None:
         scores += mask  # (batch, 1, 1 or n, n): 0 or finfo.min
-    probs = softmax(scores, axis=-1)  # (batch, heads, n, n)
+    probs = softmax_(scores)  # (batch, heads, n, n), over the scores (not kept)
     drop = dropout_mask(rng, probs.shape, p, probs.dtype)  # (batch, heads, n, n) or None
     context = merge_heads(dropped(probs, drop) @ values)  # (batch, n, hidden)
     return context, (x, keys, values, queries, probs, drop, blocks, scale, num_heads)
@@ -222,7 +222,7 @@ def layer_forward(params, x, words, mask, config, rng=None):
     first = dropped(dense("attention.output", context), drop1) + x  # (batch, n, hidden)
     y1 = norm("attention.output", first)
     inner = dense("intermediate", y1)  # (batch, n, intermediate)
-    activated = gelu(inner)  # (batch, n, intermediate)
+    activated = gelu_(inner.copy())  # (batch, n, intermediate); inner is kept
     drop2 = dropout_mask(rng, x.shape, p, x.dtype)  # (batch, n, hidden) or None
     second = dropped(dense("output", activated), drop2) + y1  # (batch, n, hidden)
     y2 = norm("output", second)

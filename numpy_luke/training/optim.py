@@ -51,7 +51,9 @@ class AdamW:
         correction1, correction2 = 1 - beta1 ** self.t, 1 - beta2 ** self.t
         for name, g in gradients.items():
             p = self.model.params[self.names[name]]  # updated in place (tied names share it)
-            m, v = self.moments.setdefault(name, (np.zeros_like(p), np.zeros_like(p)))
+            if name not in self.moments:  # first step: both moments start at 0
+                self.moments[name] = np.zeros_like(p), np.zeros_like(p)
+            m, v = self.moments[name]
             if self.weight_decay and not name.endswith(self.no_decay):
                 p *= 1 - self.lr * self.weight_decay
             # in place, with one scratch array per parameter: at luke-base size the update
@@ -91,10 +93,13 @@ def linear_warmup_decay(step: int, warmup_steps: int, total_steps: int) -> float
 
 def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float):
     """Scale every gradient by max_norm / (norm + 1e-6) when the global norm
-    sqrt(sum of every entry squared) exceeds max_norm (``torch.nn.utils.clip_grad_norm_``).
-    -> (clipped gradients, the norm before clipping)"""
+    sqrt(sum of every entry squared) exceeds max_norm, in place, as
+    ``torch.nn.utils.clip_grad_norm_`` scales ``.grad`` (a new array per parameter would
+    be another 1 GB to allocate and fill at luke-base size).
+    -> (the same gradients dict, the norm before clipping)"""
     norm = math.sqrt(sum(float(np.vdot(g, g)) for g in gradients.values()))
     factor = min(1.0, max_norm / (norm + 1e-6))
-    if factor == 1.0:
-        return gradients, norm
-    return {name: g * factor for name, g in gradients.items()}, norm
+    if factor < 1.0:
+        for g in gradients.values():
+            g *= factor
+    return gradients, norm

@@ -62,9 +62,14 @@ def test_linear_warmup_then_decay():
 
 
 def test_clip_by_global_norm():
-    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    a, b = np.array([3.0, 0.0]), np.array([[4.0]])
+    grads = {"a": a, "b": b}
     clipped, norm = clip_by_global_norm(grads, 1.0)
     assert norm == 5.0
     np.testing.assert_allclose(clipped["a"], [3 / (5 + 1e-6), 0])
-    same, _ = clip_by_global_norm(grads, 10.0)
-    assert same["b"] is grads["b"]
+    np.testing.assert_allclose(clipped["b"], [[4 / (5 + 1e-6)]])
+    # in place, as torch's clip_grad_norm_ scales .grad: the caller's arrays are scaled
+    assert clipped["a"] is a and clipped["b"] is b
+    before = b.copy()
+    same, norm = clip_by_global_norm(grads, 10.0)  # below the bound: nothing changes
+    assert same["b"] is b and np.array_equal(b, before) and norm < 1.0 + 1e-6
