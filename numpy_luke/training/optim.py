@@ -47,39 +47,57 @@ class AdamW:
 
     def step(self, gradients: dict[str, np.ndarray]) -> None:
         self.t += 1
-        beta1, beta2 = self.betas
-        correction1, correction2 = 1 - beta1 ** self.t, 1 - beta2 ** self.t
+        correction1 = 1 - self.betas[0] ** self.t
+        correction2 = 1 - self.betas[1] ** self.t
         for name, g in gradients.items():
             p = self.model.params[self.names[name]]  # updated in place (tied names share it)
             if name not in self.moments:  # first step: both moments start at 0
                 self.moments[name] = np.zeros_like(p), np.zeros_like(p)
             m, v = self.moments[name]
-            if self.weight_decay and not name.endswith(self.no_decay):
-                p *= 1 - self.lr * self.weight_decay
-            # in place, with one scratch array per parameter: at luke-base size the update
-            # runs over ~290 million numbers, and every temporary array is another pass
-            scratch = np.multiply(g, g)  # g**2
-            scratch *= 1 - beta2
-            v *= beta2
-            v += scratch  # v = beta2 v + (1 - beta2) g**2
-            np.multiply(g, 1 - beta1, out=scratch)
-            m *= beta1
-            m += scratch  # m = beta1 m + (1 - beta1) g
-            np.sqrt(v, out=scratch)
-            scratch /= math.sqrt(correction2)
-            scratch += self.eps  # the denominator, sqrt(v / (1 - beta2**t)) + eps
-            np.divide(m, scratch, out=scratch)
-            scratch *= self.lr / correction1
-            p -= scratch
+            decay = 1 - self.lr * self.weight_decay
+            if not self.weight_decay or name.endswith(self.no_decay):
+                decay = 1.0
+            # The update, block by block: at luke-base size it runs over ~290 million
+            # numbers, a dozen operations each; on cache-sized blocks the intermediate
+            # results stay in the CPU's cache instead of streaming through memory.
+            flat = p.reshape(-1), np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1)
+            for start in range(0, p.size, UPDATE_BLOCK):
+                self._update(*(a[start:start + UPDATE_BLOCK] for a in flat),
+                             decay, correction1, correction2)
+
+    def _update(self, p, g, m, v, decay, correction1, correction2):  # noqa: PLR0913  the update's terms
+        """The formulas of the module docstring on one block of a parameter (views,
+        written in place), with one scratch array."""
+        beta1, beta2 = self.betas
+        if decay != 1.0:
+            p *= decay  # p (1 - lr * weight_decay)
+        scratch = np.multiply(g, g)  # g**2
+        scratch *= 1 - beta2
+        v *= beta2
+        v += scratch  # v = beta2 v + (1 - beta2) g**2
+        np.multiply(g, 1 - beta1, out=scratch)
+        m *= beta1
+        m += scratch  # m = beta1 m + (1 - beta1) g
+        np.sqrt(v, out=scratch)
+        scratch /= math.sqrt(correction2)
+        scratch += self.eps  # the denominator, sqrt(v / (1 - beta2**t)) + eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / correction1
+        p -= scratch
+
+
+# 65,536 numbers: a block of float32 p, g, m, v and the scratch (1.3 MB) fits the cache.
+UPDATE_BLOCK = 65_536
 
 
 def _make_writable(params: dict[str, np.ndarray]) -> None:
-    """Replace read-only arrays (memory-mapped from a checkpoint file) by copies, keeping
-    tied names on one shared array."""
+    """Replace read-only arrays (memory-mapped from a checkpoint file) and non-contiguous
+    ones (the update writes through flat views) by copies, keeping tied names on one
+    shared array."""
     copies: dict[int, np.ndarray] = {}
     for name, value in params.items():
-        if not value.flags.writeable:
-            params[name] = copies.setdefault(id(value), value.copy())
+        if not (value.flags.writeable and value.flags.c_contiguous):
+            params[name] = copies.setdefault(id(value), np.ascontiguousarray(value).copy())
 
 
 def linear_warmup_decay(step: int, warmup_steps: int, total_steps: int) -> float:
