@@ -10,10 +10,11 @@ The whole model is trained (``loss_and_gradients``, numpy_luke.training): AdamW 
 LUKE's fine-tuning settings (no decay on biases and layer norms, linear warmup over the
 first ``--warmup-ratio`` of the steps then linear decay, gradients clipped to norm 1), dropout
 on. After every epoch the checkpoint (config.json with the label names, model.safetensors,
-the tokenizer files) is written to a new folder that then replaces ``--output``, so an
-interrupted run (Ctrl-C) leaves the last complete checkpoint. Each epoch prints one JSON
-line with its mean training loss and, with ``--dev``, the dev loss and accuracy (per span for
-spans); with ``--dev`` an "epoch 0" line gives the untrained model's.
+the tokenizer files, whose tokenizer_config.json names the task) is written to a new folder
+that then replaces ``--output``, so an interrupted run (Ctrl-C) leaves the last complete
+checkpoint. Each epoch prints one JSON line with its mean training loss and, with ``--dev``,
+the dev loss and accuracy (per span for spans); with ``--dev`` an "epoch 0" line gives the
+untrained model's.
 """
 
 from __future__ import annotations
@@ -162,7 +163,9 @@ def run(args) -> int:
     if unknown:
         raise TrainingDataError(f"{args.dev} has labels the training set lacks: {unknown}")
     label2id = {name: i for i, name in enumerate(names)}
-    tokenizer = LukeTokenizer.from_pretrained(args.model)
+    # the saved tokenizer_config.json names the task, so that a tokenizer loaded from the
+    # checkpoint (numpy_luke's or transformers') encodes as in training without task=
+    tokenizer = LukeTokenizer.from_pretrained(args.model, task=TASKS[task][1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the new head starts random, as it must
         model = TASKS[task][0].from_pretrained(

@@ -14,7 +14,10 @@
 # This chapter builds one training example the way studio-ousia/luke's code makes the
 # pretraining data, masks it as that code does, and computes the two losses by hand: the
 # masked-word loss and the masked-entity loss, checked against
-# `LukeForMaskedLM(..., labels=..., entity_labels=...)`.
+# `LukeForMaskedLM(..., labels=..., entity_labels=...)`. Then it takes one pretraining step
+# on that example: both losses' gradients (what weight tying does to them; the
+# masked-entity gradient derived by hand and checked by finite differences) and one AdamW
+# update, after which the loss is lower.
 #
 # Sources, so you can check each number. The paper (Yamada et al., EMNLP 2020; its section
 # "Pretraining Task" and the pretraining details after it; we cite it by section name and
@@ -43,6 +46,8 @@ import numpy as np
 from _common import show, table, title
 
 from numpy_luke import LukeForMaskedLM, LukeModel, LukeTokenizer
+from numpy_luke.core.functional import gelu, layer_norm, linear, softmax
+from numpy_luke.training import AdamW
 
 model_name = _common.model_name()
 tokenizer = LukeTokenizer.from_pretrained(model_name)
@@ -265,6 +270,256 @@ table([("masked words", f"{mlm_by_hand:.6f}", f"{float(out.mlm_loss):.6f}"),
 print(f"  chance level: log({config.vocab_size}) = {math.log(config.vocab_size):.3f} for "
       f"words, log({config.entity_vocab_size}) = {math.log(config.entity_vocab_size):.3f} "
       "for entities")
+
+# %% [markdown]
+# ## One pretraining step: both losses' gradients, one update
+#
+# Training moves every parameter against its gradient, the derivative of the loss with
+# respect to it. PyTorch gets the gradients from autograd; numpy_luke derives each one by
+# hand, beside the forward it differentiates (`numpy_luke/training/`, chapter 11), and
+# `loss_and_gradients` returns the loss and `{name: dloss/dparameter}` under the names of
+# `model.state_dict()` (transformers' parameter names). For `LukeForMaskedLM` it takes the
+# same labels as the call above: `labels=` for the words, `entity_labels=` for the entities.
+#
+# This section always runs on the tiny fixture, in float64 (`from_pretrained(...,
+# dtype=np.float64)`), as chapter 11 does: in float64 central finite differences check a
+# gradient to about 1e-8, and luke-base's 253M parameters would take 2 GB in float64 before
+# the first gradient. On the fixture it is the example above; with another `--model` it is
+# the same text, the same entities and the same whole words masked, tokenized by the
+# fixture's tokenizer.
+#
+# **The total loss is a plain sum.** transformers' `LukeForMaskedLM.forward` computes
+# `mlm_loss` and `mep_loss`, each with `nn.CrossEntropyLoss` (a mean over its own labelled
+# positions, -100 skipped), and returns `loss = mlm_loss + mep_loss` (only one of them when
+# only one kind of label is given); studio-ousia/luke's `LukePretrainingModel`
+# (`luke/pretraining/model.py`) adds its masked-entity and masked-word losses the same way.
+# There is no weight between them, but each is a mean over its own count: the M_e masked
+# entities of a batch weigh as much, together, as its M_w masked words, so one masked
+# entity's gradient is divided by M_e and one masked word's by M_w.
+
+# %%
+if _common.is_fixture(model_name):
+    step_inputs, step_labels, step_entity_labels = inputs, labels, entity_labels
+else:  # the same example on the fixture: same text and entities, same whole words masked
+    fixture_tokenizer = LukeTokenizer.from_pretrained(_common.FIXTURE)
+    step_inputs = dict(fixture_tokenizer(text, entity_spans=spans, entities=titles,
+                                         return_tensors="np"))
+    step_ids = step_inputs["input_ids"][0]  # (words,)
+    step_words = candidate_words(fixture_tokenizer.convert_ids_to_tokens(step_ids.tolist()))
+    assert len(step_words) == len(words)  # whole words start at spaces and punctuation
+    step_labels = np.full_like(step_ids, -100)
+    for w in chosen_words:
+        step_labels[step_words[w]] = step_ids[step_words[w]]
+    step_inputs["input_ids"] = np.where(step_labels != -100, fixture_tokenizer.mask_token_id,
+                                        step_ids)[None]  # (1, words)
+    step_entity_labels = np.where(entity_labels != -100, step_inputs["entity_ids"][0], -100)
+    step_inputs["entity_ids"] = np.where(entity_labels != -100,
+                                         fixture_tokenizer.entity_vocab["[MASK]"],
+                                         step_inputs["entity_ids"])  # (1, entities)
+
+mlm64 = LukeForMaskedLM.from_pretrained(_common.FIXTURE, dtype=np.float64)
+step_targets = dict(labels=step_labels[None], entity_labels=step_entity_labels[None])
+step_loss, gradients = mlm64.loss_and_gradients(**step_inputs, **step_targets)
+out64 = mlm64(**step_inputs, **step_targets, output_hidden_states=True)
+state = mlm64.state_dict()  # the model's own arrays, under transformers' names
+title("one step's gradients (the tiny fixture, float64)")
+show("loss = mlm_loss + mep_loss", f"{float(step_loss):.6f} = {float(out64.mlm_loss):.6f} "
+     f"+ {float(out64.mep_loss):.6f}")
+show("names in state_dict() / with a gradient", f"{len(state)} / {len(gradients)}")
+show("names without a gradient", sorted(set(state) - set(gradients)))
+
+# %% [markdown]
+# ## Tied decoders: one table, two uses, one summed gradient
+#
+# The word decoder *is* the word embedding table, and the entity decoder *is* the entity
+# embedding table (chapter 6): transformers' `LukeForMaskedLM` ties them (`tie_weights`),
+# studio-ousia/luke's pretraining model assigns one to the other. `state_dict()` lists
+# `lm_head.decoder.weight` and `entity_predictions.decoder.weight` (and
+# `lm_head.decoder.bias`, which is `lm_head.bias`), but they are the very arrays of their
+# owners. An array used twice has one gradient, the sum of both uses' (the chain rule adds
+# the paths), and `loss_and_gradients` gives it once, under the owner's name (the embedding
+# table), as torch's `named_parameters()` lists a tied tensor once. The two parts differ:
+#
+# * **the decoder's part is dense.** With m_r the head's vector at a masked position r
+#   (`LayerNorm(gelu(dense(h_r)))`, chapter 6), the logits are z_r = E m_r + b, and, as
+#   chapter 10 derives, dL/dz_r = (softmax(z_r) - onehot(y_r)) / M. So the decoder adds
+#   sum_r dL/dz_r m_r^T to dL/dE: *every* row v gets p_rv m_r / M (a descent step pushes it
+#   away from m_r), and the true id's row gets (p_ry - 1) m_r / M (pulled towards m_r, much
+#   harder while p is small: those rows have the largest norms). The softmax reaches the
+#   whole vocabulary.
+# * **the lookup's part is sparse**: rows of the ids in the *input* only (the masked input
+#   holds `<mask>` or `[MASK]`, not the true id), each the sum over every place its id
+#   appears (chapter 11's `lookup_backward`).
+#
+# We compute the decoder's part by hand from the last hidden states, with the core's
+# functions, and take it away from the library's gradient: what is left must sit on the
+# rows of the input ids and nowhere else.
+
+# %%
+def head_vectors(hidden, dense, norm):
+    """m = LayerNorm(gelu(dense(h))): a prediction head's vector before its decoder."""
+    activated = gelu(linear(hidden, state[f"{dense}.weight"], state[f"{dense}.bias"]))
+    return layer_norm(activated, state[f"{norm}.weight"], state[f"{norm}.bias"],
+                      mlm64.config.layer_norm_eps)
+
+
+def logit_gradient(logits, labels):
+    """dL/dz of the mean cross-entropy: (softmax(z) - onehot(y)) / M on the M labelled
+    rows, 0 on the others. (rows, classes), (rows,) -> (rows, classes)"""
+    keep = labels != -100  # (rows,)
+    d = softmax(logits, axis=-1)  # (rows, classes)
+    d[np.flatnonzero(keep), labels[keep]] -= 1
+    return d * keep[:, None] / keep.sum()
+
+
+WORD_TABLE = "luke.embeddings.word_embeddings.weight"
+ENTITY_TABLE = "luke.entity_embeddings.entity_embeddings.weight"
+sides = {
+    "words": (WORD_TABLE, "lm_head.decoder.weight", "lm_head.bias",
+              head_vectors(out64.hidden_states[-1][0], "lm_head.dense", "lm_head.layer_norm"),
+              step_labels, step_inputs["input_ids"][0], mlm64.config.pad_token_id),
+    "entities": (ENTITY_TABLE, "entity_predictions.decoder.weight", "entity_predictions.bias",
+                 head_vectors(out64.entity_hidden_states[-1][0],
+                              "entity_predictions.transform.dense",
+                              "entity_predictions.transform.LayerNorm"),
+                 step_entity_labels, step_inputs["entity_ids"][0], 0),  # [PAD] is entity 0
+}
+tied = {}
+for side, (table_name, decoder_name, bias_name, m, side_labels, ids, pad) in sides.items():
+    z = m @ state[decoder_name].T + state[bias_name]  # (positions, vocab): the head's logits
+    library_logits = (out64.logits if side == "words" else out64.entity_logits)[0]
+    dz = logit_gradient(z, side_labels)  # (positions, vocab)
+    decoder_part = dz.T @ m  # (vocab, width): every row
+    lookup_part = gradients[table_name] - decoder_part  # (vocab, width)
+    scale = float(np.abs(gradients[table_name]).max())
+    norms = np.linalg.norm(decoder_part, axis=1)  # (vocab,)
+    targets = np.unique(side_labels[side_labels != -100])
+    tied[side] = dict(
+        same_array=state[decoder_name] is state[table_name],
+        logit_gap=float(np.abs(z - library_logits).max()), dz=dz,
+        decoder_rows=int(np.count_nonzero(norms)), vocab=len(norms), targets=targets,
+        strongest=np.sort(np.argsort(-norms)[:len(targets)]),
+        lookup_rows=np.flatnonzero(np.abs(lookup_part).max(axis=1) > 1e-12 * scale),
+        input_rows=np.setdiff1d(ids, [pad]))  # the ids the lookup read, padding excluded
+title("the tied tables' gradients: decoder part + lookup part")
+for side, t in tied.items():
+    show(f"{side}: `{sides[side][1]}` is `{sides[side][0]}`", t["same_array"])
+    show("  rows of the decoder's part that are not zero", f"{t['decoder_rows']} of {t['vocab']}")
+    show("  the true ids (labels)", t["targets"].tolist())
+    show("  the decoder part's largest rows", t["strongest"].tolist())
+    show("  rows left after taking the decoder part away", t["lookup_rows"].tolist())
+    show("  the input ids (padding excluded)", t["input_rows"].tolist())
+
+# %% [markdown]
+# ## The masked-entity gradient by hand, and by finite differences
+#
+# The bias `entity_predictions.bias` (b_e, one entry per entity) is read only by the
+# masked-entity loss, and only through z_r = B m_r + b_e, so its gradient is the logit
+# gradient above summed over the entity rows:
+#
+#     dL/db_e = sum over masked entities r of (softmax(z_r) - onehot(y_r)) / M_e
+#
+# over the masked positions only (the others have no label, so no term), divided by their
+# count. It sums to 0 (each softmax sums to 1, each one-hot too): the true entity's entry
+# is negative (a descent step raises its score), every other entry is positive. The word
+# bias `lm_head.bias` is the same with the M_w masked words. We check both against
+# `loss_and_gradients`, and sampled entries against central finite differences of the
+# model's own loss, `(L(w + eps) - L(w - eps)) / (2 eps)` with eps = 1e-6, as chapter 11
+# does: nudging an entry of a tied table moves both of its uses at once, so for the tables
+# this checks the sum. The entries: in each table, the row of a true id that the masked
+# input does not hold (the decoder's part only) and a row that the input holds, `[MASK]`'s
+# and `<s>`'s (both parts); the biases at the true ids.
+
+# %%
+hand_biases = {"entity_predictions.bias": tied["entities"]["dz"].sum(axis=0),
+               "lm_head.bias": tied["words"]["dz"].sum(axis=0)}
+bias_gaps = {name: float(np.abs(hand - gradients[name]).max())
+             for name, hand in hand_biases.items()}
+
+
+def finite_difference(name, index, eps=1e-6):
+    """Central difference of the model's loss in one entry of state_dict()[name]."""
+    array = state[name]
+    old = array[index]
+    array[index] = old + eps
+    up = float(mlm64(**step_inputs, **step_targets).loss)
+    array[index] = old - eps
+    down = float(mlm64(**step_inputs, **step_targets).loss)
+    array[index] = old
+    return (up - down) / (2 * eps)
+
+
+def largest_in_row(name, row):
+    return row, int(np.abs(gradients[name][row]).argmax())
+
+
+def decoder_only_row(side):
+    """A true id that the masked input does not hold: its row has the decoder's part only."""
+    rows = np.setdiff1d(tied[side]["targets"], tied[side]["input_rows"])
+    return int(rows[0] if len(rows) else tied[side]["targets"][0])
+
+
+true_entity, true_word = decoder_only_row("entities"), decoder_only_row("words")
+mask_entity = int(step_inputs["entity_ids"][0][step_entity_labels != -100][0])
+samples = [
+    ("entity_predictions.bias", (true_entity,)),
+    ("entity_predictions.bias", (int(np.abs(hand_biases["entity_predictions.bias"]
+                                             ).argsort()[-2]),)),
+    ("lm_head.bias", (true_word,)),
+    (ENTITY_TABLE, largest_in_row(ENTITY_TABLE, true_entity)),
+    (ENTITY_TABLE, largest_in_row(ENTITY_TABLE, mask_entity)),
+    (WORD_TABLE, largest_in_row(WORD_TABLE, true_word)),
+    (WORD_TABLE, largest_in_row(WORD_TABLE, int(step_inputs["input_ids"][0][0]))),
+]
+fd_rows = []
+for name, index in samples:
+    hand = hand_biases[name][index] if name in hand_biases else None
+    fd_rows.append((name, index, "" if hand is None else f"{hand:.10f}",
+                    f"{gradients[name][index]:.10f}", f"{finite_difference(name, index):.10f}"))
+title("gradients: by hand, loss_and_gradients, finite differences")
+table(fd_rows, header=("parameter", "entry", "by hand", "loss_and_gradients",
+                       "finite difference"))
+show("max |hand - library| for the two biases", max(bias_gaps.values()))
+fd_error = max(abs(float(library) - float(fd)) for *_, library, fd in fd_rows)
+show("max |library - finite difference| on these entries", fd_error)
+
+# %% [markdown]
+# ## One AdamW update
+#
+# AdamW (`numpy_luke/training/optim.py`, as `torch.optim.AdamW`; chapter 11) updates every
+# parameter from its gradient g. At the first step its running means are m = (1 - beta1) g
+# and v = (1 - beta2) g**2, and the bias corrections divide them back to g and g**2, so
+# after the decay p <- p (1 - lr weight_decay) the step is
+#
+#     p <- p - lr g / (|g| + eps)
+#
+# about lr for *every* entry with a gradient, whatever its size, against the sign of g: a
+# sign step. The pretraining runs used betas (0.9, 0.999), eps 1e-6 and weight decay 0.01
+# (the table in the next section); the rate 1e-3 is ours, larger than both stages' peaks
+# (5e-4 and 1e-5) so that one step on one example shows. We step every parameter, as stage
+# 2 does (stage 1 would pass AdamW only the entity side's gradients: a parameter without a
+# gradient is left alone, as chapter 10 uses), and compute the losses again on the same
+# example.
+
+# %%
+LR, DECAY, ADAM_EPS = 1e-3, 0.01, 1e-6
+before = {name: state[name].copy() for name in gradients}
+optimizer = AdamW(mlm64, lr=LR, betas=(0.9, 0.999), eps=ADAM_EPS, weight_decay=DECAY)
+optimizer.step(gradients)
+state = mlm64.state_dict()
+after = mlm64(**step_inputs, **step_targets)
+sign_step_error = max(
+    float(np.abs(state[name] - (before[name] * (1 - LR * DECAY)
+                                - LR * g / (np.abs(g) + ADAM_EPS))).max())
+    for name, g in gradients.items())
+title("one AdamW step (lr 1e-3) on the same example")
+table([("masked words", f"{float(out64.mlm_loss):.6f}", f"{float(after.mlm_loss):.6f}"),
+       ("masked entities", f"{float(out64.mep_loss):.6f}", f"{float(after.mep_loss):.6f}"),
+       ("sum", f"{float(step_loss):.6f}", f"{float(after.loss):.6f}")],
+      header=("loss", "before", "after one step"))
+show("max |AdamW - (p (1 - lr wd) - lr g / (|g| + eps))| over every parameter",
+     sign_step_error)
+
 
 # %% [markdown]
 # ## Two stages
@@ -513,6 +768,31 @@ assert abs(mlm_by_hand - float(out.mlm_loss)) <= relative * abs(mlm_by_hand)
 assert abs(mep_by_hand - float(out.mep_loss)) <= relative * abs(mep_by_hand)
 assert abs(float(out.loss) - float(out.mlm_loss) - float(out.mep_loss)) <= relative * abs(
     float(out.loss))
+# One pretraining step (the fixture, float64). loss_and_gradients' loss is the model's, the
+# plain sum of the two means; every parameter has a gradient except the tied names and the
+# pooler (no pretraining loss reads it).
+assert abs(float(step_loss) - float(out64.loss)) < 1e-12
+assert abs(float(out64.loss) - float(out64.mlm_loss) - float(out64.mep_loss)) < 1e-12
+assert set(state) - set(gradients) == {"lm_head.decoder.weight", "lm_head.decoder.bias",
+                                       "entity_predictions.decoder.weight",
+                                       "luke.pooler.dense.weight", "luke.pooler.dense.bias"}
+# Each tied decoder is its table; the table's one gradient is the decoder's part, dense over
+# every row and strongest at the true ids, plus the lookup's part on the input ids' rows only.
+for t in tied.values():
+    assert t["same_array"] and t["logit_gap"] < 1e-12
+    assert t["decoder_rows"] == t["vocab"]
+    assert t["strongest"].tolist() == t["targets"].tolist()
+    assert t["lookup_rows"].tolist() == t["input_rows"].tolist()
+# The biases' gradients by hand: softmax minus one-hot over the masked positions, divided by
+# their count; each sums to 0, negative at the true ids only. Finite differences agree.
+assert max(bias_gaps.values()) < 1e-12
+for name, side in (("entity_predictions.bias", "entities"), ("lm_head.bias", "words")):
+    assert abs(hand_biases[name].sum()) < 1e-12
+    assert np.flatnonzero(hand_biases[name] < 0).tolist() == tied[side]["targets"].tolist()
+assert fd_error < 1e-6 * max(1.0, max(abs(float(row[3])) for row in fd_rows))
+# One AdamW step is the sign step p (1 - lr wd) - lr g / (|g| + eps), and the loss falls.
+assert sign_step_error < 1e-12
+assert float(after.loss) < float(step_loss), (float(step_loss), float(after.loss))
 # No markers, [MASK] twice: swapping head and tail swaps the entity outputs and leaves every
 # word output as it was (up to float rounding). With the task's markers the words see the
 # roles. [MASK2] changes nothing while it is a copy of [MASK], and something once it is not.

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Chapter 11 — Training the whole model in NumPy
 #
-# Chapter 10 trained one linear head on a frozen encoder. Real fine-tuning updates every
+# Chapter 10 trained one linear head on a frozen encoder, then, taking `loss_and_gradients`
+# and AdamW as given, every parameter for 20 steps. Real fine-tuning updates every
 # parameter: the embeddings, the four query matrices of each layer (chapter 4; `query`,
 # `w2e_query`, `e2w_query`, `e2e_query` in transformers' `LukeSelfAttention`), the
 # feed-forward layers, the head. That needs the gradient of the loss with respect to all of
