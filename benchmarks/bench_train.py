@@ -5,7 +5,7 @@ A step is forward, backward, clipping by global norm and one AdamW update, of
 ``--entity-vocab-size`` entities of 256 dimensions), dropout off in both, float32, on
 batches of 1 x 128 words + 8 entities and 8 x 128 + 8. Both libraries load the same
 checkpoint folder (written once by numpy_luke's ``save_pretrained``). Each (library, shape)
-runs in its own process, so the peak resident memory (``ru_maxrss``: loading included, the
+runs in its own process, so the peak resident memory (VmHWM: loading included, the
 same for both) belongs to it alone; the time is the median of ``--repeats`` steps after one
 warm-up step.
 
@@ -102,6 +102,16 @@ def torch_step(folder: str, shape: str, repeats: int) -> list[float]:
     return times[1:]
 
 
+def peak_resident_mb() -> float:
+    """This process's peak resident memory, VmHWM from /proc (Linux). Not ru_maxrss, which
+    a child inherits from its parent across fork and exec: the parent here holds the
+    checkpoint it wrote, and every worker would report at least that."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB -> MB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: KiB -> MiB
+
+
 def worker(args) -> None:
     if args.worker == "torch":
         import torch
@@ -113,7 +123,7 @@ def worker(args) -> None:
 
         with threadpool_limits(args.threads):
             times = numpy_step(args.folder, args.shape, args.repeats)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    peak = peak_resident_mb()
     print(json.dumps({"seconds": statistics.median(times), "peak_mb": peak}))
 
 

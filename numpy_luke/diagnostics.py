@@ -74,8 +74,9 @@ def standard_streams() -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(show: bool, total: int | None, label: str):
-    """A tqdm bar on standard error counting texts (with ``total``, an ETA), or, when not
+def progress_bar(show: bool, total: int | None, label: str, unit: str = "texts"):
+    """A tqdm bar on standard error counting texts, or another ``unit`` (with ``total``, an
+    ETA; its rate is per second), or, when not
     ``show``, an object whose ``update`` does nothing. When the run ends short of ``total``
     (a line of Unicode white space only counted as a text), the total is set to the count."""
     if not show:
@@ -85,7 +86,7 @@ def progress_bar(show: bool, total: int | None, label: str):
     # which every command line run would pay, with or without a bar
     from tqdm import tqdm
 
-    with tqdm(total=total, unit=" texts", file=_Diagnostics(), desc=label,
+    with tqdm(total=total, unit=f" {unit}", file=_Diagnostics(), desc=label,
               dynamic_ncols=True) as bar:
         yield bar
         if total is not None and bar.n != total:

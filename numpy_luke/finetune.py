@@ -179,7 +179,8 @@ def run(args) -> int:
     if dev is not None:  # the starting point the epochs' dev figures compare with
         print(json.dumps({"epoch": 0, **evaluate(model, tokenizer, dev, task, label2id,
                                                   args.batch_size)}), flush=True)
-    with progress_bar(args.progress, args.epochs * len(train), "finetune") as bar:
+    with progress_bar(args.progress, args.epochs * len(train), "finetune",
+                      unit="examples") as bar:
         for epoch in range(1, args.epochs + 1):
             losses = train_epoch(model, tokenizer, optimizer, train, args, label2id, rng,
                                  (warmup, steps, epoch), bar)

@@ -6,6 +6,7 @@ are named; an interruption keeps the last complete checkpoint."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -261,3 +262,16 @@ def test_an_interruption_keeps_the_last_complete_checkpoint(tmp_path, capsys, mo
     assert status == 130 and "interrupted" in err
     assert [r["epoch"] for r in reports] == [1]
     LukeForEntityClassification.from_pretrained(tmp_path / "out")  # epoch 1's, complete
+
+
+def test_the_progress_bar_shows_the_loss_and_examples_per_second(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    train = list(typing_lines(0, 2))  # 6 examples, batches of 6: one step per epoch
+    status, reports, err = finetune(
+        tmp_path, capsys, "entity-classification", train, epochs=2, extra=("--progress",)
+    )
+    assert status == 0 and len(reports) == 2
+    assert "examples/s" in err  # the bar's rate, in examples per second
+    shown = re.findall(r"loss=([0-9.]+)", err)
+    assert shown and abs(float(shown[-1]) - reports[-1]["train_loss"]) < 1e-4  # last batch
+    assert "12/12" in err  # epochs x examples
