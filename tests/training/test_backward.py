@@ -93,8 +93,13 @@ def test_float32_gelu_backward_is_within_1e_6_of_the_float64_formula():
     """The float32 form (its own erfc, in blocks) against the float64 one at the same
     float32 inputs: over the whole line, at 0 and -0, across block edges, and at the clamp."""
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.normal(size=200_000) * 3, np.linspace(-20, 20, 100_001),
-                        [0.0, -0.0, 15.0, -15.0, 40.0, -40.0]]).astype(np.float32)
+    x = np.concatenate(
+        [
+            rng.normal(size=200_000) * 3,
+            np.linspace(-20, 20, 100_001),
+            [0.0, -0.0, 15.0, -15.0, 40.0, -40.0],
+        ]
+    ).astype(np.float32)
     dy = rng.normal(size=x.shape).astype(np.float32)
     ours = B.gelu_backward(dy, x)
     reference = B.gelu_backward(dy.astype(np.float64), x.astype(np.float64))
@@ -103,9 +108,12 @@ def test_float32_gelu_backward_is_within_1e_6_of_the_float64_formula():
     slope = B.gelu_backward(np.ones(4, np.float32), np.array([0, -0.0, 40, -40], np.float32))
     assert slope.tolist() == [0.5, 0.5, 1.0, 0.0]  # Phi(0) = 1/2; the tails
     shaped = rng.normal(size=(3, 70_001)).astype(np.float32)  # not a multiple of a block
-    np.testing.assert_allclose(B.gelu_backward(np.ones_like(shaped), shaped),
-                               B.gelu_backward(np.ones(shaped.shape), shaped.astype(float)),
-                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        B.gelu_backward(np.ones_like(shaped), shaped),
+        B.gelu_backward(np.ones(shaped.shape), shaped.astype(float)),
+        atol=1e-6,
+        rtol=0,
+    )
 
 
 def test_masked_softmax_backward_matches_finite_differences_and_passes_none_to_masked():
