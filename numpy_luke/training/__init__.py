@@ -9,8 +9,8 @@ mirrors them:
   softmax, table lookups with repeated ids);
 - ``encoder.py``: a recording forward of the embeddings, the entity-aware attention, the
   encoder layer and the pooler, each returning ``(output, cache)``, and the matching
-  ``*_backward(d_output, cache)``; the recording forward calls the core's primitives, and a
-  test checks that it gives the core's numbers;
+  ``*_backward(d_output, cache)``; the recording forward calls the primitives inference
+  runs (``core/fast.py``), and a test checks that it gives the core's numbers;
 - ``heads.py``: each head's forward with cache, its loss and their backward, and
   ``loss_and_gradients``, which ``LukePreTrainedModel.loss_and_gradients`` calls;
 - ``optim.py``: ``AdamW`` (as ``torch.optim.AdamW``), ``linear_warmup_decay`` and

@@ -214,6 +214,14 @@ def test_the_recording_forward_gives_the_core_forward_numbers():
     np.testing.assert_allclose(words, core.last_hidden_state, rtol=0, atol=1e-13)
     np.testing.assert_allclose(entities, core.entity_last_hidden_state, rtol=0, atol=1e-13)
     np.testing.assert_allclose(pooled, core.pooler_output, rtol=0, atol=1e-13)
+    # float32, the dtype training runs in: both run fast.py's primitives, the same bits
+    params32 = {name: value.astype(np.float32) for name, value in model.params.items()}
+    core = luke_model(params32, config, **inputs)
+    (words, entities, pooled), _ = E.model_forward(params32, config, **inputs)
+    assert words.dtype == np.float32
+    assert np.array_equal(words, core.last_hidden_state)
+    assert np.array_equal(entities, core.entity_last_hidden_state)
+    assert np.array_equal(pooled, core.pooler_output)
 
 
 def test_entity_embeddings_backward_matches_finite_differences():
