@@ -15,6 +15,18 @@ TINY_LUKE = FIXTURES / "tiny-luke"  # the tiny self-made checkpoint folder
 GOLDENS = TESTS / "goldens"
 ROOT = TESTS.parent
 
+# the nine model classes transformers' LUKE has, by name
+MODEL_CLASS_NAMES = [
+    "LukeModel",
+    "LukeForMaskedLM",
+    "LukeForEntityClassification",
+    "LukeForEntityPairClassification",
+    "LukeForEntitySpanClassification",
+    "LukeForSequenceClassification",
+    "LukeForTokenClassification",
+    "LukeForQuestionAnswering",
+    "LukeForMultipleChoice",
+]
 FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import MODEL_CLASS_NAMES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,17 +25,7 @@ import numpy_luke  # noqa: E402
 
 TOLERANCE = 1e-5  # float32 outputs
 TOLERANCE_64 = 1e-8  # float64 outputs (rounding amplified by at most 1/sqrt(eps))
-CLASSES = [
-    "LukeModel",
-    "LukeForMaskedLM",
-    "LukeForEntityClassification",
-    "LukeForEntityPairClassification",
-    "LukeForEntitySpanClassification",
-    "LukeForSequenceClassification",
-    "LukeForTokenClassification",
-    "LukeForQuestionAnswering",
-    "LukeForMultipleChoice",
-]
+CLASSES = MODEL_CLASS_NAMES
 ACTIVATIONS = ["gelu", "relu", "gelu_new", "gelu_fast", "quick_gelu", "silu", "tanh"]
 
 

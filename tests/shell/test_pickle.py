@@ -13,7 +13,7 @@ import pickle
 
 import numpy as np
 import pytest
-from helpers import FIXTURES, TINY_LUKE
+from helpers import FIXTURES, MODEL_CLASS_NAMES, TINY_LUKE
 
 import numpy_luke
 from numpy_luke import LukeConfig, LukeTokenizer, pipeline
@@ -43,17 +43,7 @@ def test_tokenizer_copy_encodes_and_decodes_the_same(how):
     ) == tok.entity_vocabulary.id_to_title(3)  # a table never built
 
 
-MODEL_CLASSES = [
-    "LukeModel",
-    "LukeForMaskedLM",
-    "LukeForEntityClassification",
-    "LukeForEntityPairClassification",
-    "LukeForEntitySpanClassification",
-    "LukeForSequenceClassification",
-    "LukeForTokenClassification",
-    "LukeForQuestionAnswering",
-    "LukeForMultipleChoice",
-]
+MODEL_CLASSES = MODEL_CLASS_NAMES
 
 
 @pytest.mark.parametrize("how", COPIES)

@@ -16,23 +16,13 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import FIXTURES, TINY_LUKE
+from helpers import FIXTURES, MODEL_CLASS_NAMES, TINY_LUKE
 
 import numpy_luke
 from numpy_luke import ConfigError, LukeForEntityClassification, LukeForMaskedLM, LukeModel, saving
 from numpy_luke.weights import load_state_dict
 
-CLASSES = [
-    "LukeModel",
-    "LukeForMaskedLM",
-    "LukeForEntityClassification",
-    "LukeForEntityPairClassification",
-    "LukeForEntitySpanClassification",
-    "LukeForSequenceClassification",
-    "LukeForTokenClassification",
-    "LukeForQuestionAnswering",
-    "LukeForMultipleChoice",
-]
+CLASSES = MODEL_CLASS_NAMES
 IDS = np.array([[0, 36, 101, 416, 95, 2]])
 ENTITIES = dict(
     entity_ids=np.array([[2, 5]]),
