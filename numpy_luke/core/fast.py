@@ -9,7 +9,8 @@ asserts each one. The devices, and why they help (measured figures: docs/perform
 - results written over their input (``softmax_``, ``gelu_``; the trailing ``_`` says so):
   no second array of the input's size to allocate and fault in;
 - GELU in cache-sized blocks (``in_blocks``), and in float32 an erfc of its own, made for
-  GELU (``half_x_erfc_float32``, with its clamp array).
+  GELU (``half_x_erfc_float32`` on ``gelu_float32_series``, with its clamp array; the
+  float32 GELU backward of numpy_luke.training runs the same series).
 
 A reader who came for LUKE can read ``functional.py`` instead of this module.
 """
@@ -179,11 +180,12 @@ GELU_FLOAT32_POWERS = tuple(float(a) for a in np.polynomial.Chebyshev(
 GELU_FLOAT32_MAX_BLOCK = np.full(ERF_BLOCK_BYTES // 4, GELU_FLOAT32_MAX, np.float32)
 
 
-def half_x_erfc_float32(m: np.ndarray) -> np.ndarray:
-    """0.5 m erfc(m / sqrt 2) for a float32 block of m >= 0, by the formula above, every
-    step in place: within 6 (1 + m**2 / 2) units in float32's last place of
-    0.5 m ``erf.erfc_nonnegative``(m / sqrt 2) (rounding m**2 / 2 moves exp by up to
-    m**2 / 2 units). Overwrites m (one block of in_blocks at most); returns a new array."""
+def gelu_float32_series(m: np.ndarray):
+    """Q(v) of the formula above for a float32 block of m >= 0, m clamped in place at
+    GELU_FLOAT32_MAX (m is overwritten; one block of in_blocks at most): with them,
+    exp(Q - m**2 / 2) / (m + K) is 0.5 ``erf.erfc_nonnegative``(m / sqrt 2) within 4 units
+    in float32's last place (measured: 2.7).
+    -> (Q, m + K, v), new arrays of m's shape (v is free for the caller to overwrite)"""
     k, powers = GELU_FLOAT32_K, GELU_FLOAT32_POWERS
     np.minimum(m, GELU_FLOAT32_MAX_BLOCK[:m.size].reshape(m.shape), out=m)
     m_plus_k = m + k
@@ -194,6 +196,15 @@ def half_x_erfc_float32(m: np.ndarray) -> np.ndarray:
     for a in powers[-3::-1]:
         q *= v
         q += a
+    return q, m_plus_k, v
+
+
+def half_x_erfc_float32(m: np.ndarray) -> np.ndarray:
+    """0.5 m erfc(m / sqrt 2) for a float32 block of m >= 0, by the formula above, every
+    step in place: within 6 (1 + m**2 / 2) units in float32's last place of
+    0.5 m ``erf.erfc_nonnegative``(m / sqrt 2) (rounding m**2 / 2 moves exp by up to
+    m**2 / 2 units). Overwrites m (one block of in_blocks at most); returns a new array."""
+    q, m_plus_k, v = gelu_float32_series(m)
     np.multiply(m, m, out=v)
     v *= 0.5
     q -= v  # Q - m**2 / 2

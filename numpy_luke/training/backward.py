@@ -78,22 +78,13 @@ def gelu_backward_float32(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     exp(-m**2 / 2) being phi's own factor. m is clamped at 15, where both terms are 0 in
     float32. dy, x (...) -> dx (...), a new array
     """
-    k, powers = fast.GELU_FLOAT32_K, fast.GELU_FLOAT32_POWERS
-    dx = np.empty_like(x)  # (...)
+    dx = np.empty(x.shape, x.dtype)  # (...), C order, so that its flat view is written
     flat_dx, flat_x, flat_dy = dx.reshape(-1), x.reshape(-1), np.ascontiguousarray(dy).reshape(-1)
     block = fast.ERF_BLOCK_BYTES // 4
     for start in range(0, x.size, block):  # blocks of the flat arrays (see fast.in_blocks)
         part = slice(start, start + block)
         m = np.abs(flat_x[part])
-        np.minimum(m, fast.GELU_FLOAT32_MAX_BLOCK[:m.size], out=m)  # (an array: see fast.py)
-        m_plus_k = m + k
-        v = m - k
-        v /= m_plus_k  # Q's variable (m - K) / (m + K), in [-1, 2/3]
-        q = v * powers[-1]  # Horner's rule: Q = a_0 + v (a_1 + v (a_2 + ...))
-        q += powers[-2]
-        for a in powers[-3::-1]:
-            q *= v
-            q += a
+        q, m_plus_k, v = fast.gelu_float32_series(m)  # m clamped at 15
         gauss = np.multiply(m, m, out=v)
         gauss *= -0.5
         np.exp(gauss, out=gauss)  # exp(-m**2 / 2)

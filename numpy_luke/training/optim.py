@@ -54,9 +54,8 @@ class AdamW:
             if name not in self.moments:  # first step: both moments start at 0
                 self.moments[name] = np.zeros_like(p), np.zeros_like(p)
             m, v = self.moments[name]
-            decay = 1 - self.lr * self.weight_decay
-            if not self.weight_decay or name.endswith(self.no_decay):
-                decay = 1.0
+            exempt = not self.weight_decay or name.endswith(self.no_decay)
+            decay = 1.0 if exempt else 1 - self.lr * self.weight_decay
             # The update, block by block: at luke-base size it runs over ~290 million
             # numbers, a dozen operations each; on cache-sized blocks the intermediate
             # results stay in the CPU's cache instead of streaming through memory.
@@ -97,7 +96,9 @@ def _make_writable(params: dict[str, np.ndarray]) -> None:
     copies: dict[int, np.ndarray] = {}
     for name, value in params.items():
         if not (value.flags.writeable and value.flags.c_contiguous):
-            params[name] = copies.setdefault(id(value), np.ascontiguousarray(value).copy())
+            if id(value) not in copies:  # a tied array is copied once, for all its names
+                copies[id(value)] = np.array(value, order="C")
+            params[name] = copies[id(value)]
 
 
 def linear_warmup_decay(step: int, warmup_steps: int, total_steps: int) -> float:

@@ -214,6 +214,20 @@ def test_every_activation_in_place_is_its_reference(name, dtype):
 @settings(max_examples=200, deadline=None)
 @given(
     arrays(
+        np.float32, st.integers(1, 200), elements=st.floats(0, 14, width=32, allow_subnormal=True)
+    )
+)
+def test_float32_gelu_series_gives_the_float64_erfc_within_4_units(m):
+    # exp(Q - m**2 / 2) / (m + K), computed in float64 from the float32 Q and m + K
+    q, m_plus_k, _ = fast.gelu_float32_series(m.copy())
+    m64 = m.astype(np.float64)
+    got = np.exp(q.astype(np.float64) - m64**2 / 2) / m_plus_k.astype(np.float64)
+    expected = 0.5 * erf.erfc_nonnegative(m64 / math.sqrt(2))
+    assert (np.abs(got - expected) <= 4 * 2.0**-24 * expected).all()
+
+
+@given(
+    arrays(
         np.float32, st.integers(1, 200), elements=st.floats(0, 20, width=32, allow_subnormal=True)
     )
 )

@@ -383,6 +383,15 @@ def head_cases(rng, config):
     ]
 
 
+def check_every_gradient(loss, model, grads, rng, config, samples):
+    """``check`` each gradient of ``grads`` (state_dict names) against finite differences of
+    ``loss()`` on ``samples`` entries, the padding rows left out."""
+    state = model.state_dict()
+    for name, grad in grads.items():
+        skip = padding_row(name, config)
+        check(loss, state[name], grad, rng, samples=samples, skip_row=skip)
+
+
 def padding_row(name, config):
     """The untrained padding row of a table (None for other tensors). With tied decoders
     the row does get the decoder's gradient, so it is skipped there too (its finite
@@ -418,14 +427,9 @@ def test_every_head_gradient_matches_finite_differences(case):
     assert set(grads) <= set(state)
     for name, grad in grads.items():
         assert grad.shape == state[name].shape, name
-        check(
-            lambda: float(model(**inputs, **labels).loss),
-            state[name],
-            grad,
-            rng,
-            samples=4,
-            skip_row=padding_row(name, config),
-        )
+    check_every_gradient(
+        lambda: float(model(**inputs, **labels).loss), model, grads, rng, config, samples=4
+    )
 
 
 def test_multiple_choice_gradient_matches_finite_differences():
@@ -437,16 +441,9 @@ def test_multiple_choice_gradient_matches_finite_differences():
     labels = np.array([1, 0])
     loss, grads = model.loss_and_gradients(**inputs, labels=labels)
     assert abs(loss - model(**inputs, labels=labels).loss) <= 1e-12
-    state = model.state_dict()
-    for name, grad in grads.items():
-        check(
-            lambda: float(model(**inputs, labels=labels).loss),
-            state[name],
-            grad,
-            rng,
-            samples=4,
-            skip_row=padding_row(name, config),
-        )
+    check_every_gradient(
+        lambda: float(model(**inputs, labels=labels).loss), model, grads, rng, config, samples=4
+    )
 
 
 def test_tied_decoders_get_one_summed_gradient_under_the_table_name():
@@ -514,9 +511,7 @@ def test_gradients_with_dropout_match_finite_differences(case):
         **inputs, **labels, dropout_rng=np.random.default_rng(5)
     )
     assert abs(value - model(**inputs, **labels).loss) > 1e-6  # the masks changed the loss
-    state = model.state_dict()
-    for name, grad in grads.items():
-        check(loss, state[name], grad, rng, samples=3, skip_row=padding_row(name, config))
+    check_every_gradient(loss, model, grads, rng, config, samples=3)
 
 
 def test_dropout_draws_masks_only_when_asked():
@@ -568,13 +563,6 @@ def test_sequence_regression_and_multi_label_gradients_match_finite_differences(
     inputs = batch_inputs(rng, config)
     loss, grads = model.loss_and_gradients(**inputs, labels=labels)
     assert abs(loss - model(**inputs, labels=labels).loss) <= 1e-12
-    state = model.state_dict()
-    for name, grad in grads.items():
-        check(
-            lambda: float(model(**inputs, labels=labels).loss),
-            state[name],
-            grad,
-            rng,
-            samples=3,
-            skip_row=padding_row(name, config),
-        )
+    check_every_gradient(
+        lambda: float(model(**inputs, labels=labels).loss), model, grads, rng, config, samples=3
+    )
